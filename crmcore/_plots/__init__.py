@@ -1,0 +1,1 @@
+"""Private plot implementations; the public entry point is :mod:`crmcore.plotting`."""

@@ -1,0 +1,478 @@
+"""Validation helpers shared by every algorithm (the frame edge).
+
+Every public function of crmcore that takes a frame validates it with these helpers,
+so that bad input gets the same kind of error everywhere: a :class:`~crmcore.CRMError`
+that names the function, the column, the rule, the count and the first offending ids.
+
+The helpers accept pandas, Polars and PyArrow frames through narwhals; nothing is
+imported that the caller did not use. None of them mutates its input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import narwhals.stable.v1 as nw
+import numpy as np
+import pandas as pd
+
+from crmcore.exceptions import ColumnNotFoundError, ValidationError
+
+__all__ = [
+    "as_narwhals",
+    "check_no_duplicates",
+    "check_no_missing",
+    "check_param_choice",
+    "check_param_number",
+    "check_single_currency",
+    "coerce_datetime_column",
+    "coerce_timestamp",
+    "format_ids",
+    "nearest_name",
+    "require_columns",
+    "to_pandas",
+]
+
+_MAX_IDS = 5
+
+
+def format_ids(ids: Iterable[Any], *, limit: int = _MAX_IDS) -> str:
+    """Format the first `limit` ids of `ids` for an error message.
+
+    Examples
+    --------
+    >>> format_ids(["a", "b", "c", "d", "e", "f", "g"])
+    'a, b, c, d, e, ...'
+    >>> format_ids([1, 2])
+    '1, 2'
+    """
+    shown: list[str] = []
+    more = False
+    for i, value in enumerate(ids):
+        if i >= limit:
+            more = True
+            break
+        shown.append(str(value))
+    return ", ".join(shown) + (", ..." if more else "")
+
+
+def nearest_name(name: str, candidates: Sequence[str]) -> str | None:
+    """Return the candidate closest to `name` (case-insensitive), or None.
+
+    Examples
+    --------
+    >>> nearest_name("customer", ["Customer_ID", "order_date", "revenue"])
+    'Customer_ID'
+    >>> nearest_name("zzz", ["a", "b"]) is None
+    True
+    """
+    lowered = {str(c).lower(): str(c) for c in candidates}
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+    if match:
+        return lowered[match[0]]
+    for low, original in lowered.items():
+        if name.lower() in low or low in name.lower():
+            return original
+    return None
+
+
+def as_narwhals(data: Any, *, who: str) -> nw.DataFrame[Any]:
+    """Wrap a pandas, Polars or PyArrow frame as an eager narwhals DataFrame.
+
+    Raises
+    ------
+    ValidationError
+        If `data` is not a dataframe narwhals understands.
+    """
+    if isinstance(data, nw.DataFrame):
+        return data
+    try:
+        return nw.from_native(data, eager_only=True)
+    except TypeError:
+        raise ValidationError(
+            f"{who}: expected a pandas, Polars or PyArrow DataFrame; got {type(data).__name__}."
+        ) from None
+
+
+def to_pandas(data: Any, *, who: str) -> pd.DataFrame:
+    """Return `data` as a pandas DataFrame (a pandas input is returned as is, not copied).
+
+    Callers must not mutate the result in place when it may be the caller's frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> to_pandas(pd.DataFrame({"a": [1]}), who="demo").shape
+    (1, 1)
+    """
+    if isinstance(data, pd.DataFrame):
+        return data
+    frame = as_narwhals(data, who=who)
+    native = frame.to_pandas()
+    assert isinstance(native, pd.DataFrame)
+    return native
+
+
+def _columns_of(data: Any) -> list[str]:
+    if isinstance(data, pd.DataFrame):
+        return [str(c) for c in data.columns]
+    if isinstance(data, nw.DataFrame):
+        return list(data.columns)
+    cols = getattr(data, "columns", None)
+    if cols is None:
+        cols = getattr(data, "column_names", None)
+    if cols is None:
+        return []
+    return [str(c) for c in cols]
+
+
+def require_columns(data: Any, columns: Iterable[str], *, who: str) -> None:
+    """Raise :class:`ColumnNotFoundError` unless every column in `columns` exists.
+
+    All missing columns are reported at once, with the columns that exist and the
+    nearest existing name for each missing one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"customer": [1], "date": ["2024-01-01"]})
+    >>> require_columns(frame, ["customer_id", "date"], who="rfm_table")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ColumnNotFoundError: rfm_table: column 'customer_id' not found (did you mean 'customer'?). Available columns: customer, date. Hint: pass customer_col='customer'.
+    """  # noqa: E501
+    available = _columns_of(data)
+    missing = [c for c in columns if c not in available]
+    if not missing:
+        return
+    parts = []
+    hints = []
+    for col in missing:
+        near = nearest_name(col, available)
+        if near is not None:
+            parts.append(f"column {col!r} not found (did you mean {near!r}?)")
+            role = col if col.endswith("_col") else col
+            hints.append(f"{_role_keyword(role)}={near!r}")
+        else:
+            parts.append(f"column {col!r} not found")
+    message = f"{who}: " + "; ".join(parts) + f". Available columns: {', '.join(available)}."
+    if hints:
+        message += " Hint: pass " + ", ".join(hints) + "."
+    raise ColumnNotFoundError(message)
+
+
+def _role_keyword(column: str) -> str:
+    canonical = {
+        "customer_id": "customer_col",
+        "date": "date_col",
+        "amount": "amount_col",
+        "frequency": "frequency_col",
+        "recency": "recency_col",
+        "T": "T_col",
+        "monetary_value": "monetary_value_col",
+        "currency": "currency_col",
+        "order_id": "order_col",
+    }
+    return canonical.get(column, f"the {column!r} column's *_col argument")
+
+
+def _missing_mask(frame: nw.DataFrame[Any], column: str) -> nw.Expr:
+    expr = nw.col(column).is_null()
+    dtype = frame.schema[column]
+    if dtype.is_float():
+        expr = expr | nw.col(column).is_nan()
+    return expr
+
+
+def check_no_missing(
+    data: Any,
+    columns: Iterable[str],
+    *,
+    who: str,
+    id_col: str | None = None,
+) -> None:
+    """Raise :class:`ValidationError` if any of `columns` holds null or NaN values.
+
+    The message gives, for every offending column, the count and the first row labels
+    (or the first values of `id_col` when given). All columns are checked before raising.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"customer_id": ["a", None, "c", None]}, index=[10, 11, 12, 13])
+    >>> check_no_missing(frame, ["customer_id"], who="rfm_table")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: rfm_table: column 'customer_id' has 2 missing values (first rows: 11, 13). Hint: drop or fill them before calling.
+    """  # noqa: E501
+    problems = []
+    if isinstance(data, pd.DataFrame):
+        for col in columns:
+            mask = data[col].isna().to_numpy()
+            count = int(mask.sum())
+            if count:
+                if id_col is not None and id_col != col:
+                    ids = format_ids(data.loc[mask, id_col])
+                    label = "first ids"
+                else:
+                    ids = format_ids(data.index[mask])
+                    label = "first rows"
+                problems.append(f"column {col!r} has {count:,} missing values ({label}: {ids})")
+    else:
+        frame = as_narwhals(data, who=who)
+        frame = frame.with_row_index("__row__")
+        for col in columns:
+            mask = _missing_mask(frame, col)
+            bad = frame.filter(mask)
+            count = len(bad)
+            if count:
+                if id_col is not None and id_col != col:
+                    ids = format_ids(bad[id_col].head(_MAX_IDS + 1).to_list())
+                    label = "first ids"
+                else:
+                    ids = format_ids(bad["__row__"].head(_MAX_IDS + 1).to_list())
+                    label = "first rows"
+                problems.append(f"column {col!r} has {count:,} missing values ({label}: {ids})")
+    if problems:
+        raise ValidationError(
+            f"{who}: " + "; ".join(problems) + ". Hint: drop or fill them before calling."
+        )
+
+
+def check_no_duplicates(data: Any, columns: Sequence[str], *, who: str) -> None:
+    """Raise :class:`ValidationError` if rows repeat on `columns` (a key).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"order_id": ["o1", "o2", "o1", "o3", "o3"]})
+    >>> check_no_duplicates(frame, ["order_id"], who="orders")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: orders: 2 rows repeat the key (order_id) of an earlier row (first duplicated keys: o1, o3).
+    """  # noqa: E501
+    pdf = to_pandas(data, who=who)
+    mask = pdf.duplicated(subset=list(columns), keep="first").to_numpy()
+    count = int(mask.sum())
+    if count:
+        keys = pdf.loc[mask, list(columns)]
+        if len(columns) == 1:
+            ids = format_ids(keys.iloc[:, 0])
+        else:
+            ids = format_ids(tuple(r) for r in keys.itertuples(index=False))
+        raise ValidationError(
+            f"{who}: {count:,} rows repeat the key ({', '.join(columns)}) of an earlier row "
+            f"(first duplicated keys: {ids})."
+        )
+
+
+def check_single_currency(data: Any, currency_col: str = "currency", *, who: str) -> str | None:
+    """Return the one currency in `currency_col`; raise if several are present.
+
+    Returns None when the column is absent (amounts are then taken as one currency).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_single_currency(pd.DataFrame({"currency": ["EUR", "EUR"]}), who="rfm_table")
+    'EUR'
+    >>> check_single_currency(pd.DataFrame({"currency": ["EUR", "USD", "USD"]}), who="rfm_table")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: rfm_table: amounts are in 2 currencies (EUR: 1 rows, USD: 2 rows); analytics need one. Hint: convert with crmcore.ExchangeRates first.
+    """  # noqa: E501
+    if currency_col not in _columns_of(data):
+        return None
+    pdf = to_pandas(data, who=who)
+    counts = pdf[currency_col].value_counts(dropna=False).sort_index()
+    if len(counts) > 1:
+        detail = ", ".join(f"{k}: {v:,} rows" for k, v in counts.items())
+        raise ValidationError(
+            f"{who}: amounts are in {len(counts)} currencies ({detail}); analytics need one. "
+            "Hint: convert with crmcore.ExchangeRates first."
+        )
+    return None if counts.empty else str(counts.index[0])
+
+
+def coerce_timestamp(value: Any, *, name: str, who: str) -> pd.Timestamp:
+    """Coerce a scalar date (str, date, datetime, numpy or pandas) to a naive Timestamp.
+
+    A tz-aware value keeps its wall-clock time in its own zone (the zone is dropped),
+    the same rule :func:`coerce_datetime_column` applies to columns.
+
+    Examples
+    --------
+    >>> coerce_timestamp("2006-12-31", name="as_of", who="rfm_table")
+    Timestamp('2006-12-31 00:00:00')
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"{who}: {name} must be a date or datetime; got {value!r} ({type(value).__name__})."
+        ) from exc
+    if ts is pd.NaT:
+        raise ValidationError(f"{who}: {name} must be a date or datetime; got a missing value.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts
+
+
+def coerce_datetime_column(data: Any, column: str, *, who: str) -> Any:
+    """Return a copy of `data` (same backend) whose `column` is a naive datetime column.
+
+    Accepted: strings in an ISO-like format, dates, naive datetimes and tz-aware datetimes
+    in one time zone (kept as wall-clock time in that zone, the zone dropped: a purchase on
+    the evening of 3 March in New York is a 3 March purchase). Mixed time zones are
+    rejected. The input is not modified.
+
+    Raises
+    ------
+    ValidationError
+        If values cannot be parsed (count and first rows given) or time zones are mixed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"date": ["2024-01-05", "2024-02-01"]})
+    >>> out = coerce_datetime_column(frame, "date", who="demo")
+    >>> str(out["date"].dtype).startswith("datetime64")
+    True
+    >>> frame["date"].dtype == object or str(frame["date"].dtype) in ("str", "string")
+    True
+    """
+    if isinstance(data, pd.DataFrame):
+        return data.assign(**{column: _coerce_pandas_dates(data[column], column, who)})
+    frame = as_narwhals(data, who=who)
+    dtype = frame.schema[column]
+    if dtype == nw.String:
+        try:
+            frame = frame.with_columns(nw.col(column).str.to_datetime())
+        except Exception as exc:  # backends raise different types
+            raise ValidationError(
+                f"{who}: column {column!r} has strings that are not dates ({exc}). "
+                "Hint: parse the column yourself or use ISO 8601 (YYYY-MM-DD)."
+            ) from exc
+    elif dtype == nw.Date:
+        frame = frame.with_columns(nw.col(column).cast(nw.Datetime("us")))
+    elif isinstance(dtype, nw.Datetime):
+        if dtype.time_zone is not None:
+            frame = frame.with_columns(nw.col(column).dt.replace_time_zone(None))
+    else:
+        raise ValidationError(
+            f"{who}: column {column!r} must hold dates or datetimes; got dtype {dtype}."
+        )
+    return frame.to_native()
+
+
+def _coerce_pandas_dates(series: pd.Series, column: str, who: str) -> pd.Series:
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return series
+    # object or string: python datetimes/dates or strings
+    values = series.to_numpy(dtype=object)
+    zones = set()
+    for v in values[: min(len(values), 100_000)]:
+        tz = getattr(v, "tzinfo", None)
+        if tz is not None:
+            zones.add(str(tz))
+        elif hasattr(v, "year") and not isinstance(v, str):
+            zones.add(None)
+    if len(zones) > 1:
+        raise ValidationError(
+            f"{who}: column {column!r} mixes time zones ({', '.join(sorted(map(str, zones)))}). "
+            "Hint: convert every value to one zone (e.g. UTC) first."
+        )
+    if zones and next(iter(zones)) is not None:
+        # one zone throughout (python datetimes): keep wall-clock time
+        converted = pd.Series(
+            [pd.NaT if v is None else pd.Timestamp(v).tz_localize(None) for v in values],
+            index=series.index,
+            name=series.name,
+        )
+        return pd.to_datetime(converted)
+    try:
+        parsed = pd.to_datetime(series, errors="coerce", format="mixed")
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{who}: column {column!r} cannot be read as dates ({exc}).") from exc
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        raise ValidationError(
+            f"{who}: column {column!r} holds strings with time-zone offsets; "
+            "Hint: convert them to one zone first."
+        )
+    bad = parsed.isna().to_numpy() & series.notna().to_numpy()
+    if bad.any():
+        raise ValidationError(
+            f"{who}: column {column!r} has {int(bad.sum()):,} values that are not dates "
+            f"(first rows: {format_ids(series.index[bad])}; first values: "
+            f"{format_ids(series[bad].astype(str))})."
+        )
+    return parsed
+
+
+def check_param_choice(name: str, value: Any, choices: Sequence[Any], *, who: str) -> None:
+    """Raise :class:`ValidationError` unless `value` is one of `choices`.
+
+    Examples
+    --------
+    >>> check_param_choice("method", "fancy", ["quantile", "fixed"], who="rfm_scores")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: The 'method' parameter of rfm_scores must be one of 'quantile', 'fixed'. Got 'fancy' instead.
+    """  # noqa: E501
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValidationError(
+            f"The {name!r} parameter of {who} must be one of {options}. Got {value!r} instead."
+        )
+
+
+def check_param_number(
+    name: str,
+    value: Any,
+    *,
+    who: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    integer: bool = False,
+) -> None:
+    """Raise :class:`ValidationError` unless `value` is a number in the given range.
+
+    The message follows scikit-learn: "The 'bins' parameter of rfm_scores must be an
+    int in the range [2, inf). Got 1 instead."
+
+    Examples
+    --------
+    >>> check_param_number("bins", 1, who="rfm_scores", low=2, integer=True)
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: The 'bins' parameter of rfm_scores must be an int in the range [2, inf). Got 1 instead.
+    """  # noqa: E501
+    kind = "an int" if integer else "a number"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    left = "[" if (low is not None and low_inclusive) else "("
+    right = "]" if (high is not None and high_inclusive) else ")"
+    message = (
+        f"The {name!r} parameter of {who} must be {kind} in the range {left}{lo}, {hi}{right}. "
+        f"Got {value!r} instead."
+    )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValidationError(message)
+    if integer and not isinstance(value, (numbers.Integral, np.integer)):
+        raise ValidationError(message)
+    v = float(value)
+    if math.isnan(v):
+        raise ValidationError(message)
+    if low is not None and (v < low or (v == low and not low_inclusive)):
+        raise ValidationError(message)
+    if high is not None and (v > high or (v == high and not high_inclusive)):
+        raise ValidationError(message)
