@@ -1,0 +1,450 @@
+"""Entity <-> DataFrame conversion (and, below, the frame validation helpers).
+
+This is the one place where entities become canonical pandas DataFrames and back. It imports pandas
+and narwhals, so it is not imported by ``import crmcore``.
+
+The conversions are **lossless**: ``frame_to_orders(orders_to_frame(orders)) == list(orders)`` and
+``frame_to_customers(customers_to_frame(customers)) == list(customers)``, down to the Decimal digits
+(``Decimal('1.50')`` stays ``'1.50'``) and the time zone of each datetime. To get both exactness and
+fast analytics, every frame carries two kinds of columns:
+
+* **analytics columns** with native pandas dtypes (``datetime64[ns, UTC]``, ``float64``, strings),
+  derived from the entities, for algorithms; and
+* **exact columns** (``object`` dtype) holding the original Python values: Decimal amounts,
+  tz-aware ``datetime`` objects in their own zones, and tuples of entities (order lines,
+  contacts).
+
+On the way back only the exact and identity columns are read; the derived analytics columns
+(``date``, ``amount``, ``margin``, ``amount_exact``, ``margin_exact``, ``created_at_utc``) are
+ignored, so edit entities, not those columns.
+
+Orders frame (:func:`orders_to_frame`), one row per order, default RangeIndex, columns in this
+order:
+
+================  ========================  ====================================================
+column            dtype                     meaning
+================  ========================  ====================================================
+customer_id       str                       ``Order.customer_id``
+order_id          str                       ``Order.id``
+date              datetime64[ns, UTC]       ``Order.ordered_at`` converted to UTC
+amount            float64                   ``float(Order.total.amount)``
+margin            float64                   ``float(Order.margin.amount)``
+currency          str                       ISO-4217 code of the order
+status            str                       ``Order.status.value`` (``draft``, ``confirmed``, ...)
+amount_exact      object (Decimal)          ``Order.total.amount``, exact
+margin_exact      object (Decimal)          ``Order.margin.amount``, exact
+ordered_at        object (datetime)         the original tz-aware ``datetime``, own zone
+lines             object (tuple)            ``Order.lines``: a tuple of ``OrderLine``
+================  ========================  ====================================================
+
+Customers frame (:func:`customers_to_frame`), one row per customer, default RangeIndex:
+
+===================  ========================  =================================================
+column               dtype                     meaning
+===================  ========================  =================================================
+customer_id          str                       ``Customer.id``
+name                 str                       ``Customer.name``
+kind                 str                       ``Customer.kind.value`` (``person``/``organization``)
+created_at           object (datetime)         the original tz-aware ``datetime``, own zone
+created_at_utc       datetime64[ns, UTC]       ``created_at`` converted to UTC
+acquisition_channel  object (str or None)      ``Customer.acquisition_channel``
+parent_account_id    object (str or None)      ``Customer.parent_account_id``
+tags                 object (frozenset)        ``Customer.tags``
+contacts             object (tuple)            ``Customer.contacts``: a tuple of ``Contact``
+===================  ========================  =================================================
+
+Notes
+-----
+``datetime64[ns, UTC]`` covers the years 1677 to 2262; datetimes outside that range cannot be
+put in a frame. Optional string columns are ``object`` so that None stays None (pandas' string
+dtype would turn it into NaN). Input frames are never mutated. A Polars (or other narwhals-
+supported eager) frame is accepted by the ``frame_to_*`` functions and converted to pandas first.
+
+Examples
+--------
+>>> import datetime as dt
+>>> from crmcore.customers import Order, OrderLine
+>>> from crmcore.money import Money
+>>> order = Order(
+...     id="O1", customer_id="C1", currency="EUR", status="confirmed",
+...     ordered_at=dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+...     lines=[OrderLine(product_id="P1", quantity=2, unit_price=Money("9.95", "EUR"))],
+... )
+>>> frame = orders_to_frame([order])
+>>> frame[["order_id", "date", "amount", "status"]]
+  order_id                      date  amount     status
+0       O1 2024-05-01 10:00:00+00:00    19.9  confirmed
+>>> frame_to_orders(frame) == [order]
+True
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, TypeVar
+
+import narwhals.stable.v1 as nw
+import numpy as np
+import pandas as pd
+
+from crmcore.customers import Customer, Order
+from crmcore.exceptions import ColumnNotFoundError, ValidationError
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "ORDER_COLUMNS",
+    "customers_to_frame",
+    "frame_to_customers",
+    "frame_to_orders",
+    "orders_to_frame",
+]
+
+T = TypeVar("T")
+
+#: Columns of :func:`orders_to_frame`, in order.
+ORDER_COLUMNS: Final[tuple[str, ...]] = (
+    "customer_id",
+    "order_id",
+    "date",
+    "amount",
+    "margin",
+    "currency",
+    "status",
+    "amount_exact",
+    "margin_exact",
+    "ordered_at",
+    "lines",
+)
+
+#: Columns of :func:`customers_to_frame`, in order.
+CUSTOMER_COLUMNS: Final[tuple[str, ...]] = (
+    "customer_id",
+    "name",
+    "kind",
+    "created_at",
+    "created_at_utc",
+    "acquisition_channel",
+    "parent_account_id",
+    "tags",
+    "contacts",
+)
+
+_ORDER_INPUT: Final = ("order_id", "customer_id", "ordered_at", "currency", "status", "lines")
+_CUSTOMER_INPUT: Final = (
+    "customer_id",
+    "name",
+    "kind",
+    "created_at",
+    "acquisition_channel",
+    "parent_account_id",
+    "tags",
+    "contacts",
+)
+_UTC: Final = "datetime64[ns, UTC]"
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _objects(values: Sequence[object]) -> pd.Series:
+    """An object Series holding `values` as they are (no inference, tuples kept whole)."""
+    array = np.empty(len(values), dtype=object)
+    for position, value in enumerate(values):
+        array[position] = value
+    series: pd.Series = pd.Series(array, dtype=object)
+    return series
+
+
+def _strings(values: Sequence[str]) -> pd.Series:
+    return pd.Series(list(values), dtype=str)
+
+
+def _utc(values: Sequence[object]) -> pd.Series:
+    if not values:
+        return pd.Series([], dtype=_UTC)
+    series: pd.Series = pd.Series(pd.to_datetime(_objects(values), utc=True)).astype(_UTC)
+    return series
+
+
+def _to_pandas(frame: Any, caller: str) -> pd.DataFrame:
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    try:
+        native = nw.from_native(frame, eager_only=True)
+    except TypeError as error:
+        raise ValidationError(
+            f"{caller}: frame must be a pandas or Polars DataFrame; got {type(frame).__name__}."
+        ) from error
+    converted: pd.DataFrame = native.to_pandas()
+    return converted
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], caller: str) -> None:
+    present = [str(c) for c in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
+    if not missing:
+        return
+    hints = []
+    for name in missing:
+        near = difflib.get_close_matches(name, present, n=1)
+        if near:
+            hints.append(f"{name!r} -> did you mean {near[0]!r}?")
+    hint = f" Hint: {'; '.join(hints)}" if hints else ""
+    raise ColumnNotFoundError(
+        f"{caller}: missing column(s) {missing}; the frame has {present}.{hint}"
+    )
+
+
+def _python(value: object) -> object:
+    """Undo pandas boxing: Timestamp -> datetime, missing markers -> None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, object]]:
+    cells = [[_python(v) for v in frame[c].tolist()] for c in columns]
+    return (
+        [dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True)] if cells else []
+    )
+
+
+def _build(
+    rows: list[dict[str, object]],
+    make: Callable[[dict[str, object]], T],
+    caller: str,
+    id_column: str,
+) -> list[T]:
+    built: list[T] = []
+    for position, row in enumerate(rows):
+        try:
+            built.append(make(row))
+        except ValidationError as error:
+            raise ValidationError(
+                f"{caller}: row {position} ({id_column} {row[id_column]!r}): {error}"
+            ) from error
+    return built
+
+
+# ---------------------------------------------------------------------- orders
+
+
+def orders_to_frame(orders: Iterable[Order]) -> pd.DataFrame:
+    """Return one row per order with analytics columns and exact columns.
+
+    Parameters
+    ----------
+    orders : iterable of Order
+        The orders, in the row order wanted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`ORDER_COLUMNS` with the dtypes in the module docstring; RangeIndex.
+
+    Raises
+    ------
+    ValidationError
+        If an item is not an Order.
+
+    Notes
+    -----
+    ``amount`` and ``margin`` are float64 copies of the exact Decimal ``amount_exact`` and
+    ``margin_exact`` (order total and margin in the order currency, no rounding); ``date`` is the
+    UTC instant of ``ordered_at``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from crmcore.customers import Order
+    >>> o = Order(id="O1", customer_id="C1", currency="JPY",
+    ...           ordered_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+    >>> list(orders_to_frame([o]).columns) == list(ORDER_COLUMNS)
+    True
+    >>> orders_to_frame([]).dtypes["date"]
+    datetime64[ns, UTC]
+    """
+    items = list(orders)
+    for position, order in enumerate(items):
+        if not isinstance(order, Order):
+            raise ValidationError(
+                f"orders_to_frame: orders[{position}] must be an Order; got {type(order).__name__}."
+            )
+    totals = [o.total.amount for o in items]
+    margins = [o.margin.amount for o in items]
+    columns: dict[str, pd.Series] = {
+        "customer_id": _strings([o.customer_id for o in items]),
+        "order_id": _strings([o.id for o in items]),
+        "date": _utc([o.ordered_at for o in items]),
+        "amount": pd.Series([float(t) for t in totals], dtype="float64"),
+        "margin": pd.Series([float(m) for m in margins], dtype="float64"),
+        "currency": _strings([o.currency for o in items]),
+        "status": _strings([o.status.value for o in items]),
+        "amount_exact": _objects(totals),
+        "margin_exact": _objects(margins),
+        "ordered_at": _objects([o.ordered_at for o in items]),
+        "lines": _objects([o.lines for o in items]),
+    }
+    result: pd.DataFrame = pd.DataFrame(columns)
+    return result
+
+
+def frame_to_orders(frame: Any) -> list[Order]:
+    """Rebuild the orders from a frame produced by :func:`orders_to_frame`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or Polars DataFrame
+        Needs the columns ``order_id, customer_id, ordered_at, currency, status, lines``; other
+        columns (the derived analytics and ``*_exact`` columns) are ignored. Not mutated.
+
+    Returns
+    -------
+    list of Order
+        One order per row, in row order.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        If a needed column is missing (all missing columns are listed, with the nearest names).
+    ValidationError
+        If a row does not make a valid Order; the message gives the row position and order id.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from zoneinfo import ZoneInfo
+    >>> from crmcore.customers import Order
+    >>> o = Order(id="O1", customer_id="C1", currency="KWD",
+    ...           ordered_at=dt.datetime(2024, 3, 1, 9, tzinfo=ZoneInfo("Asia/Kolkata")))
+    >>> back = frame_to_orders(orders_to_frame([o]))
+    >>> back == [o], back[0].ordered_at.tzinfo
+    (True, zoneinfo.ZoneInfo(key='Asia/Kolkata'))
+    """
+    data = _to_pandas(frame, "frame_to_orders")
+    _require(data, _ORDER_INPUT, "frame_to_orders")
+
+    def make(row: dict[str, object]) -> Order:
+        return Order(
+            id=row["order_id"],  # type: ignore[arg-type]
+            customer_id=row["customer_id"],  # type: ignore[arg-type]
+            ordered_at=row["ordered_at"],  # type: ignore[arg-type]
+            currency=row["currency"],  # type: ignore[arg-type]
+            status=row["status"],
+            lines=() if row["lines"] is None else row["lines"],
+        )
+
+    return _build(_rows(data, _ORDER_INPUT), make, "frame_to_orders", "order_id")
+
+
+# ---------------------------------------------------------------------- customers
+
+
+def customers_to_frame(customers: Iterable[Customer]) -> pd.DataFrame:
+    """Return one row per customer with analytics columns and exact columns.
+
+    Parameters
+    ----------
+    customers : iterable of Customer
+        The customers, in the row order wanted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CUSTOMER_COLUMNS` with the dtypes in the module docstring; RangeIndex.
+
+    Raises
+    ------
+    ValidationError
+        If an item is not a Customer.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from crmcore.customers import Customer
+    >>> c = Customer(id="C1", name="Zoë", tags={"vip"},
+    ...              created_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+    >>> frame = customers_to_frame([c])
+    >>> frame.loc[0, "name"], frame.loc[0, "kind"], frame.loc[0, "tags"]
+    ('Zoë', 'person', frozenset({'vip'}))
+    """
+    items = list(customers)
+    for position, customer in enumerate(items):
+        if not isinstance(customer, Customer):
+            raise ValidationError(
+                f"customers_to_frame: customers[{position}] must be a Customer; got "
+                f"{type(customer).__name__}."
+            )
+    columns: dict[str, pd.Series] = {
+        "customer_id": _strings([c.id for c in items]),
+        "name": _strings([c.name for c in items]),
+        "kind": _strings([c.kind.value for c in items]),
+        "created_at": _objects([c.created_at for c in items]),
+        "created_at_utc": _utc([c.created_at for c in items]),
+        "acquisition_channel": _objects([c.acquisition_channel for c in items]),
+        "parent_account_id": _objects([c.parent_account_id for c in items]),
+        "tags": _objects([c.tags for c in items]),
+        "contacts": _objects([c.contacts for c in items]),
+    }
+    result: pd.DataFrame = pd.DataFrame(columns)
+    return result
+
+
+def frame_to_customers(frame: Any) -> list[Customer]:
+    """Rebuild the customers from a frame produced by :func:`customers_to_frame`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or Polars DataFrame
+        Needs the columns ``customer_id, name, kind, created_at, acquisition_channel,
+        parent_account_id, tags, contacts``; ``created_at_utc`` and other columns are ignored.
+        Not mutated. Missing values (None, NaN) in the optional columns become None, and in
+        ``tags`` / ``contacts`` an empty collection.
+
+    Returns
+    -------
+    list of Customer
+        One customer per row, in row order.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        If a needed column is missing (all missing columns are listed, with the nearest names).
+    ValidationError
+        If a row does not make a valid Customer; the message gives the row position and id.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from crmcore.customers import Contact, Customer
+    >>> c = Customer(id="C1", name="山田商事", kind="organization",
+    ...              created_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
+    ...              contacts=[Contact(id="k1", name="山田 太郎")])
+    >>> frame_to_customers(customers_to_frame([c])) == [c]
+    True
+    """
+    data = _to_pandas(frame, "frame_to_customers")
+    _require(data, _CUSTOMER_INPUT, "frame_to_customers")
+
+    def make(row: dict[str, object]) -> Customer:
+        return Customer(
+            id=row["customer_id"],  # type: ignore[arg-type]
+            name=row["name"],  # type: ignore[arg-type]
+            kind=row["kind"],
+            created_at=row["created_at"],  # type: ignore[arg-type]
+            acquisition_channel=row["acquisition_channel"],  # type: ignore[arg-type]
+            parent_account_id=row["parent_account_id"],  # type: ignore[arg-type]
+            tags=frozenset() if row["tags"] is None else row["tags"],
+            contacts=() if row["contacts"] is None else row["contacts"],
+        )
+
+    return _build(_rows(data, _CUSTOMER_INPUT), make, "frame_to_customers", "customer_id")
+
+
+# --- validation helpers (re-exported from crmcore._validation) ---
