@@ -14,7 +14,7 @@ import difflib
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import narwhals.stable.v1 as nw
 import numpy as np
@@ -155,8 +155,7 @@ def require_columns(data: Any, columns: Iterable[str], *, who: str) -> None:
         near = nearest_name(col, available)
         if near is not None:
             parts.append(f"column {col!r} not found (did you mean {near!r}?)")
-            role = col if col.endswith("_col") else col
-            hints.append(f"{_role_keyword(role)}={near!r}")
+            hints.append(f"{_role_keyword(col)}={near!r}")
         else:
             parts.append(f"column {col!r} not found")
     message = f"{who}: " + "; ".join(parts) + f". Available columns: {', '.join(available)}."
@@ -226,8 +225,7 @@ def check_no_missing(
         frame = as_narwhals(data, who=who)
         frame = frame.with_row_index("__row__")
         for col in columns:
-            mask = _missing_mask(frame, col)
-            bad = frame.filter(mask)
+            bad = frame.filter(_missing_mask(frame, col))
             count = len(bad)
             if count:
                 if id_col is not None and id_col != col:
@@ -319,7 +317,7 @@ def coerce_timestamp(value: Any, *, name: str, who: str) -> pd.Timestamp:
         raise ValidationError(f"{who}: {name} must be a date or datetime; got a missing value.")
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
-    return ts
+    return cast(pd.Timestamp, ts)
 
 
 def coerce_datetime_column(data: Any, column: str, *, who: str) -> Any:
@@ -369,15 +367,15 @@ def coerce_datetime_column(data: Any, column: str, *, who: str) -> Any:
     return frame.to_native()
 
 
-def _coerce_pandas_dates(series: pd.Series, column: str, who: str) -> pd.Series:
+def _coerce_pandas_dates(series: pd.Series[Any], column: str, who: str) -> pd.Series[Any]:
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_localize(None)
+        return cast("pd.Series[Any]", series.dt.tz_localize(None))
     if pd.api.types.is_datetime64_dtype(dtype):
         return series
     # object or string: python datetimes/dates or strings
     values = series.to_numpy(dtype=object)
-    zones = set()
+    zones: set[str | None] = set()
     for v in values[: min(len(values), 100_000)]:
         tz = getattr(v, "tzinfo", None)
         if tz is not None:

@@ -95,10 +95,22 @@ from crmcore.exceptions import ColumnNotFoundError, ValidationError
 __all__ = [
     "CUSTOMER_COLUMNS",
     "ORDER_COLUMNS",
+    "as_narwhals",
+    "check_no_duplicates",
+    "check_no_missing",
+    "check_param_choice",
+    "check_param_number",
+    "check_single_currency",
+    "coerce_datetime_column",
+    "coerce_timestamp",
     "customers_to_frame",
+    "format_ids",
     "frame_to_customers",
     "frame_to_orders",
+    "nearest_name",
     "orders_to_frame",
+    "require_columns",
+    "to_pandas",
 ]
 
 T = TypeVar("T")
@@ -208,7 +220,7 @@ def _python(value: object) -> object:
     return value
 
 
-def _rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, object]]:
+def _rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
     cells = [[_python(v) for v in frame[c].tolist()] for c in columns]
     return (
         [dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True)] if cells else []
@@ -216,8 +228,8 @@ def _rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, object]
 
 
 def _build(
-    rows: list[dict[str, object]],
-    make: Callable[[dict[str, object]], T],
+    rows: list[dict[str, Any]],
+    make: Callable[[dict[str, Any]], T],
     caller: str,
     id_column: str,
 ) -> list[T]:
@@ -330,12 +342,12 @@ def frame_to_orders(frame: Any) -> list[Order]:
     data = _to_pandas(frame, "frame_to_orders")
     _require(data, _ORDER_INPUT, "frame_to_orders")
 
-    def make(row: dict[str, object]) -> Order:
+    def make(row: dict[str, Any]) -> Order:
         return Order(
-            id=row["order_id"],  # type: ignore[arg-type]
-            customer_id=row["customer_id"],  # type: ignore[arg-type]
-            ordered_at=row["ordered_at"],  # type: ignore[arg-type]
-            currency=row["currency"],  # type: ignore[arg-type]
+            id=row["order_id"],
+            customer_id=row["customer_id"],
+            ordered_at=row["ordered_at"],
+            currency=row["currency"],
             status=row["status"],
             lines=() if row["lines"] is None else row["lines"],
         )
@@ -432,14 +444,14 @@ def frame_to_customers(frame: Any) -> list[Customer]:
     data = _to_pandas(frame, "frame_to_customers")
     _require(data, _CUSTOMER_INPUT, "frame_to_customers")
 
-    def make(row: dict[str, object]) -> Customer:
+    def make(row: dict[str, Any]) -> Customer:
         return Customer(
-            id=row["customer_id"],  # type: ignore[arg-type]
-            name=row["name"],  # type: ignore[arg-type]
+            id=row["customer_id"],
+            name=row["name"],
             kind=row["kind"],
-            created_at=row["created_at"],  # type: ignore[arg-type]
-            acquisition_channel=row["acquisition_channel"],  # type: ignore[arg-type]
-            parent_account_id=row["parent_account_id"],  # type: ignore[arg-type]
+            created_at=row["created_at"],
+            acquisition_channel=row["acquisition_channel"],
+            parent_account_id=row["parent_account_id"],
             tags=frozenset() if row["tags"] is None else row["tags"],
             contacts=() if row["contacts"] is None else row["contacts"],
         )
@@ -448,3 +460,19 @@ def frame_to_customers(frame: Any) -> list[Customer]:
 
 
 # --- validation helpers (re-exported from crmcore._validation) ---
+# The shared checks every algorithm uses live in crmcore._validation (so that algorithms can
+# import them without the entity conversion code); they are public here.
+from crmcore._validation import (  # noqa: E402
+    as_narwhals,
+    check_no_duplicates,
+    check_no_missing,
+    check_param_choice,
+    check_param_number,
+    check_single_currency,
+    coerce_datetime_column,
+    coerce_timestamp,
+    format_ids,
+    nearest_name,
+    require_columns,
+    to_pandas,
+)

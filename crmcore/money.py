@@ -154,7 +154,7 @@ def _to_decimal(value: object) -> Decimal | None:
     return None
 
 
-def _convert_amount(value: Any) -> Any:
+def _convert_amount(value: Decimal | int | str | float) -> Any:
     # Lenient: values that cannot be converted pass through and the validator names the field.
     converted = _to_decimal(value)
     return value if converted is None else converted

@@ -48,7 +48,7 @@ def test_lowercase_currency_is_rejected_with_the_uppercase_suggestion() -> None:
 
 
 def test_currency_table_has_the_full_active_list_with_known_minor_units() -> None:
-    assert len(ISO_4217_MINOR_UNITS) >= 175
+    assert len(ISO_4217_MINOR_UNITS) >= 165  # List One has ~180 codes, ~13 without minor units
     expected = {"USD": 2, "EUR": 2, "JPY": 0, "KWD": 3, "BHD": 3, "CLF": 4, "UYW": 4, "ISK": 0}
     for code, digits in expected.items():
         assert ISO_4217_MINOR_UNITS[code] == digits
@@ -340,7 +340,11 @@ def test_unknown_currencies_and_datetimes_as_start_are_rejected() -> None:
 def test_exchange_rates_compare_pickle_and_iterate(rates: ExchangeRates) -> None:
     copy = pickle.loads(pickle.dumps(rates))
     assert copy == rates and hash(copy) == hash(rates)
-    assert list(rates)[0] == ("EUR", "USD", JAN1, Decimal("1.10"))
+    assert list(rates) == [
+        ("EUR", "USD", JAN1, Decimal("1.10")),
+        ("EUR", "USD", JUL1, Decimal("1.08")),
+        ("USD", "JPY", JAN1, Decimal(150)),
+    ]
 
 
 def test_money_module_does_not_import_numpy_or_pandas() -> None:

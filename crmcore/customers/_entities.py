@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
-from dateutil import parser as date_parser  # type: ignore[import-untyped]
+from dateutil import parser as date_parser
 
 from crmcore.customers._checks import (
     aware_datetime,
@@ -168,20 +168,36 @@ def _as_status(value: object, field: str) -> OrderStatus:
 
 
 # Named converters (the attrs mypy plugin needs named functions).
-def _to_kind(value: Any) -> Any:
+def _to_kind(value: CustomerKind | str) -> Any:
     return enum_value(CustomerKind, value)
 
 
-def _to_role(value: Any) -> Any:
+def _to_role(value: BuyingRole | str | None) -> Any:
     return enum_value(BuyingRole, value)
 
 
-def _to_level(value: Any) -> Any:
+def _to_level(value: ContactLevel | str | None) -> Any:
     return enum_value(ContactLevel, value)
 
 
-def _to_status(value: Any) -> Any:
+def _to_status(value: OrderStatus | str) -> Any:
     return enum_value(OrderStatus, value)
+
+
+def _to_quantity(value: Decimal | int | str | float) -> Any:
+    return to_decimal(value)
+
+
+def _to_tags(value: Iterable[str]) -> Any:
+    return to_frozenset(value)
+
+
+def _to_contacts(value: Iterable[Contact]) -> Any:
+    return to_tuple(value)
+
+
+def _to_lines(value: Iterable[OrderLine]) -> Any:
+    return to_tuple(value)
 
 
 def _zero() -> Decimal:
@@ -362,11 +378,9 @@ naive datetime.
     )
     acquisition_channel: str | None = attrs.field(default=None, validator=optional_str)
     parent_account_id: str | None = attrs.field(default=None, validator=_check_parent)
-    tags: frozenset[str] = attrs.field(
-        factory=frozenset, converter=to_frozenset, validator=_check_tags
-    )
+    tags: frozenset[str] = attrs.field(factory=frozenset, converter=_to_tags, validator=_check_tags)
     contacts: tuple[Contact, ...] = attrs.field(
-        factory=tuple, converter=to_tuple, validator=_check_contacts
+        factory=tuple, converter=_to_contacts, validator=_check_contacts
     )
 
     def with_tag(self, tag: str) -> Customer:
@@ -619,9 +633,11 @@ class OrderLine:
     """
 
     product_id: str = attrs.field(validator=non_empty_str)
-    quantity: Decimal = attrs.field(converter=to_decimal, validator=_check_positive)
+    quantity: Decimal = attrs.field(converter=_to_quantity, validator=_check_positive)
     unit_price: Money = attrs.field(validator=_check_money)
-    discount: Decimal = attrs.field(factory=_zero, converter=to_decimal, validator=_check_discount)
+    discount: Decimal = attrs.field(
+        factory=_zero, converter=_to_quantity, validator=_check_discount
+    )
     unit_cost: Money | None = attrs.field(default=None, validator=_check_unit_cost)
 
     @property
@@ -744,7 +760,7 @@ allowed from draft: cancelled, confirmed.
         default=OrderStatus.DRAFT, converter=_to_status, validator=member_of(OrderStatus)
     )
     lines: tuple[OrderLine, ...] = attrs.field(
-        factory=tuple, converter=to_tuple, validator=_check_lines
+        factory=tuple, converter=_to_lines, validator=_check_lines
     )
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 from importlib import resources
+from typing import cast
 
 import pandas as pd
 
@@ -12,7 +13,7 @@ __all__ = ["load_cdnow_master", "load_cdnow_sample", "load_cdnow_summary", "load
 
 
 def _read_bytes(name: str) -> bytes:
-    data = resources.files("crmcore.datasets").joinpath("data", name).read_bytes()
+    data = resources.files("crmcore.datasets").joinpath("data").joinpath(name).read_bytes()
     return gzip.decompress(data)
 
 
@@ -46,7 +47,7 @@ def load_cdnow_master() -> pd.DataFrame:
         sep=r"\s+",
         header=None,
         names=["customer_id", "date", "quantity", "amount"],
-        dtype={"customer_id": str, "date": str, "quantity": "int64", "amount": "float64"},
+        dtype={"customer_id": "str", "date": "str", "quantity": "int64", "amount": "float64"},
     )
     frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
     frame["customer_id"] = frame["customer_id"].astype(object)
@@ -75,16 +76,16 @@ def load_cdnow_sample() -> pd.DataFrame:
         header=None,
         names=["master_id", "customer_id", "date", "quantity", "amount"],
         dtype={
-            "master_id": str,
-            "customer_id": str,
-            "date": str,
+            "master_id": "str",
+            "customer_id": "str",
+            "date": "str",
             "quantity": "int64",
             "amount": "float64",
         },
     )
     frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
     frame = frame[["customer_id", "master_id", "date", "quantity", "amount"]]
-    return frame.astype({"customer_id": object, "master_id": object})
+    return cast(pd.DataFrame, frame.astype({"customer_id": object, "master_id": object}))
 
 
 def load_cdnow_summary() -> pd.DataFrame:
@@ -121,7 +122,7 @@ def load_cdnow_summary() -> pd.DataFrame:
         {"frequency": "int64", "recency": "float64", "T": "float64", "monetary_value": "float64"}
     )
     frame.attrs["time_unit"] = "W"
-    return frame
+    return cast(pd.DataFrame, frame)
 
 
 def load_donations() -> pd.DataFrame:
@@ -141,4 +142,6 @@ def load_donations() -> pd.DataFrame:
     >>> int(donations["weights"].sum()), len(donations)
     (11104, 22)
     """
-    return pd.read_csv(io.BytesIO(_read_bytes("donations.csv.gz"))).astype("int64")
+    return cast(
+        pd.DataFrame, pd.read_csv(io.BytesIO(_read_bytes("donations.csv.gz"))).astype("int64")
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -78,8 +80,10 @@ def generate_transactions(
     years = span_days / 365.25
     first = rng.uniform(0.0, acquisition_share * years, n_customers)
     rate = rng.gamma(purchase_rate_shape, purchases_per_year / purchase_rate_shape, n_customers)
-    life = rng.exponential(1.0 / dropout_per_year, n_customers) if dropout_per_year > 0 else None
-    alive_until = np.minimum(first + life, years) if life is not None else np.full(n_customers, years)
+    alive_until = np.full(n_customers, years)
+    if dropout_per_year > 0:
+        life = rng.exponential(1.0 / dropout_per_year, n_customers)
+        alive_until = np.minimum(first + life, years)
     n_repeat = rng.poisson(rate * (alive_until - first))
     owner = np.repeat(np.arange(n_customers), n_repeat)
     times = first[owner] + rng.uniform(0.0, 1.0, owner.size) * (alive_until - first)[owner]
@@ -89,9 +93,7 @@ def generate_transactions(
     all_owner = all_owner[order]
     days = np.floor(all_times[order] * 365.25).astype("int64")
     days = np.minimum(days, span_days)
-    amounts = np.round(
-        np.exp(rng.normal(np.log(spend_median), spend_sigma, all_owner.size)), 2
-    )
+    amounts = np.round(np.exp(rng.normal(np.log(spend_median), spend_sigma, all_owner.size)), 2)
     width = len(str(n_customers))
     ids = np.char.add("C", np.char.zfill(np.arange(n_customers).astype(str), width))
     data: dict[str, object] = {
@@ -102,4 +104,4 @@ def generate_transactions(
     }
     if currency is not None:
         data["currency"] = np.full(all_owner.size, currency, dtype=object)
-    return pd.DataFrame(data)
+    return cast(pd.DataFrame, pd.DataFrame(data))

@@ -13,9 +13,29 @@ from __future__ import annotations
 # --- end RFM ---
 
 # --- tiers, concentration, migration ---
+from crmcore.segmentation._concentration import gini, lorenz_curve, top_share, whale_curve
+from crmcore.segmentation._migration import migration_matrix
+from crmcore.segmentation._tiers import (
+    abc_tiers,
+    profitability_tiers,
+    pyramid_tiers,
+    quantile_tiers,
+    relationship_type,
+)
+
 # --- end tiers ---
 
 __all__: list[str] = [
     # RFM names
     # tier names
+    "abc_tiers",
+    "gini",
+    "lorenz_curve",
+    "migration_matrix",
+    "profitability_tiers",
+    "pyramid_tiers",
+    "quantile_tiers",
+    "relationship_type",
+    "top_share",
+    "whale_curve",
 ]

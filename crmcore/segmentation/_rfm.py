@@ -1,0 +1,770 @@
+"""RFM tables and scores: :func:`rfm_table`, :func:`rfm_scores` and :class:`RFMScorer`.
+
+The aggregation from transactions to one row per customer is written once against
+narwhals, so pandas, Polars and PyArrow input give identical tables. Scoring works on the
+(small) per-customer table with the numpy kernels of :mod:`._rfm_kernels`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import narwhals.stable.v1 as nw
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from crmcore._validation import (
+    as_narwhals,
+    check_no_missing,
+    check_param_choice,
+    check_param_number,
+    check_single_currency,
+    coerce_datetime_column,
+    coerce_timestamp,
+    format_ids,
+    require_columns,
+    to_pandas,
+)
+from crmcore.exceptions import CRMWarning, NotFittedError, ValidationError
+from crmcore.segmentation._rfm_kernels import (
+    bin_left_closed,
+    bin_right_closed,
+    quantile_edges,
+    r_rfm_breaks,
+    rank_bins,
+)
+
+__all__ = ["RFMScorer", "rfm_scores", "rfm_table"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# Day numbers count from 1601-01-01 so that every term of the year formula is >= 0
+# (floor division of negative numbers differs between backends).
+_DAY0 = np.datetime64("1601-01-01", "D")
+_SCORE_COLUMNS = ["r_score", "f_score", "m_score", "rfm_code", "rfm_score", "fm_score"]
+_DIMS = ("recency", "frequency", "monetary")
+_METHODS = ("quantile", "fixed", "r-rfm", "pymc-marketing")
+_BINNINGS = ("independent", "nested")
+_TIES = ("shared", "rank", "random")
+
+
+def _day_number_expr(column: str) -> nw.Expr:
+    """Days since 1601-01-01 from year and ordinal day (an expression every backend has)."""
+    years = nw.col(column).dt.year().cast(nw.Int64) - 1601
+    ordinal = nw.col(column).dt.ordinal_day().cast(nw.Int64)
+    return years * 365 + years // 4 - years // 100 + years // 400 + ordinal - 1
+
+
+def _day_number(ts: pd.Timestamp) -> int:
+    return int((np.datetime64(ts.date(), "D") - _DAY0).astype(np.int64))
+
+
+def _normalise_ids(index: pd.Index) -> pd.Index:
+    """Give customer ids one dtype whatever the backend: numbers stay, text becomes str."""
+    if pd.api.types.is_numeric_dtype(index.dtype) or pd.api.types.is_datetime64_any_dtype(
+        index.dtype
+    ):
+        return index
+    return index.astype("str")
+
+
+def rfm_table(
+    transactions: Any,
+    *,
+    as_of: Any,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    frequency: str = "orders",
+    monetary: str = "total",
+    customers: Iterable[Any] | None = None,
+    currency_col: str = "currency",
+) -> pd.DataFrame:
+    """Summarise an order log into one recency / frequency / monetary row per customer.
+
+    Parameters
+    ----------
+    transactions : DataFrame (pandas, Polars or PyArrow)
+        One row per order (or order line), with a customer id, a date and an amount.
+    as_of : date-like
+        The analysis date. Rows dated after this day are excluded (and counted in a
+        :class:`~crmcore.CRMWarning`); purchases on the `as_of` day itself count.
+    customer_col, date_col, amount_col : str
+        Column names.
+    frequency : {"orders", "days"}
+        ``"orders"`` counts rows; ``"days"`` counts distinct purchase days (several orders
+        on one day are one purchase, as in lifetimes and pymc-marketing).
+    monetary : {"total", "mean"}
+        ``"total"`` sums the amounts; ``"mean"`` is the total divided by `frequency`
+        (mean per order, or per purchase day when ``frequency="days"``).
+    customers : iterable of ids, optional
+        Customer master list. Customers in it without any order up to `as_of` are kept
+        with ``frequency = 0``, ``monetary = 0.0``, ``recency_days = NaN`` and ``NaT``
+        purchase dates. Customers with orders who are missing from the list are kept too,
+        and counted in a warning.
+    currency_col : str
+        If this column exists, all rows must be in one currency.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id (sorted ascending; text ids as ``str``), with columns
+        ``first_purchase``, ``last_purchase`` (datetime64[ns], midnight),
+        ``recency_days`` (float64), ``frequency`` (int64) and ``monetary`` (float64).
+        ``attrs`` records ``as_of``, ``frequency`` and ``monetary``.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        If a column is missing (the nearest existing name is suggested).
+    ValidationError
+        If the frame is empty, has missing ids, dates or amounts (all-missing amounts get
+        their own message), non-numeric amounts, several currencies, or no row on or
+        before `as_of` (and no `customers` were given).
+
+    Notes
+    -----
+    ``recency_days = as_of - last_purchase`` in whole days; times of day are ignored
+    (dates are turned into day numbers from year and ordinal day, so every dataframe
+    backend computes the same integers).
+
+    Negative amounts (returns) are kept: they count as rows and are netted into
+    ``monetary``; a :class:`~crmcore.CRMWarning` gives their count. Filter them out first
+    if returns should not count as orders.
+
+    References
+    ----------
+    Hughes, A. M. (1994). *Strategic Database Marketing*. Probus.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-02-10"]),
+    ...     "amount": [20.0, 30.0, 15.0],
+    ... })
+    >>> rfm_table(orders, as_of="2024-03-31")[["recency_days", "frequency", "monetary"]]
+                 recency_days  frequency  monetary
+    customer_id
+    a                    30.0          2      50.0
+    b                    50.0          1      15.0
+    """
+    who = "rfm_table"
+    check_param_choice("frequency", frequency, ("orders", "days"), who=who)
+    check_param_choice("monetary", monetary, ("total", "mean"), who=who)
+    as_of_ts = coerce_timestamp(as_of, name="as_of", who=who)
+    frame = as_narwhals(transactions, who=who)
+    cols = [customer_col, date_col, amount_col]
+    require_columns(frame, cols, who=who)
+    if len(frame) == 0:
+        raise ValidationError(
+            f"{who}: the transactions frame is empty (0 rows); an RFM table needs at least "
+            "one order."
+        )
+    if currency_col in frame.columns:
+        check_single_currency(frame.select(currency_col).to_native(), currency_col, who=who)
+    if not frame.schema[amount_col].is_numeric():
+        raise ValidationError(
+            f"{who}: column {amount_col!r} must be numeric; got dtype {frame.schema[amount_col]}."
+        )
+    n_rows = len(frame)
+    n_missing_amounts = int(frame[amount_col].is_null().sum())
+    if frame.schema[amount_col].is_float():
+        n_missing_amounts = int(
+            (frame[amount_col].is_null() | frame[amount_col].is_nan()).sum()  # type: ignore[operator]
+        )
+    if n_missing_amounts == n_rows:
+        raise ValidationError(
+            f"{who}: all {n_rows:,} values of column {amount_col!r} are missing; "
+            f"monetary value cannot be computed. Hint: is amount_col={amount_col!r} right?"
+        )
+    native = frame.select(cols).to_native()
+    native = coerce_datetime_column(native, date_col, who=who)
+    check_no_missing(native, cols, who=who, id_col=customer_col)
+    frame = nw.from_native(native, eager_only=True)
+
+    as_day = _day_number(as_of_ts)
+    slim = frame.select(
+        nw.col(customer_col),
+        _day_number_expr(date_col).alias("__day"),
+        nw.col(amount_col).cast(nw.Float64).alias("__amount"),
+    )
+    n_late = int((slim["__day"] > as_day).sum())
+    if n_late:
+        warnings.warn(
+            f"{who}: {n_late:,} of {n_rows:,} rows are dated after as_of "
+            f"{as_of_ts:%Y-%m-%d} and were excluded.",
+            CRMWarning,
+            stacklevel=2,
+        )
+        slim = slim.filter(nw.col("__day") <= as_day)
+    if len(slim) == 0 and customers is None:
+        raise ValidationError(
+            f"{who}: no transaction is dated on or before as_of {as_of_ts:%Y-%m-%d} "
+            f"(all {n_rows:,} rows are later). Hint: check as_of."
+        )
+    n_negative = int((slim["__amount"] < 0).sum())
+    if n_negative:
+        warnings.warn(
+            f"{who}: {n_negative:,} rows have negative amounts (returns); they count as "
+            "orders and are netted into monetary. Filter them out first if they should not.",
+            CRMWarning,
+            stacklevel=2,
+        )
+
+    if frequency == "days":
+        slim = slim.group_by(customer_col, "__day").agg(nw.col("__amount").sum())
+    agg = slim.group_by(customer_col).agg(
+        nw.col("__day").min().alias("__first"),
+        nw.col("__day").max().alias("__last"),
+        nw.len().alias("__n"),
+        nw.col("__amount").sum().alias("__total"),
+    )
+    table = _table_from_aggregate(agg, customer_col, as_day, monetary)
+    if customers is not None:
+        table = _add_customers(table, customers, who=who)
+    table.attrs.update({"as_of": as_of_ts, "frequency": frequency, "monetary": monetary})
+    return table
+
+
+def _table_from_aggregate(
+    agg: nw.DataFrame[Any], customer_col: str, as_day: int, monetary: str
+) -> pd.DataFrame:
+    ids = _normalise_ids(pd.Index(agg[customer_col].to_pandas(), name=customer_col))
+    first = agg["__first"].to_numpy().astype(np.int64)
+    last = agg["__last"].to_numpy().astype(np.int64)
+    count = agg["__n"].to_numpy().astype(np.int64)
+    total = agg["__total"].to_numpy().astype(np.float64)
+    value = total if monetary == "total" else total / count
+    table = pd.DataFrame(
+        {
+            "first_purchase": (_DAY0 + first).astype("datetime64[ns]"),
+            "last_purchase": (_DAY0 + last).astype("datetime64[ns]"),
+            "recency_days": (as_day - last).astype(np.float64),
+            "frequency": count,
+            "monetary": value,
+        },
+        index=ids,
+    )
+    return table.sort_index(kind="stable")
+
+
+def _add_customers(table: pd.DataFrame, customers: Iterable[Any], *, who: str) -> pd.DataFrame:
+    master = pd.Index(list(customers) if not isinstance(customers, pd.Index) else customers)
+    if master.hasnans:
+        raise ValidationError(
+            f"{who}: customers holds {int(master.isna().sum()):,} missing ids. "
+            "Hint: drop them first."
+        )
+    if not master.is_unique:
+        dup = master[master.duplicated()]
+        raise ValidationError(
+            f"{who}: customers repeats {len(dup):,} ids (first: {format_ids(dup)}). "
+            "Hint: pass each customer once."
+        )
+    master = _normalise_ids(master.rename(table.index.name))
+    unknown = table.index.difference(master)
+    if len(unknown):
+        warnings.warn(
+            f"{who}: {len(unknown):,} customers with orders are not in customers "
+            f"(first: {format_ids(unknown)}); they are kept in the table.",
+            CRMWarning,
+            stacklevel=3,
+        )
+    missing = master.difference(table.index)
+    if len(missing) == 0:
+        return table
+    extra = pd.DataFrame(
+        {
+            "first_purchase": pd.Series(pd.NaT, index=missing, dtype="datetime64[ns]"),
+            "last_purchase": pd.Series(pd.NaT, index=missing, dtype="datetime64[ns]"),
+            "recency_days": np.nan,
+            "frequency": np.zeros(len(missing), dtype=np.int64),
+            "monetary": 0.0,
+        },
+        index=missing,
+    )
+    out = pd.concat([table, extra]) if len(table) else extra
+    out.index = _normalise_ids(out.index.rename(table.index.name))
+    out = out.astype(
+        {"recency_days": np.float64, "frequency": np.int64, "monetary": np.float64}
+    )
+    return out.sort_index(kind="stable")
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+ScorerT = TypeVar("ScorerT", bound="RFMScorer")
+
+
+def _check_weights(weights: Sequence[float], who: str) -> tuple[float, float, float]:
+    if len(weights) != 3:
+        raise ValidationError(
+            f"The 'weights' parameter of {who} must hold 3 numbers (R, F, M). Got {weights!r}."
+        )
+    for w in weights:
+        check_param_number("weights", w, who=who)
+    return (weights[0], weights[1], weights[2])
+
+
+def _default_bins(method: str, bins: int | None) -> int:
+    if bins is None:
+        return 4 if method == "pymc-marketing" else 5
+    return bins
+
+
+def _score_inputs(
+    table: Any, cols: tuple[str, str, str], who: str
+) -> tuple[pd.Index, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    data = to_pandas(table, who=who)
+    require_columns(data, list(cols), who=who)
+    r = data[cols[0]].to_numpy(dtype=np.float64, na_value=np.nan)
+    f = data[cols[1]].to_numpy(dtype=np.float64, na_value=np.nan)
+    m = data[cols[2]].to_numpy(dtype=np.float64, na_value=np.nan)
+    buyer = ~np.isnan(r)
+    check_no_missing(data, [cols[1], cols[2]], who=who)
+    if not buyer.any():
+        raise ValidationError(
+            f"{who}: no customer has a purchase ({cols[0]} is missing for all {len(r):,} "
+            "rows); there is nothing to score."
+        )
+    return data.index, r, f, m, buyer
+
+
+def _warn_degraded(dim: str, effective: int, bins: int, who: str, detail: str = "") -> None:
+    warnings.warn(
+        f"{who}: {dim} has repeated quantile edges{detail}; scored with {effective} bins "
+        f"instead of {bins}. Hint: use ties='rank' for equal-sized bins.",
+        CRMWarning,
+        stacklevel=4,
+    )
+
+
+class RFMScorer:
+    """Learn RFM bin thresholds on one table and score any other table with them.
+
+    Parameters
+    ----------
+    bins : int, optional
+        Bins per dimension (>= 2). Default 5, or 4 for ``method="pymc-marketing"``.
+    method : {"quantile", "fixed", "r-rfm", "pymc-marketing"}
+        ``"quantile"``: edges at the k/bins quantiles (type 7), bins closed on the right
+        (a value on an edge goes to the lower bin), repeated edges merged (fewer bins,
+        with a warning naming the effective count). ``"fixed"``: the caller's
+        `thresholds`, closed on the right. ``"r-rfm"``: the R package rfm 0.3
+        (``rfm_table_order``): breaks = type-7 quantiles + 1, bins ``[lower, upper)``,
+        repeated breaks leave a score unused (as in R); with `thresholds`, R's custom
+        breaks. ``"pymc-marketing"``: pymc-marketing's ``rfm_segments`` quartiles
+        (``pandas.qcut(q=4, duplicates="drop")`` with its fall-back to fewer labels).
+    binning : {"independent", "nested"}
+        Nested binning scores F within each R score and M within each (R, F) cell.
+    thresholds : mapping, optional
+        ``{"recency": [...], "frequency": [...], "monetary": [...]}`` ascending inner
+        edges (days, count, money) for ``method="fixed"`` or ``"r-rfm"``.
+    weights : (float, float, float)
+        ``rfm_score = wR * R + wF * F + wM * M`` (default 100, 10, 1).
+
+    Attributes
+    ----------
+    edges_ : dict
+        Inner edges per dimension (``"recency"``, ``"frequency"``, ``"monetary"``); with
+        nested binning ``edges_["frequency"]`` maps an R score and
+        ``edges_["monetary"]`` an (R, F) pair to its edges.
+    n_bins_ : dict
+        Effective number of bins per dimension (the largest one with nested binning).
+
+    Notes
+    -----
+    Recency is reversed: a smaller ``recency_days`` gives a higher R score. Customers
+    without purchases (``recency_days`` missing, see :func:`rfm_table`) are left out of
+    the thresholds and scored R = F = M = 1.
+
+    References
+    ----------
+    Hebbali, A. (2023). rfm: Recency, Frequency and Monetary Value Analysis, R package
+    0.3.0. Miglautsch, J. (2000). Thoughts on RFM scoring. Journal of Database Marketing
+    8(1), 67-72.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"recency_days": [1.0, 10, 20, 30], "frequency": [5, 3, 2, 1],
+    ...                       "monetary": [50.0, 30, 20, 10]}, index=["a", "b", "c", "d"])
+    >>> scorer = RFMScorer(bins=2).fit(table)
+    >>> scorer.edges_["recency"].tolist()
+    [15.0]
+    >>> scorer.transform(table)["rfm_code"].tolist()
+    ['222', '222', '111', '111']
+    """
+
+    def __init__(
+        self,
+        *,
+        bins: int | None = None,
+        method: str = "quantile",
+        binning: str = "independent",
+        thresholds: Mapping[str, Sequence[float]] | None = None,
+        weights: Sequence[float] = (100, 10, 1),
+    ) -> None:
+        self.bins = bins
+        self.method = method
+        self.binning = binning
+        self.thresholds = thresholds
+        self.weights = weights
+
+    # -- validation -----------------------------------------------------------------
+    def _validate(self, who: str) -> int:
+        check_param_choice("method", self.method, _METHODS, who=who)
+        check_param_choice("binning", self.binning, _BINNINGS, who=who)
+        bins = _default_bins(self.method, self.bins)
+        check_param_number("bins", bins, who=who, low=2, integer=True)
+        _check_weights(self.weights, who)
+        if self.method in ("r-rfm", "pymc-marketing") and self.binning != "independent":
+            raise ValidationError(
+                f"{who}: method={self.method!r} reproduces a tool that bins each dimension "
+                "independently; binning='nested' is not available with it."
+            )
+        if self.method == "fixed" and self.thresholds is None:
+            raise ValidationError(f"{who}: method='fixed' needs thresholds for R, F and M.")
+        if self.thresholds is not None:
+            if self.method not in ("fixed", "r-rfm"):
+                raise ValidationError(
+                    f"{who}: thresholds are used by method='fixed' or 'r-rfm' only; "
+                    f"got method={self.method!r}."
+                )
+            if self.binning != "independent":
+                raise ValidationError(f"{who}: fixed thresholds need binning='independent'.")
+            for dim in _DIMS:
+                if dim not in self.thresholds:
+                    raise ValidationError(
+                        f"{who}: thresholds lacks {dim!r}; give ascending edges for "
+                        f"{', '.join(_DIMS)}."
+                    )
+                edges = np.asarray(self.thresholds[dim], dtype=np.float64)
+                if edges.ndim != 1 or edges.size == 0 or np.any(np.diff(edges) <= 0):
+                    raise ValidationError(
+                        f"{who}: thresholds[{dim!r}] must be strictly ascending numbers; "
+                        f"got {list(self.thresholds[dim])!r}."
+                    )
+        return int(bins)
+
+    # -- fitting ----------------------------------------------------------------------
+    def _edges(self, values: FloatArray, bins: int, dim: str, who: str, warn: bool) -> FloatArray:
+        if self.thresholds is not None:
+            return np.asarray(self.thresholds[dim], dtype=np.float64)
+        if self.method == "r-rfm":
+            return r_rfm_breaks(values, bins)
+        edges = np.unique(quantile_edges(values, bins))
+        # pandas.qcut merges equal edges; an inner edge equal to the minimum or maximum
+        # also leaves an empty outer bin, which qcut drops as well.
+        lo, hi = float(values.min()), float(values.max())
+        edges = edges[(edges > lo) & (edges < hi)]
+        if warn and edges.size + 1 < bins:
+            _warn_degraded(dim, edges.size + 1, bins, who)
+        return edges
+
+    def fit(
+        self: ScorerT,
+        table: Any,
+        *,
+        recency_col: str = "recency_days",
+        frequency_col: str = "frequency",
+        monetary_col: str = "monetary",
+    ) -> ScorerT:
+        """Learn the thresholds from `table` (an :func:`rfm_table` output) and return self.
+
+        Raises
+        ------
+        ValidationError
+            On bad settings, missing F or M values, or a table without any purchaser.
+        """
+        who = "RFMScorer.fit"
+        bins = self._validate(who)
+        _, r, f, m, buyer = _score_inputs(table, (recency_col, frequency_col, monetary_col), who)
+        r, f, m = r[buyer], f[buyer], m[buyer]
+        edges: dict[str, Any] = {"recency": self._edges(r, bins, "recency", who, True)}
+        n_bins = {"recency": self._n_bins(edges["recency"], bins)}
+        if self.binning == "independent":
+            edges["frequency"] = self._edges(f, bins, "frequency", who, True)
+            edges["monetary"] = self._edges(m, bins, "monetary", who, True)
+            n_bins["frequency"] = self._n_bins(edges["frequency"], bins)
+            n_bins["monetary"] = self._n_bins(edges["monetary"], bins)
+        else:
+            r_score = self._apply(r, edges["recency"], bins, reverse=True)
+            f_edges: dict[int, FloatArray] = {}
+            m_edges: dict[tuple[int, int], FloatArray] = {}
+            f_score = np.ones_like(r_score)
+            for rs in np.unique(r_score):  # loop over at most `bins` groups
+                sel = r_score == rs
+                f_edges[int(rs)] = self._edges(f[sel], bins, "frequency", who, False)
+                f_score[sel] = self._apply(f[sel], f_edges[int(rs)], bins, reverse=False)
+            cells = r_score * 1000 + f_score
+            for cell in np.unique(cells):  # at most bins**2 groups
+                sel = cells == cell
+                key = (int(cell // 1000), int(cell % 1000))
+                m_edges[key] = self._edges(m[sel], bins, "monetary", who, False)
+            edges["frequency"], edges["monetary"] = f_edges, m_edges
+            n_bins["frequency"] = max(self._n_bins(e, bins) for e in f_edges.values())
+            n_bins["monetary"] = max(self._n_bins(e, bins) for e in m_edges.values())
+            for dim, group_edges in (("frequency", f_edges), ("monetary", m_edges)):
+                few = [e for e in group_edges.values() if e.size + 1 < bins]
+                if few:
+                    smallest = min(e.size + 1 for e in few)
+                    _warn_degraded(
+                        dim,
+                        smallest,
+                        bins,
+                        who,
+                        f" in {len(few)} of {len(group_edges)} nested groups (fewest bins shown)",
+                    )
+        self.edges_ = edges
+        self.n_bins_ = n_bins
+        self.bins_ = bins
+        return self
+
+    def _n_bins(self, edges: FloatArray, bins: int) -> int:
+        if self.method == "r-rfm" and self.thresholds is None:
+            return bins
+        return int(edges.size + 1)
+
+    def _apply(self, values: FloatArray, edges: FloatArray, bins: int, *, reverse: bool) -> IntArray:
+        if self.method == "r-rfm":
+            score = bin_left_closed(values, edges)
+        else:
+            score = bin_right_closed(values, edges)
+        if reverse:
+            top = bins if (self.method == "r-rfm" and self.thresholds is None) else edges.size + 1
+            score = top + 1 - score
+        return score
+
+    # -- scoring ----------------------------------------------------------------------
+    def transform(
+        self,
+        table: Any,
+        *,
+        recency_col: str = "recency_days",
+        frequency_col: str = "frequency",
+        monetary_col: str = "monetary",
+    ) -> pd.DataFrame:
+        """Score `table` with the fitted thresholds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same index as `table`; columns ``r_score, f_score, m_score`` (int64, 1 =
+            worst), ``rfm_code`` (str, e.g. "543"), ``rfm_score`` and ``fm_score``
+            (round-half-up mean of F and M, int64).
+
+        Raises
+        ------
+        NotFittedError
+            If called before :meth:`fit`.
+        """
+        who = "RFMScorer.transform"
+        if not hasattr(self, "edges_"):
+            raise NotFittedError(
+                "This RFMScorer is not fitted yet; call fit(table) before transform()."
+            )
+        index, r, f, m, buyer = _score_inputs(table, (recency_col, frequency_col, monetary_col), who)
+        bins = self.bins_
+        rs = np.ones(r.size, dtype=np.int64)
+        fs = np.ones(r.size, dtype=np.int64)
+        ms = np.ones(r.size, dtype=np.int64)
+        rb, fb, mb = r[buyer], f[buyer], m[buyer]
+        r_b = self._apply(rb, self.edges_["recency"], bins, reverse=True)
+        if self.binning == "independent":
+            f_b = self._apply(fb, self.edges_["frequency"], bins, reverse=False)
+            m_b = self._apply(mb, self.edges_["monetary"], bins, reverse=False)
+        else:
+            f_b = np.ones_like(r_b)
+            m_b = np.ones_like(r_b)
+            for key, e in self.edges_["frequency"].items():
+                sel = r_b == key
+                f_b[sel] = self._apply(fb[sel], e, bins, reverse=False)
+            fallback_m = max(self.edges_["monetary"].values(), key=lambda e: e.size)
+            cells = r_b * 1000 + f_b
+            for cell in np.unique(cells):
+                sel = cells == cell
+                key2 = (int(cell // 1000), int(cell % 1000))
+                e = self.edges_["monetary"].get(key2, fallback_m)
+                m_b[sel] = self._apply(mb[sel], e, bins, reverse=False)
+        rs[buyer], fs[buyer], ms[buyer] = r_b, f_b, m_b
+        return _assemble(index, rs, fs, ms, _check_weights(self.weights, who))
+
+
+def _assemble(
+    index: pd.Index,
+    r: IntArray,
+    f: IntArray,
+    m: IntArray,
+    weights: tuple[float, float, float],
+) -> pd.DataFrame:
+    if r.size and max(int(r.max()), int(f.max()), int(m.max())) <= 9:
+        code = pd.Series(r * 100 + f * 10 + m, index=index).astype("str")
+    else:
+        code = (
+            pd.Series(r, index=index).astype("str")
+            + "-"
+            + pd.Series(f, index=index).astype("str")
+            + "-"
+            + pd.Series(m, index=index).astype("str")
+        )
+    if all(float(w).is_integer() for w in weights):
+        wr, wf, wm = (int(w) for w in weights)
+        score: npt.NDArray[Any] = wr * r + wf * f + wm * m
+    else:
+        score = weights[0] * r + weights[1] * f + weights[2] * m
+    return pd.DataFrame(
+        {
+            "r_score": r,
+            "f_score": f,
+            "m_score": m,
+            "rfm_code": code,
+            "rfm_score": score,
+            "fm_score": (f + m + 1) // 2,
+        },
+        index=index,
+    )
+
+
+def _tiebreak_keys(index: pd.Index, ties: str, random_state: Any) -> IntArray:
+    if ties == "random":
+        rng = np.random.default_rng(random_state)
+        return rng.permutation(len(index)).astype(np.int64)
+    order = np.argsort(index.to_numpy(), kind="stable")
+    keys = np.empty(len(index), dtype=np.int64)
+    keys[order] = np.arange(len(index), dtype=np.int64)
+    return keys
+
+
+def rfm_scores(
+    table: Any,
+    *,
+    bins: int | None = None,
+    method: str = "quantile",
+    binning: str = "independent",
+    ties: str = "shared",
+    thresholds: Mapping[str, Sequence[float]] | None = None,
+    weights: Sequence[float] = (100, 10, 1),
+    random_state: int | np.random.Generator | None = None,
+    recency_col: str = "recency_days",
+    frequency_col: str = "frequency",
+    monetary_col: str = "monetary",
+) -> pd.DataFrame:
+    """Score each customer 1..bins on recency, frequency and monetary value.
+
+    Parameters
+    ----------
+    table : DataFrame
+        An :func:`rfm_table` output (or any frame with the three columns).
+    bins : int, optional
+        Bins per dimension (>= 2); default 5 (4 for ``method="pymc-marketing"``).
+    method : {"quantile", "fixed", "r-rfm", "pymc-marketing"}
+        See :class:`RFMScorer`.
+    binning : {"independent", "nested"}
+        Nested: F is binned within each R score, M within each (R, F) cell.
+    ties : {"shared", "rank", "random"}
+        ``"shared"``: equal values always share a bin (quantile edges; repeated edges
+        merge bins, with a warning naming the effective count). ``"rank"``: equal-count
+        bins by forced rank, ties broken by customer id (the smaller id gets the lower
+        score). ``"random"``: forced rank with ties split at random (`random_state`).
+        Forced ranks need ``method="quantile"``.
+    thresholds : mapping, optional
+        Fixed inner edges for ``method="fixed"`` (or R's custom breaks with "r-rfm").
+    weights : (float, float, float)
+        Weights of R, F and M in ``rfm_score`` (default 100, 10, 1).
+    random_state : int, numpy.random.Generator or None
+        Only used by ``ties="random"``.
+    recency_col, frequency_col, monetary_col : str
+        Column names in `table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like `table`: ``r_score, f_score, m_score`` (int64), ``rfm_code`` (str,
+        "543"; digits joined with "-" when a score exceeds 9), ``rfm_score``
+        (int64 for integer weights) and ``fm_score`` = round-half-up((F + M) / 2).
+
+    Raises
+    ------
+    ValidationError
+        On unknown options, ``bins < 2``, missing F/M values, or a table without buyers.
+
+    Notes
+    -----
+    Quantiles are Hyndman & Fan type 7. Recency is reversed (most recent = highest R).
+    Customers without purchases (missing ``recency_days``) score 1 / 1 / 1 and do not
+    move the thresholds.
+
+    References
+    ----------
+    Hughes, A. M. (1994). *Strategic Database Marketing*. Miglautsch, J. (2000).
+    Thoughts on RFM scoring. Journal of Database Marketing 8(1). Hyndman, R. J. & Fan, Y.
+    (1996). Sample quantiles in statistical packages. The American Statistician 50(4).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"recency_days": [5.0, 40, 90, 200, 400],
+    ...                       "frequency": [9, 4, 4, 2, 1],
+    ...                       "monetary": [900.0, 300, 350, 80, 20]},
+    ...                      index=pd.Index(list("abcde"), name="customer_id"))
+    >>> rfm_scores(table, bins=5, ties="rank")[["rfm_code", "rfm_score", "fm_score"]]
+                rfm_code  rfm_score  fm_score
+    customer_id
+    a                555        555         5
+    b                434        434         4
+    c                345        345         4
+    d                222        222         2
+    e                111        111         1
+    """
+    who = "rfm_scores"
+    check_param_choice("ties", ties, _TIES, who=who)
+    scorer = RFMScorer(
+        bins=bins, method=method, binning=binning, thresholds=thresholds, weights=weights
+    )
+    cols = {"recency_col": recency_col, "frequency_col": frequency_col, "monetary_col": monetary_col}
+    if ties == "shared":
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CRMWarning)
+            scorer.fit(table, **cols)
+        for w in caught:  # re-issue under this function's name and the caller's line
+            warnings.warn(
+                str(w.message).replace("RFMScorer.fit", who), CRMWarning, stacklevel=2
+            )
+        return scorer.transform(table, **cols)
+    n_bins = scorer._validate(who)
+    if method != "quantile":
+        raise ValidationError(
+            f"{who}: ties={ties!r} (forced rank) works with method='quantile' only; "
+            f"got method={method!r}."
+        )
+    index, r, f, m, buyer = _score_inputs(table, (recency_col, frequency_col, monetary_col), who)
+    keys = _tiebreak_keys(index, ties, random_state)
+    rs = np.ones(r.size, dtype=np.int64)
+    fs = np.ones(r.size, dtype=np.int64)
+    ms = np.ones(r.size, dtype=np.int64)
+    kb = keys[buyer]
+    r_b = rank_bins(-r[buyer], n_bins, kb)
+    fb, mb = f[buyer], m[buyer]
+    if binning == "independent":
+        f_b = rank_bins(fb, n_bins, kb)
+        m_b = rank_bins(mb, n_bins, kb)
+    else:
+        f_b = np.ones_like(r_b)
+        m_b = np.ones_like(r_b)
+        for rv in np.unique(r_b):
+            sel = r_b == rv
+            f_b[sel] = rank_bins(fb[sel], n_bins, kb[sel])
+        cells = r_b * 1000 + f_b
+        for cell in np.unique(cells):
+            sel = cells == cell
+            m_b[sel] = rank_bins(mb[sel], n_bins, kb[sel])
+    rs[buyer], fs[buyer], ms[buyer] = r_b, f_b, m_b
+    return _assemble(index, rs, fs, ms, _check_weights(weights, who))

@@ -1,0 +1,523 @@
+"""Segment maps: name RFM score cells. :class:`SegmentMap`, presets and summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from crmcore._validation import format_ids, require_columns, to_pandas
+from crmcore.exceptions import ValidationError
+
+__all__ = [
+    "SEGMENT_MAPS",
+    "SegmentCoverage",
+    "SegmentMap",
+    "assign_segments",
+    "segment_summary",
+]
+
+_DIM_COLUMNS = {"r": "r_score", "f": "f_score", "m": "m_score", "fm": "fm_score"}
+BoolArray = npt.NDArray[np.bool_]
+
+
+class SegmentCoverage(NamedTuple):
+    """What :meth:`SegmentMap.coverage` found.
+
+    Attributes
+    ----------
+    unreachable : tuple of str
+        Segments that never win a cell (every cell they match is taken by an earlier rule).
+    uncovered : tuple of str
+        Cell codes (score digits in the map's dimension order) no rule matches; customers
+        there get the map's default label.
+    overlaps : tuple of (str, tuple of str)
+        Cells matched by several segments, with the segments in rule order (the first wins).
+    """
+
+    unreachable: tuple[str, ...]
+    uncovered: tuple[str, ...]
+    overlaps: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _check_dims(dims: Sequence[str], who: str) -> tuple[str, ...]:
+    dims = tuple(dims)
+    if not dims or any(d not in _DIM_COLUMNS for d in dims) or len(set(dims)) != len(dims):
+        raise ValidationError(
+            f"{who}: dims must be distinct names among {', '.join(_DIM_COLUMNS)}; got {dims!r}."
+        )
+    return dims
+
+
+def _check_bins(bins: int | Sequence[int], n: int, who: str) -> tuple[int, ...]:
+    out = (int(bins),) * n if isinstance(bins, (int, np.integer)) else tuple(int(b) for b in bins)
+    if len(out) != n or any(b < 1 for b in out):
+        raise ValidationError(f"{who}: bins must be one positive int per dimension; got {bins!r}.")
+    return out
+
+
+class SegmentMap:
+    """A first-match map from RFM score cells to segment names.
+
+    Build one with :meth:`from_ranges` (inclusive score ranges per rule, like the R
+    package rfm's ``rfm_segment``), :meth:`from_codes` (explicit code lists, like
+    pymc-marketing) or :meth:`from_grid` (a 2-D table over R x F or R x FM). Rules are
+    tried in order; a customer gets the first rule that matches, else `default`.
+
+    Parameters
+    ----------
+    names : sequence of str
+        One name per rule (a name may repeat to give a segment several rectangles).
+    masks : array of bool, shape (len(names), *bins)
+        ``masks[i][cell]`` is True where rule i matches; index ``s - 1`` for score s.
+    dims : sequence of {"r", "f", "m", "fm"}
+        Score dimensions, in the order of the mask axes.
+    default : str or None
+        Label of cells no rule matches; None makes such customers an error.
+
+    Examples
+    --------
+    >>> seg = SegmentMap.from_ranges(
+    ...     {"Best": {"r": (3, 3), "f": (2, 3)}, "Rest": {}}, dims=("r", "f"), bins=3)
+    >>> seg.lookup(r=[3, 1], f=[3, 3])
+    ['Best', 'Rest']
+    >>> seg.coverage().uncovered
+    ()
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        masks: npt.ArrayLike,
+        *,
+        dims: Sequence[str],
+        default: str | None = "Other",
+    ) -> None:
+        who = "SegmentMap"
+        self.dims = _check_dims(dims, who)
+        arr = np.asarray(masks, dtype=bool)
+        names = tuple(str(n) for n in names)
+        if arr.ndim != len(self.dims) + 1 or arr.shape[0] != len(names):
+            raise ValidationError(
+                f"{who}: masks must have shape (len(names), *bins) = ({len(names)}, ...) "
+                f"with {len(self.dims)} score axes; got {arr.shape}."
+            )
+        self.names = names
+        self.bins: tuple[int, ...] = tuple(int(b) for b in arr.shape[1:])
+        self.default = default
+        self._masks = arr
+        first = np.full(self.bins, -1, dtype=np.int64)
+        for i in range(len(names) - 1, -1, -1):  # loop over rules, not customers
+            first[arr[i]] = i
+        self._first = first
+        labels = list(dict.fromkeys(names))
+        if default is not None and default not in labels:
+            labels.append(default)
+        self.labels: tuple[str, ...] = tuple(labels)
+
+    def __repr__(self) -> str:
+        return (
+            f"SegmentMap({len(set(self.names))} segments, dims={self.dims}, bins={self.bins}, "
+            f"default={self.default!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SegmentMap):
+            return NotImplemented
+        return (
+            self.names == other.names
+            and self.dims == other.dims
+            and self.default == other.default
+            and np.array_equal(self._masks, other._masks)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- constructors -------------------------------------------------------------------
+    @classmethod
+    def from_ranges(
+        cls,
+        rules: Mapping[str, Mapping[str, tuple[int, int]]]
+        | Sequence[tuple[str, Mapping[str, tuple[int, int]]]],
+        *,
+        dims: Sequence[str] = ("r", "f", "m"),
+        bins: int | Sequence[int] = 5,
+        default: str | None = "Other",
+    ) -> SegmentMap:
+        """Rules of inclusive score ranges, e.g. ``{"Champions": {"r": (4, 5), "f": (4, 5)}}``.
+
+        A dimension left out of a rule matches any score. Pass a list of
+        ``(name, ranges)`` pairs to use one name for several rules.
+
+        Examples
+        --------
+        >>> m = SegmentMap.from_ranges({"Top": {"r": (5, 5)}}, bins=5)
+        >>> m.lookup(r=[5, 4], f=[1, 1], m=[1, 1])
+        ['Top', 'Other']
+        """
+        who = "SegmentMap.from_ranges"
+        dims = _check_dims(dims, who)
+        shape = _check_bins(bins, len(dims), who)
+        items = list(rules.items()) if isinstance(rules, Mapping) else list(rules)
+        masks = np.ones((len(items), *shape), dtype=bool)
+        grids = np.indices(shape) + 1
+        for i, (name, ranges) in enumerate(items):
+            for dim, bounds in ranges.items():
+                if dim not in dims:
+                    raise ValidationError(
+                        f"{who}: rule {name!r} uses dimension {dim!r}, not in dims {dims}."
+                    )
+                lo, hi = int(bounds[0]), int(bounds[1])
+                axis = dims.index(dim)
+                if not 1 <= lo <= hi <= shape[axis]:
+                    raise ValidationError(
+                        f"{who}: rule {name!r} has {dim} range ({lo}, {hi}); it must satisfy "
+                        f"1 <= lower <= upper <= {shape[axis]}."
+                    )
+                masks[i] &= (grids[axis] >= lo) & (grids[axis] <= hi)
+        return cls([n for n, _ in items], masks, dims=dims, default=default)
+
+    @classmethod
+    def from_codes(
+        cls,
+        codes: Mapping[str, Iterable[str]],
+        *,
+        dims: Sequence[str] = ("r", "f", "m"),
+        bins: int | Sequence[int] = 5,
+        default: str | None = "Other",
+    ) -> SegmentMap:
+        """Explicit code lists, e.g. ``{"Premium": ["444", "443"]}`` (one digit per dim).
+
+        Examples
+        --------
+        >>> m = SegmentMap.from_codes({"Top": ["44"]}, dims=("r", "f"), bins=4)
+        >>> m.lookup(r=[4, 1], f=[4, 1])
+        ['Top', 'Other']
+        """
+        who = "SegmentMap.from_codes"
+        dims = _check_dims(dims, who)
+        shape = _check_bins(bins, len(dims), who)
+        names = list(codes)
+        masks = np.zeros((len(names), *shape), dtype=bool)
+        for i, name in enumerate(names):
+            for code in codes[name]:
+                text = str(code)
+                digits = [int(c) for c in text] if text.isdigit() else []
+                if len(digits) != len(dims) or any(
+                    not 1 <= d <= b for d, b in zip(digits, shape, strict=True)
+                ):
+                    raise ValidationError(
+                        f"{who}: segment {name!r} has code {text!r}; codes need one digit per "
+                        f"dimension {dims} within bins {shape}."
+                    )
+                masks[(i, *(d - 1 for d in digits))] = True
+        return cls(names, masks, dims=dims, default=default)
+
+    @classmethod
+    def from_grid(
+        cls,
+        grid: Mapping[int, Sequence[str]],
+        *,
+        dims: Sequence[str] = ("r", "f"),
+        default: str | None = None,
+    ) -> SegmentMap:
+        """A 2-D grid: ``grid[s1][s2 - 1]`` names the cell (first dim = s1, second = s2).
+
+        Every first-dimension score 1..n must be a key and every row the same length.
+        Segment order (for summaries) is the order of first appearance, rows taken from
+        the highest first-dimension score down.
+
+        Examples
+        --------
+        >>> m = SegmentMap.from_grid({2: ["New", "Best"], 1: ["Lost", "Lapsed"]})
+        >>> m.lookup(r=[2, 1], f=[2, 1])
+        ['Best', 'Lost']
+        """
+        who = "SegmentMap.from_grid"
+        dims = _check_dims(dims, who)
+        if len(dims) != 2:
+            raise ValidationError(f"{who}: a grid has exactly two dims; got {dims!r}.")
+        n1 = len(grid)
+        if sorted(grid) != list(range(1, n1 + 1)):
+            raise ValidationError(
+                f"{who}: grid keys must be the scores 1..{n1}; got {sorted(grid)!r}."
+            )
+        widths = {len(row) for row in grid.values()}
+        if len(widths) != 1:
+            raise ValidationError(f"{who}: grid rows differ in length ({sorted(widths)}).")
+        n2 = widths.pop()
+        names: list[str] = []
+        for s1 in range(n1, 0, -1):
+            for label in grid[s1]:
+                if label not in names:
+                    names.append(label)
+        masks = np.zeros((len(names), n1, n2), dtype=bool)
+        for s1, row in grid.items():
+            for j, label in enumerate(row):
+                masks[names.index(label), s1 - 1, j] = True
+        return cls(names, masks, dims=dims, default=default)
+
+    # -- use -----------------------------------------------------------------------------
+    def lookup(self, **scores: Any) -> list[str]:
+        """Segment names for scores given per dimension (small inputs; see assign_segments).
+
+        Examples
+        --------
+        >>> SEGMENT_MAPS["rf-grid"].lookup(r=[5, 1], f=[5, 1])
+        ['Champions', 'Hibernating']
+        """
+        arrays = [np.atleast_1d(np.asarray(scores[d], dtype=np.int64)) for d in self.dims]
+        codes = self._codes(arrays, who="SegmentMap.lookup", ids=None)
+        return [self.labels[c] for c in codes]
+
+    def _codes(
+        self, arrays: list[npt.NDArray[np.int64]], *, who: str, ids: pd.Index | None
+    ) -> npt.NDArray[np.int64]:
+        for dim, arr, b in zip(self.dims, arrays, self.bins, strict=True):
+            bad = (arr < 1) | (arr > b)
+            if bad.any():
+                where = "" if ids is None else f" (first ids: {format_ids(ids[bad])})"
+                raise ValidationError(
+                    f"{who}: {int(bad.sum()):,} {dim} scores lie outside 1..{b}, the map's "
+                    f"range{where}. Hint: score with bins={b}."
+                )
+        rule = self._first[tuple(a - 1 for a in arrays)]
+        label_of_rule = np.array([self.labels.index(n) for n in self.names], dtype=np.int64)
+        out = np.empty(rule.shape, dtype=np.int64)
+        hit = rule >= 0
+        out[hit] = label_of_rule[rule[hit]] if len(label_of_rule) else 0
+        if (~hit).any():
+            if self.default is None:
+                where = "" if ids is None else f" (first ids: {format_ids(ids[~hit])})"
+                raise ValidationError(
+                    f"{who}: {int((~hit).sum()):,} customers fall in cells no rule covers and "
+                    f"the map has no default{where}."
+                )
+            out[~hit] = self.labels.index(self.default)
+        return out
+
+    def coverage(self) -> SegmentCoverage:
+        """Report unreachable segments, uncovered cells and overlapping rules.
+
+        Examples
+        --------
+        >>> cov = SEGMENT_MAPS["putler"].coverage()
+        >>> cov.unreachable, cov.uncovered, cov.overlaps
+        ((), (), ())
+        """
+        winners = set(self._first[self._first >= 0].tolist())
+        reached = {self.names[i] for i in winners}
+        unreachable = tuple(n for n in dict.fromkeys(self.names) if n not in reached)
+        cells = np.argwhere(self._first < 0)
+        uncovered = tuple("".join(str(int(v) + 1) for v in cell) for cell in cells)
+        counts = self._masks.sum(axis=0)
+        overlaps = []
+        for cell in np.argwhere(counts > 1):
+            idx = tuple(int(v) for v in cell)
+            hit = tuple(dict.fromkeys(self.names[i] for i in np.flatnonzero(self._masks[(slice(None), *idx)])))
+            if len(hit) > 1:
+                overlaps.append(("".join(str(v + 1) for v in idx), hit))
+        return SegmentCoverage(unreachable, uncovered, tuple(overlaps))
+
+
+def assign_segments(scores: Any, segment_map: SegmentMap | str) -> pd.Series:
+    """Label each customer with its segment.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        An :func:`rfm_scores` output (columns ``r_score``, ``f_score``, ``m_score``,
+        ``fm_score`` as the map needs).
+    segment_map : SegmentMap or str
+        A map or the name of a preset in :data:`SEGMENT_MAPS`.
+
+    Returns
+    -------
+    pandas.Series
+        Categorical labels named ``segment``, aligned with ``scores.index``; categories
+        in the map's segment order, then its default label.
+
+    Raises
+    ------
+    ValidationError
+        If a score lies outside the map's bins, or a cell is uncovered and the map has no
+        default.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"r_score": [5, 1], "f_score": [5, 1]}, index=["a", "b"])
+    >>> assign_segments(scores, "rf-grid").tolist()
+    ['Champions', 'Hibernating']
+    """
+    who = "assign_segments"
+    if isinstance(segment_map, str):
+        if segment_map not in SEGMENT_MAPS:
+            raise ValidationError(
+                f"{who}: unknown preset {segment_map!r}; choose one of "
+                f"{', '.join(repr(k) for k in SEGMENT_MAPS)} or pass a SegmentMap."
+            )
+        segment_map = SEGMENT_MAPS[segment_map]
+    data = to_pandas(scores, who=who)
+    cols = [_DIM_COLUMNS[d] for d in segment_map.dims]
+    require_columns(data, cols, who=who)
+    arrays = []
+    for col in cols:
+        values = data[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isnan(values).any() or (values != np.round(values)).any():
+            raise ValidationError(f"{who}: column {col!r} must hold whole scores without gaps.")
+        arrays.append(values.astype(np.int64))
+    codes = segment_map._codes(arrays, who=who, ids=data.index)
+    labels = pd.Categorical.from_codes(codes, categories=list(segment_map.labels))
+    return pd.Series(labels, index=data.index, name="segment")
+
+
+def segment_summary(
+    table: Any,
+    segments: pd.Series,
+    *,
+    frequency_col: str = "frequency",
+    monetary_col: str = "monetary",
+    recency_col: str = "recency_days",
+) -> pd.DataFrame:
+    """Customers, orders, revenue, revenue share and mean recency per segment.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The :func:`rfm_table` the segments were computed from.
+    segments : pandas.Series
+        :func:`assign_segments` output, indexed by the same customers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by segment (all categories, empty ones with zeros): ``customers``,
+        ``orders`` (sum of frequency), ``revenue``, ``revenue_share`` (of the total) and
+        ``mean_recency_days`` (customers without purchases left out).
+
+    Notes
+    -----
+    Revenue is ``monetary`` summed, or ``monetary * frequency`` when the table was built
+    with ``monetary="mean"`` (read from ``table.attrs``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"recency_days": [1.0, 3.0, 9.0], "frequency": [3, 2, 1],
+    ...                       "monetary": [60.0, 30.0, 10.0]}, index=["a", "b", "c"])
+    >>> segs = pd.Series(pd.Categorical(["Top", "Top", "Low"], ["Top", "Low"]),
+    ...                  index=["a", "b", "c"])
+    >>> segment_summary(table, segs)
+             customers  orders  revenue  revenue_share  mean_recency_days
+    segment
+    Top              2       5     90.0            0.9                2.0
+    Low              1       1     10.0            0.1                9.0
+    """
+    who = "segment_summary"
+    data = to_pandas(table, who=who)
+    require_columns(data, [frequency_col, monetary_col, recency_col], who=who)
+    if not isinstance(segments, pd.Series):
+        raise ValidationError(f"{who}: segments must be a pandas Series from assign_segments.")
+    if len(segments) != len(data) or not segments.index.equals(data.index):
+        missing = data.index.difference(segments.index)
+        if len(missing) or len(segments) != len(data):
+            raise ValidationError(
+                f"{who}: segments and table must index the same customers; {len(missing):,} "
+                f"table customers have no segment (first: {format_ids(missing)})."
+            )
+        segments = segments.reindex(data.index)
+    revenue = data[monetary_col].to_numpy(dtype=np.float64)
+    if data.attrs.get("monetary") == "mean":
+        revenue = revenue * data[frequency_col].to_numpy(dtype=np.float64)
+    seg = segments.astype("category") if segments.dtype != "category" else segments
+    frame = pd.DataFrame(
+        {
+            "segment": seg.to_numpy(),
+            "orders": data[frequency_col].to_numpy(),
+            "revenue": revenue,
+            "recency": data[recency_col].to_numpy(dtype=np.float64),
+        }
+    )
+    frame["segment"] = pd.Categorical(frame["segment"], categories=seg.cat.categories)
+    grouped = frame.groupby("segment", observed=False, sort=True)
+    out = pd.DataFrame(
+        {
+            "customers": grouped.size().astype(np.int64),
+            "orders": grouped["orders"].sum().astype(np.int64),
+            "revenue": grouped["revenue"].sum().astype(np.float64),
+        }
+    )
+    total = float(out["revenue"].sum())
+    out["revenue_share"] = out["revenue"] / total if total != 0 else np.nan
+    out["mean_recency_days"] = grouped["recency"].mean().astype(np.float64)
+    out.index = pd.Index([str(i) for i in out.index], name="segment")
+    return out
+
+
+# ------------------------------------------------------------------------------ presets
+
+#: The README / vignette rules of the R package rfm 0.3 (``rfm_segment`` example);
+#: first match wins, unmatched customers are "Others" as in R.
+_R_RFM_RULES: list[tuple[str, Mapping[str, tuple[int, int]]]] = [
+    (name, {"r": (rl, ru), "f": (fl, fu), "m": (ml, mu)})
+    for name, rl, ru, fl, fu, ml, mu in [
+        ("Champions", 5, 5, 5, 5, 5, 5),
+        ("Potential Loyalist", 3, 5, 3, 5, 2, 5),
+        ("Loyal Customers", 2, 4, 2, 4, 2, 4),
+        ("Promising", 3, 4, 1, 3, 3, 5),
+        ("New Customers", 4, 5, 1, 3, 1, 5),
+        ("Can't Lose Them", 1, 2, 3, 4, 4, 5),
+        ("At Risk", 1, 2, 2, 5, 4, 5),
+        ("Need Attention", 1, 3, 3, 5, 3, 5),
+        ("About To Sleep", 2, 3, 1, 3, 1, 4),
+        ("Lost", 1, 1, 1, 5, 1, 5),
+    ]
+]
+
+#: The common 10-segment R x F grid (rows R = 5..1, columns F = 1..5).
+_RF_GRID: dict[int, list[str]] = {
+    5: ["New Customers", "Potential Loyalists", "Potential Loyalists", "Champions", "Champions"],
+    4: ["Promising", "Potential Loyalists", "Potential Loyalists", "Loyal Customers",
+        "Loyal Customers"],
+    3: ["About To Sleep", "About To Sleep", "Need Attention", "Loyal Customers",
+        "Loyal Customers"],
+    2: ["Hibernating", "Hibernating", "At Risk", "At Risk", "Can't Lose Them"],
+    1: ["Hibernating", "Hibernating", "At Risk", "At Risk", "Can't Lose Them"],
+}  # fmt: skip
+
+#: Putler's 11-segment chart over R x FM as explicit cells (rows R = 5..1, FM = 1..5).
+_PUTLER_GRID: dict[int, list[str]] = {
+    5: ["Recent Customers", "Potential Loyalist", "Potential Loyalist", "Loyal Customers",
+        "Champions"],
+    4: ["Promising", "Potential Loyalist", "Potential Loyalist", "Loyal Customers",
+        "Champions"],
+    3: ["About To Sleep", "Need Attention", "Need Attention", "Loyal Customers",
+        "Loyal Customers"],
+    2: ["Hibernating", "About To Sleep", "At Risk", "At Risk", "Can't Lose Them"],
+    1: ["Lost", "Hibernating", "At Risk", "Can't Lose Them", "Can't Lose Them"],
+}  # fmt: skip
+
+#: pymc-marketing's ``_default_rfm_segment_config`` (quartile codes R, F, M).
+_PYMC_CODES: dict[str, list[str]] = {
+    "Premium Customer": ["334", "443", "444", "344", "434", "433", "343", "333"],
+    "Repeat Customer": ["244", "234", "232", "332", "143", "233", "243"],
+    "Top Spender": ["424", "414", "144", "314", "324", "124", "224", "423", "413", "133",
+                    "323", "313", "134"],
+    "At Risk Customer": ["422", "223", "212", "122", "222", "132", "322", "312", "412",
+                         "123", "214"],
+    "Inactive Customer": ["411", "111", "113", "114", "112", "211", "311"],
+}  # fmt: skip
+
+#: Preset segment maps by name.
+SEGMENT_MAPS: dict[str, SegmentMap] = {
+    "r-rfm": SegmentMap.from_ranges(_R_RFM_RULES, dims=("r", "f", "m"), bins=5, default="Others"),
+    "rf-grid": SegmentMap.from_grid(_RF_GRID, dims=("r", "f")),
+    "putler": SegmentMap.from_grid(_PUTLER_GRID, dims=("r", "fm")),
+    "pymc-marketing": SegmentMap.from_codes(
+        _PYMC_CODES, dims=("r", "f", "m"), bins=4, default="Other"
+    ),
+}

@@ -1,0 +1,747 @@
+"""Customer tiers: ABC (Pareto), Curry's pyramid, quantiles, profitability, B2B relationship type.
+
+Every function takes one value per customer (a pandas Series indexed by customer id, or a
+frame plus ``value_col``) and returns a DataFrame indexed by customer id, in the input order,
+with a ``tier`` column. Ranking is deterministic: value descending, then customer id
+ascending (ids that cannot be compared are compared as strings), so permuting the input rows
+never changes a result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from crmcore._validation import (
+    check_param_choice,
+    check_param_number,
+    format_ids,
+    require_columns,
+    to_pandas,
+)
+from crmcore.exceptions import CRMWarning, ValidationError
+
+__all__ = [
+    "abc_tiers",
+    "profitability_tiers",
+    "pyramid_tiers",
+    "quantile_tiers",
+    "relationship_type",
+]
+
+#: Shares within this distance of a threshold count as equal to it (float cumsum noise).
+_SHARE_TOL = 1e-9
+
+
+# ---------------------------------------------------------------------------------------
+# input handling (shared with _concentration)
+# ---------------------------------------------------------------------------------------
+
+
+def _customer_values(
+    values: Any,
+    *,
+    value_col: str | None,
+    customer_col: str | None,
+    who: str,
+) -> tuple[pd.Index, npt.NDArray[np.float64]]:
+    """Return (customer ids, float64 values) from a Series or a frame; validate both.
+
+    A pandas Series uses its index as the customer id. A frame needs `value_col`; the ids
+    come from `customer_col` when given, else from the index of a pandas frame, else from a
+    ``customer_id`` column. Raises ValidationError on missing or non-numeric values and
+    on repeated customer ids. The input is never modified.
+    """
+    if isinstance(values, pd.Series):
+        if value_col is not None or customer_col is not None:
+            raise ValidationError(
+                f"{who}: value_col and customer_col apply to a DataFrame input; got a Series "
+                "(its index is the customer id). Hint: drop those arguments."
+            )
+        ids = values.index
+        series = values
+    else:
+        if isinstance(values, (list, tuple, np.ndarray)):
+            raise ValidationError(
+                f"{who}: expected a pandas Series indexed by customer id or a DataFrame; got "
+                f"{type(values).__name__}. Hint: wrap it, e.g. pd.Series(values, index=ids)."
+            )
+        frame = to_pandas(values, who=who)
+        if value_col is None:
+            raise ValidationError(
+                f"{who}: a DataFrame input needs value_col (the per-customer value column). "
+                f"Available columns: {', '.join(map(str, frame.columns))}."
+            )
+        if customer_col is None and not isinstance(values, pd.DataFrame):
+            customer_col = "customer_id"
+        needed = [value_col] + ([customer_col] if customer_col is not None else [])
+        require_columns(frame, needed, who=who)
+        series = frame[value_col]
+        if customer_col is not None:
+            ids = pd.Index(frame[customer_col].to_numpy(), name=customer_col)
+        else:
+            ids = frame.index
+    if ids.hasnans:
+        raise ValidationError(
+            f"{who}: {int(ids.isna().sum()):,} customer ids are missing. "
+            "Hint: drop or fill them before calling."
+        )
+    if ids.has_duplicates:
+        dup = ids[ids.duplicated()]
+        raise ValidationError(
+            f"{who}: expected one value per customer; {len(dup):,} customer ids repeat "
+            f"(first: {format_ids(dup.unique())}). Hint: aggregate first, e.g. "
+            "transactions.groupby('customer_id')['amount'].sum()."
+        )
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        raise ValidationError(f"{who}: values must be numeric; got dtype {dtype}.")
+    arr = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValidationError(
+            f"{who}: {int(bad.sum()):,} values are missing or infinite "
+            f"(first ids: {format_ids(ids[bad])}). Hint: drop or fill them before calling."
+        )
+    return ids, arr
+
+
+def _id_rank(ids: pd.Index) -> npt.NDArray[np.int64]:
+    """Rank (0-based) of every id in ascending id order; incomparable ids compare as str."""
+    try:
+        perm = np.asarray(ids.argsort(), dtype=np.int64)
+    except TypeError:
+        perm = np.asarray(pd.Index(ids.astype(str)).argsort(), dtype=np.int64)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[perm] = np.arange(len(ids), dtype=np.int64)
+    return rank
+
+
+def _order_desc(ids: pd.Index, values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Positions sorted by value descending, ties by customer id ascending."""
+    return np.lexsort((_id_rank(ids), -values)).astype(np.int64)
+
+
+def _check_negative(ids: pd.Index, values: npt.NDArray[np.float64], *, who: str) -> None:
+    neg = values < 0
+    if neg.any():
+        raise ValidationError(
+            f"{who}: values must be >= 0 (a share of a total needs non-negative parts); "
+            f"{int(neg.sum()):,} of {len(values):,} are negative "
+            f"(first ids: {format_ids(ids[neg])}). Hint: net returns per customer and clip at 0, "
+            "or use whale_curve / profitability_tiers for profit that can be negative."
+        )
+
+
+def _check_increasing_shares(name: str, shares: Sequence[float], *, who: str) -> list[float]:
+    out = [float(s) for s in shares]
+    if not out:
+        raise ValidationError(f"The {name!r} parameter of {who} must not be empty.")
+    for s in shares:
+        check_param_number(name, s, who=who, low=0, high=1, low_inclusive=False)
+    if any(b <= a for a, b in zip(out, out[1:])):
+        raise ValidationError(
+            f"The {name!r} parameter of {who} must be strictly increasing. Got {tuple(shares)}."
+        )
+    return out
+
+
+def _labelled(codes: npt.NDArray[np.int64], labels: Sequence[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=list(labels), ordered=True)
+
+
+def _count_layers(n: int, cumulative_shares: Sequence[float]) -> npt.NDArray[np.int64]:
+    """Layer code of each rank position 0..n-1 for cumulative customer-count shares.
+
+    Position p (0 = best) goes to the first layer k with p < ceil(share_k * n): each layer
+    is rounded up, so a non-empty base always has at least one customer in the top layer.
+    """
+    bounds = np.ceil(np.round(np.asarray(cumulative_shares, dtype=np.float64) * n, 9))
+    positions = np.arange(n, dtype=np.float64)
+    return np.searchsorted(bounds, positions, side="right").astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------
+# ABC
+# ---------------------------------------------------------------------------------------
+
+
+def _abc_codes(
+    sorted_values: npt.NDArray[np.float64],
+    thresholds: Sequence[float],
+    boundary: str,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Kernel: tier codes and cumulative shares of values sorted in descending order."""
+    total = float(sorted_values.sum())
+    cumulative = np.cumsum(sorted_values) / total
+    cumulative[-1] = 1.0
+    codes = np.zeros(len(sorted_values), dtype=np.int64)
+    if boundary == "inclusive":
+        for t in thresholds:
+            codes += (cumulative > t + _SHARE_TOL).astype(np.int64)
+    else:
+        before = np.concatenate(([0.0], cumulative[:-1]))
+        for t in thresholds:
+            codes += (before >= t - _SHARE_TOL).astype(np.int64)
+    return codes, cumulative
+
+
+def abc_tiers(
+    values: Any,
+    *,
+    value_col: str | None = None,
+    customer_col: str | None = None,
+    thresholds: Sequence[float] = (0.80, 0.95),
+    boundary: Literal["inclusive", "crossing"] = "inclusive",
+    labels: Sequence[str] = ("A", "B", "C"),
+) -> pd.DataFrame:
+    """ABC (Pareto) tiers: customers ranked by value, cut at cumulative value shares.
+
+    Parameters
+    ----------
+    values : pandas.Series or DataFrame
+        One non-negative value per customer (e.g. revenue), a Series indexed by customer id,
+        or a frame with `value_col` (ids from `customer_col`, else the frame's index; a
+        Polars frame without `customer_col` uses its ``customer_id`` column).
+    value_col, customer_col : str, optional
+        Column roles for a frame input.
+    thresholds : sequence of float, default (0.80, 0.95)
+        Strictly increasing cumulative value shares in (0, 1]; ``len(labels) - 1`` of them.
+    boundary : {"inclusive", "crossing"}, default "inclusive"
+        ``"inclusive"``: a customer is in tier k if its own cumulative share (itself
+        included) is <= thresholds[k]. ``"crossing"``: a customer is in tier k if the share
+        of the customers ranked above it is < thresholds[k], so the customer that crosses the
+        threshold still belongs to the tier.
+    labels : sequence of str, default ("A", "B", "C")
+        Tier names, best first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id, in the input order, with columns ``value``, ``rank``
+        (1 = largest value), ``value_share``, ``cumulative_share`` (own share included) and
+        ``tier`` (ordered categorical with `labels`).
+
+    Raises
+    ------
+    ValidationError
+        Missing, non-numeric or negative values, repeated ids, a total of zero, or bad
+        thresholds/labels.
+
+    Notes
+    -----
+    Customers are ranked by value descending, ties by customer id ascending; equal values
+    can therefore fall on both sides of a threshold. With :math:`S_i` the cumulative
+    share of the first i customers, inclusive puts customer i in the first tier k with
+    :math:`S_i \\le t_k` and crossing in the first tier k with :math:`S_{i-1} < t_k`.
+    Shares within 1e-9 of a threshold count as equal to it. In the crossing convention the
+    top customer is always in the first tier; in the inclusive convention a customer that
+    alone holds more than ``thresholds[0]`` of the value is not. An empty input gives an
+    empty frame.
+
+    References
+    ----------
+    Dickie, H. F. (1951). ABC inventory analysis shoots for dollars, not pennies. Factory
+    Management and Maintenance 109(7), 92-94.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> revenue = pd.Series([50, 20, 10, 8, 5, 4, 2, 1], index=list("abcdefgh"))
+    >>> "".join(abc_tiers(revenue)["tier"])
+    'AAABBCCC'
+    >>> "".join(abc_tiers(revenue, boundary="crossing")["tier"])
+    'AAABBBCC'
+    """
+    who = "abc_tiers"
+    check_param_choice("boundary", boundary, ["inclusive", "crossing"], who=who)
+    cuts = _check_increasing_shares("thresholds", thresholds, who=who)
+    labels = [str(x) for x in labels]
+    if len(labels) != len(cuts) + 1 or len(set(labels)) != len(labels):
+        raise ValidationError(
+            f"{who}: need {len(cuts) + 1} distinct labels for {len(cuts)} thresholds; "
+            f"got {labels!r}."
+        )
+    ids, arr = _customer_values(values, value_col=value_col, customer_col=customer_col, who=who)
+    _check_negative(ids, arr, who=who)
+    n = len(arr)
+    if n and float(arr.sum()) <= 0:
+        raise ValidationError(
+            f"{who}: the values of all {n:,} customers sum to 0; value shares are undefined. "
+            "Hint: check the value column and the period."
+        )
+    order = _order_desc(ids, arr)
+    total = float(arr[order].sum()) if n else 1.0  # sorted: independent of row order
+    if n:
+        codes_sorted, cum_sorted = _abc_codes(arr[order], cuts, boundary)
+    else:
+        codes_sorted = np.zeros(0, dtype=np.int64)
+        cum_sorted = np.zeros(0, dtype=np.float64)
+    codes = np.empty(n, dtype=np.int64)
+    cumulative = np.empty(n, dtype=np.float64)
+    rank = np.empty(n, dtype=np.int64)
+    codes[order] = codes_sorted
+    cumulative[order] = cum_sorted
+    rank[order] = np.arange(1, n + 1, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "value": arr,
+            "rank": rank,
+            "value_share": arr / total,
+            "cumulative_share": cumulative,
+            "tier": _labelled(codes, labels),
+        },
+        index=ids.copy(),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Curry's pyramid
+# ---------------------------------------------------------------------------------------
+
+
+def _as_id_index(ids: Collection[Any] | None, name: str, *, who: str) -> pd.Index:
+    if ids is None:
+        return pd.Index([])
+    if isinstance(ids, (str, bytes)):
+        raise ValidationError(f"{who}: {name} must be a collection of customer ids, not a string.")
+    index = pd.Index(list(ids))
+    if index.has_duplicates:
+        index = index.unique()
+    return index
+
+
+def pyramid_tiers(
+    values: Any,
+    *,
+    value_col: str | None = None,
+    customer_col: str | None = None,
+    inactive: Collection[Any] | None = None,
+    prospects: Collection[Any] | None = None,
+    shares: Sequence[float] = (0.01, 0.04, 0.15, 0.80),
+    labels: Sequence[str] = ("top", "big", "medium", "small"),
+) -> pd.DataFrame:
+    """Curry's customer pyramid: top 1% / big 4% / medium 15% / small 80% of active customers.
+
+    Parameters
+    ----------
+    values : pandas.Series or DataFrame
+        Revenue of each ACTIVE customer in the period (a Series indexed by customer id, or a
+        frame with `value_col`; see :func:`abc_tiers`). Every customer here is active.
+    value_col, customer_col : str, optional
+        Column roles for a frame input.
+    inactive : collection of ids, optional
+        Former customers who did not buy in the period: the ``"inactive"`` layer.
+    prospects : collection of ids, optional
+        Known non-customers: the ``"prospect"`` layer.
+    shares : sequence of float, default (0.01, 0.04, 0.15, 0.80)
+        Share of the active customers in each layer, best first; must sum to 1.
+    labels : sequence of str, default ("top", "big", "medium", "small")
+        Names of the active layers, best first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id: the active customers in input order, then `inactive`, then
+        `prospects`. Columns ``value`` (NaN outside the active layers), ``rank`` (1 = largest
+        value; <NA> outside the active layers) and ``tier`` (ordered categorical: `labels`,
+        then ``"inactive"``, ``"prospect"``).
+
+    Raises
+    ------
+    ValidationError
+        Missing or non-numeric values, repeated ids, an id in two layers, bad shares.
+
+    Notes
+    -----
+    Customers are ranked by value descending, ties by id ascending. With n active
+    customers and cumulative shares :math:`c_k`, the customer at rank position p (0 = best)
+    is in the first layer with :math:`p < \\lceil c_k n \\rceil`: layer sizes are rounded up
+    from the top, so the top layer holds :math:`\\lceil 0.01 n \\rceil` customers. Values may
+    be zero or negative (returns); they rank at the bottom.
+
+    References
+    ----------
+    Curry, J. and Curry, A. (2000). The Customer Marketing Method: How to Implement and
+    Profit from Customer Relationship Management. Free Press.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> revenue = pd.Series(range(100, 0, -1), index=range(100))
+    >>> out = pyramid_tiers(revenue, inactive=[200, 201], prospects=[300])
+    >>> out["tier"].value_counts(sort=False).to_dict()
+    {'top': 1, 'big': 4, 'medium': 15, 'small': 80, 'inactive': 2, 'prospect': 1}
+    """
+    who = "pyramid_tiers"
+    parts = [float(s) for s in shares]
+    for s in shares:
+        check_param_number("shares", s, who=who, low=0, high=1, low_inclusive=False)
+    if not parts or not math.isclose(sum(parts), 1.0, rel_tol=0, abs_tol=1e-9):
+        raise ValidationError(
+            f"The 'shares' parameter of {who} must sum to 1. Got {tuple(shares)} "
+            f"(sum {sum(parts):g})."
+        )
+    labels = [str(x) for x in labels]
+    all_labels = [*labels, "inactive", "prospect"]
+    if len(labels) != len(parts) or len(set(all_labels)) != len(all_labels):
+        raise ValidationError(
+            f"{who}: need {len(parts)} distinct labels (other than 'inactive' and 'prospect') "
+            f"for {len(parts)} shares; got {labels!r}."
+        )
+    ids, arr = _customer_values(values, value_col=value_col, customer_col=customer_col, who=who)
+    lapsed = _as_id_index(inactive, "inactive", who=who)
+    prospect = _as_id_index(prospects, "prospects", who=who)
+    for name_a, a, name_b, b in (
+        ("active", ids, "inactive", lapsed),
+        ("active", ids, "prospects", prospect),
+        ("inactive", lapsed, "prospects", prospect),
+    ):
+        both = a.intersection(b)
+        if len(both):
+            raise ValidationError(
+                f"{who}: {len(both):,} customers are both {name_a} and {name_b} "
+                f"(first: {format_ids(both)}); each customer belongs to one layer."
+            )
+    n = len(arr)
+    order = _order_desc(ids, arr)
+    codes = np.empty(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    codes[order] = np.minimum(_count_layers(n, np.cumsum(parts)), len(parts) - 1)
+    rank[order] = np.arange(1, n + 1, dtype=np.int64)
+    n_in, n_pr = len(lapsed), len(prospect)
+    all_codes = np.concatenate(
+        [
+            codes,
+            np.full(n_in, len(parts), dtype=np.int64),
+            np.full(n_pr, len(parts) + 1, dtype=np.int64),
+        ]
+    )
+    index = ids.append(lapsed).append(prospect) if (n_in or n_pr) else ids.copy()
+    ranks = pd.array(np.concatenate([rank, np.zeros(n_in + n_pr, dtype=np.int64)]), dtype="Int64")
+    ranks[n:] = pd.NA
+    return pd.DataFrame(
+        {
+            "value": np.concatenate([arr, np.full(n_in + n_pr, np.nan)]),
+            "rank": ranks,
+            "tier": _labelled(all_codes, all_labels),
+        },
+        index=index,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# quantile tiers
+# ---------------------------------------------------------------------------------------
+
+
+def quantile_tiers(
+    values: Any,
+    *,
+    value_col: str | None = None,
+    customer_col: str | None = None,
+    bins: int = 10,
+    ties: Literal["shared", "rank", "random"] = "shared",
+    random_state: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """Quantile tiers (deciles by default): tier ``bins`` holds the largest values.
+
+    Parameters
+    ----------
+    values : pandas.Series or DataFrame
+        One value per customer (see :func:`abc_tiers`); any sign.
+    value_col, customer_col : str, optional
+        Column roles for a frame input.
+    bins : int, default 10
+        Number of tiers (10 = deciles, 5 = quintiles, 4 = quartiles).
+    ties : {"shared", "rank", "random"}, default "shared"
+        ``"shared"``: equal values share a tier (the tier of the lowest-ranked member of the
+        tie group), so some tiers can be empty (a CRMWarning names the number of non-empty
+        tiers). ``"rank"``: forced rank, ties ordered by customer id (the larger id ranks
+        higher), so tier sizes differ by at most one. ``"random"``: forced rank with ties
+        ordered at random through `random_state` (reproducible for a fixed seed, and
+        independent of the input row order).
+    random_state : int, numpy.random.Generator or None
+        Seed for ``ties="random"``; ignored otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id in the input order; columns ``value``, ``rank`` (1 = smallest
+        value; for ``"shared"`` the smallest rank of the tie group) and ``tier`` (int,
+        1..bins, larger = more valuable, like an RFM score).
+
+    Raises
+    ------
+    ValidationError
+        Missing or non-numeric values, repeated ids, bins < 2 or an unknown tie policy.
+
+    Warns
+    -----
+    CRMWarning
+        With ``ties="shared"`` when ties leave some tiers empty.
+
+    Notes
+    -----
+    With n customers and ascending rank r (1-based), the tier is
+    :math:`1 + \\lfloor \\text{bins} \\cdot (r - 1) / n \\rfloor`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spend = pd.Series([5, 1, 4, 2, 3, 6, 8, 7, 10, 9], index=list("abcdefghij"))
+    >>> quantile_tiers(spend, bins=5)["tier"].tolist()
+    [3, 1, 2, 1, 2, 3, 4, 4, 5, 5]
+    """
+    who = "quantile_tiers"
+    check_param_number("bins", bins, who=who, low=2, integer=True)
+    check_param_choice("ties", ties, ["shared", "rank", "random"], who=who)
+    ids, arr = _customer_values(values, value_col=value_col, customer_col=customer_col, who=who)
+    n = len(arr)
+    id_rank = _id_rank(ids)
+    rank = np.empty(n, dtype=np.int64)
+    if ties == "random":
+        rng = np.random.default_rng(random_state)
+        keys_by_id = rng.permutation(n)
+        tie_key = keys_by_id[id_rank]
+        order = np.lexsort((tie_key, arr))
+    else:
+        order = np.lexsort((id_rank, arr))
+    rank[order] = np.arange(1, n + 1, dtype=np.int64)
+    if ties == "shared" and n:
+        sorted_vals = arr[order]
+        starts = np.searchsorted(sorted_vals, sorted_vals, side="left")
+        rank[order] = starts + 1
+    tier = (1 + (int(bins) * (rank - 1)) // max(n, 1)).astype(np.int64)
+    if ties == "shared" and n:
+        used = len(np.unique(tier))
+        if used < int(bins):
+            import warnings
+
+            warnings.warn(
+                f"{who}: ties leave {int(bins) - used} of {int(bins)} tiers empty "
+                f"(effective tiers: {used}). Hint: ties='rank' or ties='random' forces "
+                "equal-sized tiers.",
+                CRMWarning,
+                stacklevel=2,
+            )
+    return pd.DataFrame({"value": arr, "rank": rank, "tier": tier}, index=ids.copy())
+
+
+# ---------------------------------------------------------------------------------------
+# profitability tiers
+# ---------------------------------------------------------------------------------------
+
+
+def profitability_tiers(
+    profit: Any,
+    *,
+    value_col: str | None = None,
+    customer_col: str | None = None,
+    shares: Sequence[float] = (0.10, 0.30),
+    labels: Sequence[str] = ("platinum", "gold", "iron", "lead"),
+) -> pd.DataFrame:
+    """Zeithaml, Rust & Lemon's profitability pyramid: platinum / gold / iron / lead.
+
+    Parameters
+    ----------
+    profit : pandas.Series or DataFrame
+        Profit per customer (any sign; see :func:`abc_tiers` for the input forms).
+    value_col, customer_col : str, optional
+        Column roles for a frame input.
+    shares : (float, float), default (0.10, 0.30)
+        Cumulative shares of the customers with profit >= 0 that are platinum and platinum or
+        gold: by default the top 10% are platinum, the next 20% gold, the rest iron.
+    labels : sequence of 4 str, default ("platinum", "gold", "iron", "lead")
+        Tier names, best first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id in the input order; columns ``profit``, ``rank`` (1 = most
+        profitable) and ``tier`` (ordered categorical).
+
+    Raises
+    ------
+    ValidationError
+        Missing or non-numeric profit, repeated ids, bad shares or labels.
+
+    Notes
+    -----
+    Lead = negative profit (the customers who cost the firm money). The customers with
+    profit >= 0 are ranked by profit descending (ties by id) and cut by count with the
+    layer rule of :func:`pyramid_tiers` (sizes rounded up from the top). The paper leaves
+    the platinum/gold/iron cut-offs to the firm; 10% / 20% / 70% is crmcore's default.
+
+    References
+    ----------
+    Zeithaml, V. A., Rust, R. T. and Lemon, K. N. (2001). The Customer Pyramid: Creating and
+    Serving Profitable Customers. California Management Review 43(4), 118-142.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> profit = pd.Series([120, 80, 40, 30, 20, 10, 5, 0, -5, -40], index=list("abcdefghij"))
+    >>> "".join(t[0] for t in profitability_tiers(profit)["tier"])
+    'pggiiiiill'
+    """
+    who = "profitability_tiers"
+    cuts = _check_increasing_shares("shares", shares, who=who)
+    if len(cuts) != 2:
+        raise ValidationError(
+            f"The 'shares' parameter of {who} must hold 2 cumulative shares (platinum, "
+            f"platinum + gold). Got {tuple(shares)}."
+        )
+    labels = [str(x) for x in labels]
+    if len(labels) != 4 or len(set(labels)) != 4:
+        raise ValidationError(f"{who}: need 4 distinct labels, best first; got {labels!r}.")
+    ids, arr = _customer_values(profit, value_col=value_col, customer_col=customer_col, who=who)
+    n = len(arr)
+    order = _order_desc(ids, arr)
+    n_pos = int((arr >= 0).sum())
+    codes_sorted = np.full(n, 3, dtype=np.int64)
+    codes_sorted[:n_pos] = _count_layers(n_pos, [*cuts, 1.0])
+    codes = np.empty(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    codes[order] = np.minimum(codes_sorted, 3)
+    rank[order] = np.arange(1, n + 1, dtype=np.int64)
+    return pd.DataFrame(
+        {"profit": arr, "rank": rank, "tier": _labelled(codes, labels)}, index=ids.copy()
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# B2B relationship type
+# ---------------------------------------------------------------------------------------
+
+
+def relationship_type(
+    transactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    contracts: Collection[Any] | None = None,
+    cv_threshold: float = 0.5,
+    min_purchase_days: int = 3,
+    size_threshold: float | None = None,
+) -> pd.DataFrame:
+    """Classify B2B accounts as transactional, hybrid or relationship buyers.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per order (pandas, Polars or PyArrow) with customer id, date and amount.
+    customer_col, date_col, amount_col : str
+        Column roles.
+    contracts : collection of ids, optional
+        Accounts with a framework contract (ids not in `transactions` are ignored).
+    cv_threshold : float, default 0.5
+        An account orders regularly when the coefficient of variation of the gaps between
+        its purchase days is <= this.
+    min_purchase_days : int, default 3
+        Fewest distinct purchase days (>= 2 gaps) for an account to count as regular.
+    size_threshold : float, optional
+        An account orders large when its mean order value is >= this; default: the median
+        of the accounts' mean order values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by account id (sorted); columns ``orders``, ``purchase_days``,
+        ``mean_order_value``, ``gap_cv`` (NaN below 3 purchase days), ``regular``,
+        ``large``, ``contract`` (bool) and ``relationship_type`` (ordered categorical
+        ``transactional < hybrid < relationship``).
+
+    Raises
+    ------
+    ValidationError
+        Missing columns or values, non-numeric amounts, or bad thresholds.
+
+    Notes
+    -----
+    Gaps are days between consecutive distinct purchase days; CV = population standard
+    deviation / mean. Each account scores one point for each of ``regular``, ``large`` and
+    ``contract``: 2-3 points = relationship (lost-for-good buyers: regular, sizeable,
+    contracted), 1 point = hybrid, 0 = transactional (always-a-share buyers: occasional,
+    small, uncommitted) -- the split of Dell's buyers into transactional and relationship
+    segments that CRM case studies describe.
+
+    References
+    ----------
+    Jackson, B. B. (1985). Build Customer Relationships That Last. Harvard Business Review
+    63(6), 120-128.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a"] * 4 + ["b"] * 2,
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-02", "2024-04-01",
+    ...                             "2024-01-10", "2024-06-20"]),
+    ...     "amount": [900.0, 1000.0, 1100.0, 1000.0, 50.0, 80.0]})
+    >>> relationship_type(orders, contracts=["a"])["relationship_type"].tolist()
+    ['relationship', 'transactional']
+    """
+    from crmcore._validation import check_no_missing, coerce_datetime_column
+
+    who = "relationship_type"
+    check_param_number("cv_threshold", cv_threshold, who=who, low=0)
+    check_param_number("min_purchase_days", min_purchase_days, who=who, low=2, integer=True)
+    if size_threshold is not None:
+        check_param_number("size_threshold", size_threshold, who=who)
+    require_columns(transactions, [customer_col, date_col, amount_col], who=who)
+    check_no_missing(
+        transactions, [customer_col, date_col, amount_col], who=who, id_col=customer_col
+    )
+    frame = to_pandas(coerce_datetime_column(transactions, date_col, who=who), who=who)
+    amount = frame[amount_col]
+    if pd.api.types.is_bool_dtype(amount.dtype) or not pd.api.types.is_numeric_dtype(
+        amount.dtype
+    ):
+        raise ValidationError(f"{who}: column {amount_col!r} must be numeric; got {amount.dtype}.")
+    cust = frame[customer_col]
+    day = frame[date_col].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    base = pd.DataFrame({"c": cust.to_numpy(), "d": day, "a": amount.to_numpy(np.float64)})
+    per = base.groupby("c", sort=True).agg(orders=("a", "size"), total=("a", "sum"))
+    days = base[["c", "d"]].drop_duplicates().sort_values(["c", "d"], kind="stable")
+    gap = days["d"].diff().to_numpy(dtype=np.float64)
+    same = days["c"].to_numpy() == np.roll(days["c"].to_numpy(), 1)
+    same[:1] = False
+    gaps = pd.DataFrame({"c": days["c"].to_numpy()[same], "g": gap[same]})
+    gstats = gaps.groupby("c", sort=True)["g"].agg(["mean", "count"])
+    gstd = gaps.groupby("c", sort=True)["g"].std(ddof=0)
+    n_days = days.groupby("c", sort=True).size().reindex(per.index).to_numpy()
+    mean_gap = gstats["mean"].reindex(per.index).to_numpy(dtype=np.float64)
+    std_gap = gstd.reindex(per.index).to_numpy(dtype=np.float64)
+    n_gaps = gstats["count"].reindex(per.index).fillna(0).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv = np.where(n_gaps >= 2, std_gap / mean_gap, np.nan)
+    orders = per["orders"].to_numpy(dtype=np.int64)
+    mean_order = per["total"].to_numpy(dtype=np.float64) / orders
+    threshold = float(np.median(mean_order)) if size_threshold is None else float(size_threshold)
+    regular = (n_days >= int(min_purchase_days)) & (np.nan_to_num(cv, nan=np.inf) <= cv_threshold)
+    large = mean_order >= threshold if len(mean_order) else np.zeros(0, dtype=bool)
+    contract_ids = _as_id_index(contracts, "contracts", who=who)
+    contract = np.asarray(per.index.isin(contract_ids), dtype=bool)
+    points = regular.astype(np.int64) + large.astype(np.int64) + contract.astype(np.int64)
+    codes = np.minimum(points, 2)
+    index = per.index.rename(customer_col)
+    return pd.DataFrame(
+        {
+            "orders": orders,
+            "purchase_days": n_days.astype(np.int64),
+            "mean_order_value": mean_order,
+            "gap_cv": cv,
+            "regular": regular,
+            "large": large,
+            "contract": contract,
+            "relationship_type": _labelled(codes, ["transactional", "hybrid", "relationship"]),
+        },
+        index=index,
+    )

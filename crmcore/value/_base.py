@@ -1,0 +1,1014 @@
+"""Shared maximum-likelihood estimator base of the BTYD ("buy till you die") models.
+
+Two classes live here:
+
+:class:`MaximumLikelihoodModel`
+    Settings, optimisation on log-parameters, covariance by the delta method, ``summary``,
+    ``from_params``, AIC/BIC, ``__repr__`` and pickling. It knows nothing about the data layout.
+    :class:`~crmcore.value.GammaGammaModel` subclasses it directly.
+
+:class:`TransactionModel`
+    Adds the ``(frequency, recency, T)`` layer shared by every transaction model (BG/NBD,
+    MBG/NBD, Pareto/NBD, BG/BB): ``fit`` with validation, compression of identical rows into
+    weights, the public prediction methods (Series aligned with the caller's index, or an
+    ndarray for array input), cohort tracking curves and lifetimes interop.
+
+How a transaction model plugs in
+--------------------------------
+Subclass :class:`TransactionModel` and define, in a module of its own (no model-specific code
+goes into this file):
+
+``_param_names: ClassVar[tuple[str, ...]]`` (required)
+    Parameter names in the order used by every array below, e.g. ``("r", "alpha", "a", "b")``.
+    All parameters must be strictly positive (the optimiser works on their logarithms).
+
+``_neg_log_likelihood_and_grad(self, log_params, x, t_x, T, w) -> (float, ndarray)`` (required)
+    The *weighted sum* over rows of minus the per-customer log-likelihood, and its gradient with
+    respect to ``log_params`` (natural log of the parameters, ``_param_names`` order). The
+    arrays are float64 and already validated and compressed: ``x`` frequency, ``t_x`` recency,
+    ``T`` age, ``w`` weights (row counts). Do not add a penalty: the base adds the L2 penalizer.
+    Return a non-finite value rather than raising when parameters are extreme; the base turns
+    it into a large finite value so the line search backs off.
+
+``_initial_log_params(self, x, t_x, T, w) -> ndarray`` (optional)
+    Starting point on log scale used when the caller gives no ``initial_params``
+    (default: zeros, i.e. every parameter 1).
+
+``_make_objective(self, x, t_x, T, w) -> Callable[[ndarray], tuple[float, ndarray]]`` (optional)
+    Return the function the optimiser calls. The default calls
+    ``_neg_log_likelihood_and_grad`` with the arrays; override it to precompute per-fit
+    quantities (e.g. special functions over the distinct frequencies) once. The callable is
+    used during ``fit`` only and never stored on the instance.
+
+``_extra_input_checks(self, x, t_x, T) -> list[tuple[str, ndarray]]`` (optional)
+    Extra model-specific data rules as ``(rule text, boolean mask of offending rows)``, e.g.
+    BG/BB's "T must be a whole number of opportunities". Counted and reported with the first ids
+    together with the base rules.
+
+Prediction kernels (optional; a public method whose kernel is missing raises
+``NotImplementedError``). ``params`` is the natural-scale parameter vector in
+``_param_names`` order; ``x, t_x, T`` are float64 arrays of one length and ``t``, ``n``,
+``future_t`` are arrays broadcastable against them:
+
+- ``_expected_purchases_kernel(params, t, x, t_x, T)``: E[X(T, T + t) | x, t_x, T];
+- ``_expected_purchases_new_customer_kernel(params, t)``: E[X(t)] for a new customer;
+- ``_probability_alive_kernel(params, future_t, x, t_x, T)``: P(alive at T + future_t | ...);
+- ``_purchase_probability_kernel(params, n, t, x, t_x, T)``: P(X(T, T + t) = n | ...);
+- ``_population_purchase_probability_kernel(params, n, t)``: P(X(t) = n) for a new customer.
+
+Interop with lifetimes: set ``_lifetimes_class`` (e.g. ``"BetaGeoFitter"``) and, if the names
+differ, ``_lifetimes_param_names``; ``from_lifetimes`` and ``to_lifetimes`` then work unchanged.
+
+Example of a minimal subclass (a Poisson purchase process with a gamma-distributed rate and
+no dropout, the NBD model):
+
+>>> import numpy as np
+>>> from scipy.special import digamma, gammaln
+>>> class NBDModel(TransactionModel["NBDModel"]):
+...     _param_names = ("r", "alpha")
+...
+...     def _neg_log_likelihood_and_grad(self, log_params, x, t_x, T, w):
+...         r, alpha = np.exp(log_params)
+...         ll = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+...               - (r + x) * np.log(alpha + T))
+...         d_r = digamma(r + x) - digamma(r) + np.log(alpha) - np.log(alpha + T)
+...         d_alpha = r / alpha - (r + x) / (alpha + T)
+...         grad = np.array([r * np.sum(w * d_r), alpha * np.sum(w * d_alpha)])
+...         return -float(np.sum(w * ll)), -grad
+...
+...     def _expected_purchases_kernel(self, params, t, x, t_x, T):
+...         r, alpha = params
+...         return (r + x) / (alpha + T) * t
+>>> import pandas as pd
+>>> data = pd.DataFrame({"frequency": [0, 1, 4, 2], "recency": [0.0, 3.0, 9.0, 5.0],
+...                      "T": [10.0, 10.0, 10.0, 8.0]}, index=["a", "b", "c", "d"])
+>>> model = NBDModel().fit(data)
+>>> model.expected_purchases(data, t=10).round(3).to_dict()
+{'a': 0.0, 'b': 0.951, 'c': 3.808, 'd': 2.322}
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import optimize, stats
+
+from crmcore._validation import (
+    as_narwhals,
+    check_param_number,
+    format_ids,
+    require_columns,
+)
+from crmcore.exceptions import (
+    ConvergenceError,
+    ConvergenceWarning,
+    NotFittedError,
+    ValidationError,
+)
+
+__all__ = ["MaximumLikelihoodModel", "TransactionModel"]
+
+FloatArray = npt.NDArray[np.float64]
+Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+_M = TypeVar("_M", bound="MaximumLikelihoodModel[Any]")
+_TM = TypeVar("_TM", bound="TransactionModel[Any]")
+
+# log-parameters are kept inside [-_LOG_BOUND, _LOG_BOUND] so that kernels never see
+# parameters outside [1e-13, 1e13]; a bound that is active at the optimum is reported.
+_LOG_BOUND = 30.0
+_HUGE = 1e300
+
+
+class MaximumLikelihoodModel(Generic[_M]):
+    """Base of every maximum-likelihood model in :mod:`crmcore.value` (not used directly).
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty coefficient ``c``: the optimiser minimises
+        ``-LL(theta) / n + c * sum(theta ** 2)`` with ``theta`` on the natural scale and ``n``
+        the number of customers (the same objective as lifetimes' ``penalizer_coef``).
+        ``log_likelihood_`` is always the unpenalised log-likelihood.
+    tol : float, default 1e-10
+        Convergence tolerance of the optimiser on the mean objective.
+    max_iter : int, default 2000
+        Maximum number of optimiser iterations.
+    initial_params : mapping of str to float, optional
+        Starting values on the natural scale (all parameters must be given).
+    """
+
+    _param_names: ClassVar[tuple[str, ...]] = ()
+    _model_name: ClassVar[str] = ""
+
+    params_: pd.Series
+    covariance_: pd.DataFrame
+    log_likelihood_: float
+    n_obs_: float
+    aic_: float
+    bic_: float
+    converged_: bool
+    n_iter_: int
+    time_unit_: str | None
+
+    def __init__(
+        self,
+        *,
+        penalizer: float = 0.0,
+        tol: float = 1e-10,
+        max_iter: int = 2000,
+        initial_params: Mapping[str, float] | None = None,
+    ) -> None:
+        self.penalizer = penalizer
+        self.tol = tol
+        self.max_iter = max_iter
+        self.initial_params = initial_params
+
+    # ------------------------------------------------------------------ helpers
+    @classmethod
+    def _who(cls, method: str) -> str:
+        return f"{cls.__name__}.{method}"
+
+    def _check_settings(self) -> None:
+        who = self._who("fit")
+        check_param_number("penalizer", self.penalizer, who=who, low=0.0)
+        check_param_number("tol", self.tol, who=who, low=0.0, low_inclusive=False)
+        check_param_number("max_iter", self.max_iter, who=who, low=1, integer=True)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet. Call fit(...) or build one "
+                f"with {type(self).__name__}.from_params(...) first."
+            )
+
+    def _params_array(self) -> FloatArray:
+        self._check_fitted()
+        return np.asarray(self.params_.to_numpy(dtype=np.float64), dtype=np.float64)
+
+    def _initial_from_settings(self, default_log: FloatArray) -> FloatArray:
+        if self.initial_params is None:
+            return np.asarray(default_log, dtype=np.float64)
+        who = self._who("fit")
+        names = self._param_names
+        given = dict(self.initial_params)
+        missing = [p for p in names if p not in given]
+        extra = [p for p in given if p not in names]
+        if missing or extra:
+            raise ValidationError(
+                f"{who}: initial_params must give exactly {', '.join(names)}; "
+                f"missing: {', '.join(missing) or 'none'}, unknown: {', '.join(extra) or 'none'}."
+            )
+        values = np.array([float(given[p]) for p in names], dtype=np.float64)
+        if not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise ValidationError(
+                f"{who}: every initial parameter must be a positive finite number; got {given}."
+            )
+        return np.log(values)
+
+    # ------------------------------------------------------------------ optimisation
+    def _optimise(self, objective: Objective, x0: FloatArray, n_obs: float) -> None:
+        """Minimise ``objective`` (sum of -LL) from ``x0`` and store the fitted attributes."""
+        k = len(self._param_names)
+        penalizer = float(self.penalizer)
+        scale = 1.0 / n_obs
+
+        def mean_objective(log_params: FloatArray) -> tuple[float, FloatArray]:
+            value, grad = objective(log_params)
+            theta = np.exp(log_params)
+            value = value * scale + penalizer * float(np.sum(theta**2))
+            grad = np.asarray(grad, dtype=np.float64) * scale + penalizer * 2.0 * theta**2
+            if not math.isfinite(value) or not np.all(np.isfinite(grad)):
+                return _HUGE, np.zeros(k)
+            return float(value), grad
+
+        x0 = np.clip(np.asarray(x0, dtype=np.float64), -_LOG_BOUND + 1, _LOG_BOUND - 1)
+        start_value, _ = mean_objective(x0)
+        if start_value >= _HUGE:
+            raise ConvergenceError(
+                f"{type(self).__name__}.fit: the log-likelihood is not finite at the starting "
+                f"values {dict(zip(self._param_names, np.exp(x0).round(6)))}. Hint: pass "
+                "initial_params=... closer to plausible values, or express recency and T in a "
+                "larger time unit (e.g. weeks instead of days)."
+            )
+        result = optimize.minimize(
+            mean_objective,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
+            options={
+                "maxiter": int(self.max_iter),
+                "ftol": float(self.tol),
+                "gtol": 1e-9,
+                "maxcor": 20,
+            },
+        )
+        log_params = np.asarray(result.x, dtype=np.float64)
+        value, grad = mean_objective(log_params)
+        if value >= _HUGE or not np.all(np.isfinite(log_params)):
+            raise ConvergenceError(
+                f"{type(self).__name__}.fit: the optimiser ended at a point where the "
+                "log-likelihood is not finite. Hint: try penalizer=0.001, initial_params=..., or "
+                "express recency and T in a larger time unit (e.g. weeks instead of days)."
+            )
+        # the gradient test is what matters: L-BFGS-B may stop on "ABNORMAL_TERMINATION" once
+        # it cannot improve in floating point, which is convergence for our purposes.
+        converged = bool(np.max(np.abs(grad)) < 1e-4)
+        at_bound = bool(np.any(np.abs(log_params) >= _LOG_BOUND - 1e-6))
+        hessian = _numerical_hessian(mean_objective, log_params)
+        self._store_fit(
+            log_params=log_params,
+            neg_ll=(value - penalizer * float(np.sum(np.exp(log_params) ** 2))) * n_obs,
+            hessian_mean=hessian,
+            n_obs=n_obs,
+            converged=converged and not at_bound,
+            n_iter=int(result.nit),
+        )
+        if at_bound:
+            warnings.warn(
+                f"{type(self).__name__}.fit: a parameter ran to the edge of its allowed range "
+                f"({self.params_.to_dict()}); the data may not identify it. Hint: try "
+                "penalizer=0.001 or check the data (e.g. almost no repeat purchases).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif not converged:
+            warnings.warn(
+                f"{type(self).__name__}.fit: the optimiser stopped after {result.nit} iterations "
+                f"without converging (largest gradient {np.max(np.abs(grad)):.2e}; "
+                f"{result.message}). Hint: increase max_iter, pass initial_params=..., add a "
+                "small penalizer (e.g. 0.001), or rescale time (weeks instead of days).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _store_fit(
+        self,
+        *,
+        log_params: FloatArray,
+        neg_ll: float,
+        hessian_mean: FloatArray,
+        n_obs: float,
+        converged: bool,
+        n_iter: int,
+    ) -> None:
+        names = list(self._param_names)
+        theta = np.exp(log_params)
+        self.params_ = pd.Series(theta, index=names, name="estimate", dtype=np.float64)
+        self.log_likelihood_ = float(-neg_ll)
+        self.n_obs_ = float(n_obs)
+        k = len(names)
+        self.aic_ = 2.0 * k - 2.0 * self.log_likelihood_
+        self.bic_ = k * math.log(n_obs) - 2.0 * self.log_likelihood_ if n_obs > 0 else math.nan
+        self.converged_ = converged
+        self.n_iter_ = n_iter
+        cov = np.full((k, k), np.nan)
+        h = 0.5 * (hessian_mean + hessian_mean.T) * n_obs  # Hessian of the summed objective
+        if np.all(np.isfinite(h)):
+            try:
+                eig = np.linalg.eigvalsh(h)
+                if np.min(eig) > 0:
+                    cov_log = np.linalg.inv(h)
+                    cov_log = 0.5 * (cov_log + cov_log.T)
+                    cov = theta[:, None] * cov_log * theta[None, :]
+                else:
+                    warnings.warn(
+                        f"{type(self).__name__}.fit: the Hessian at the optimum is not positive "
+                        "definite, so standard errors are not available (covariance_ is NaN). "
+                        "Hint: the data may not identify every parameter; try penalizer=0.001.",
+                        ConvergenceWarning,
+                        stacklevel=4,
+                    )
+            except np.linalg.LinAlgError:
+                pass
+        self.covariance_ = pd.DataFrame(cov, index=names, columns=names)
+
+    # ------------------------------------------------------------------ public API
+    @classmethod
+    def from_params(cls: type[_M], *, time_unit: str | None = None, **params: float) -> _M:
+        """Build a scoring model from known parameter values (no fit).
+
+        Parameters
+        ----------
+        time_unit : str, optional
+            Time unit the parameters refer to (e.g. ``"W"``), recorded as ``time_unit_``.
+        **params : float
+            Every parameter of the model by name, each positive.
+
+        Returns
+        -------
+        model
+            A model with ``params_`` set; ``covariance_`` and ``log_likelihood_`` are NaN and
+            ``n_obs_`` is 0.
+
+        Raises
+        ------
+        ValidationError
+            If a parameter is missing, unknown, non-finite or not positive.
+        """
+        who = f"{cls.__name__}.from_params"
+        names = cls._param_names
+        missing = [p for p in names if p not in params]
+        extra = [p for p in params if p not in names]
+        if missing or extra:
+            raise ValidationError(
+                f"{who}: expected parameters {', '.join(names)}; "
+                f"missing: {', '.join(missing) or 'none'}, unknown: {', '.join(extra) or 'none'}."
+            )
+        values = np.array([float(params[p]) for p in names], dtype=np.float64)
+        if not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise ValidationError(
+                f"{who}: every parameter must be a positive finite number; got {params}."
+            )
+        model = cls()
+        model.params_ = pd.Series(values, index=list(names), name="estimate", dtype=np.float64)
+        k = len(names)
+        model.covariance_ = pd.DataFrame(np.full((k, k), np.nan), index=names, columns=names)
+        model.log_likelihood_ = math.nan
+        model.n_obs_ = 0.0
+        model.aic_ = math.nan
+        model.bic_ = math.nan
+        model.converged_ = True
+        model.n_iter_ = 0
+        model.time_unit_ = time_unit
+        return model
+
+    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Parameter table with standard errors and confidence intervals.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the confidence level.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by parameter name, columns ``estimate, std_err, ci_lower, ci_upper``.
+
+        Notes
+        -----
+        ``std_err`` is the delta-method standard error on the natural scale,
+        ``sqrt(theta^2 * Var[log theta])``. The interval is computed on the log scale, where
+        the likelihood is closer to quadratic, and exponentiated:
+        ``theta * exp(+-z_{1-alpha/2} * se(log theta))``; it is therefore asymmetric and always
+        positive. ``z`` comes from :func:`scipy.stats.norm.ppf`.
+        """
+        self._check_fitted()
+        check_param_number(
+            "alpha",
+            alpha,
+            who=self._who("summary"),
+            low=0.0,
+            high=1.0,
+            low_inclusive=False,
+            high_inclusive=False,
+        )
+        est = self._params_array()
+        var = np.diag(self.covariance_.to_numpy(dtype=np.float64))
+        std_err = np.sqrt(var)
+        se_log = std_err / est
+        z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+        return pd.DataFrame(
+            {
+                "estimate": est,
+                "std_err": std_err,
+                "ci_lower": est * np.exp(-z * se_log),
+                "ci_upper": est * np.exp(z * se_log),
+            },
+            index=pd.Index(list(self._param_names), name="parameter"),
+        )
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if not hasattr(self, "params_"):
+            return f"{name}(penalizer={self.penalizer!r}) [not fitted]"
+        params = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        extra = ""
+        if self.n_obs_ > 0:
+            extra = f"; n_obs={self.n_obs_:,.0f}, log_likelihood={self.log_likelihood_:.2f}"
+        if self.time_unit_:
+            extra += f"; time_unit={self.time_unit_!r}"
+        return f"{name}({params}{extra})"
+
+
+class TransactionModel(MaximumLikelihoodModel[_TM]):
+    """Base of the (frequency, recency, T) transaction models; see the module docstring.
+
+    Parameters
+    ----------
+    penalizer, tol, max_iter, initial_params
+        See :class:`MaximumLikelihoodModel`.
+    """
+
+    _lifetimes_class: ClassVar[str | None] = None
+    _lifetimes_param_names: ClassVar[tuple[str, ...] | None] = None
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _neg_log_likelihood_and_grad(
+        self,
+        log_params: FloatArray,
+        x: FloatArray,
+        t_x: FloatArray,
+        T: FloatArray,
+        w: FloatArray,
+    ) -> tuple[float, FloatArray]:
+        raise NotImplementedError
+
+    def _initial_log_params(
+        self, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
+    ) -> FloatArray:
+        return np.zeros(len(self._param_names))
+
+    def _make_objective(
+        self, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
+    ) -> Objective:
+        def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
+            return self._neg_log_likelihood_and_grad(log_params, x, t_x, T, w)
+
+        return objective
+
+    def _extra_input_checks(
+        self, x: FloatArray, t_x: FloatArray, T: FloatArray
+    ) -> list[tuple[str, npt.NDArray[np.bool_]]]:
+        return []
+
+    # ------------------------------------------------------------------ input handling
+    def _validate_rows(
+        self,
+        x: FloatArray,
+        t_x: FloatArray,
+        T: FloatArray,
+        ids: Sequence[Any] | pd.Index | None,
+        cols: tuple[str, str, str],
+        who: str,
+        w: FloatArray | None = None,
+        weights_col: str | None = None,
+    ) -> None:
+        fcol, rcol, tcol = cols
+        with np.errstate(invalid="ignore"):
+            rules: list[tuple[str, npt.NDArray[np.bool_]]] = [
+                (f"{fcol} must be finite", ~np.isfinite(x)),
+                (f"{rcol} must be finite", ~np.isfinite(t_x)),
+                (f"{tcol} must be finite", ~np.isfinite(T)),
+                (f"{fcol} must be >= 0", x < 0),
+                (f"{fcol} must be a whole number", np.isfinite(x) & (x != np.round(x))),
+                (f"{rcol} must be >= 0", t_x < 0),
+                (f"{tcol} must be > 0", T <= 0),
+                (f"{rcol} must be <= {tcol}", t_x > T),
+                (f"{rcol} must be 0 when {fcol} is 0", (x == 0) & (t_x != 0)),
+            ]
+            if w is not None:
+                rules.append((f"{weights_col} must be finite and >= 0", ~(w >= 0) | ~np.isfinite(w)))
+        rules.extend(self._extra_input_checks(x, t_x, T))
+        problems = []
+        n = len(x)
+        for rule, mask in rules:
+            count = int(np.count_nonzero(mask))
+            if count:
+                where = np.flatnonzero(mask)[:6]
+                first = [ids[i] for i in where] if ids is not None else list(where)
+                label = "first ids" if ids is not None else "first rows"
+                problems.append(f"{rule}; {count:,} of {n:,} rows violate this ({label}: "
+                                f"{format_ids(first)})")
+        if problems:
+            raise ValidationError(
+                f"{who}: " + ". ".join(problems) + ". Hint: build the input with "
+                "crmcore.value.btyd_summary, and check that observation_end is after the last "
+                "purchase."
+            )
+
+    def _frame_arrays(
+        self,
+        data: Any,
+        cols: Sequence[str],
+        who: str,
+    ) -> tuple[list[FloatArray], pd.Index | None]:
+        """Columns of a pandas/Polars/PyArrow frame as float64 arrays plus the pandas index."""
+        require_columns(data, list(cols), who=who)
+        if isinstance(data, pd.DataFrame):
+            index: pd.Index | None = data.index
+            arrays = []
+            for c in cols:
+                series = data[c]
+                if not (
+                    pd.api.types.is_numeric_dtype(series.dtype)
+                    and not pd.api.types.is_bool_dtype(series.dtype)
+                ):
+                    raise ValidationError(
+                        f"{who}: column {c!r} must be numeric; got dtype {series.dtype}."
+                    )
+                arrays.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
+            return arrays, index
+        frame = as_narwhals(data, who=who)
+        arrays = []
+        for c in cols:
+            dtype = frame.schema[c]
+            if not dtype.is_numeric():
+                raise ValidationError(f"{who}: column {c!r} must be numeric; got dtype {dtype}.")
+            col = frame[c]
+            arrays.append(
+                np.asarray(col.cast(frame[c].dtype).to_numpy(), dtype=np.float64)
+                if col.null_count() == 0
+                else np.asarray(
+                    col.cast(col.dtype).fill_null(float("nan")).to_numpy(), dtype=np.float64
+                )
+            )
+        return arrays, None
+
+    def _prediction_arrays(
+        self,
+        data: Any,
+        cols: tuple[str, str, str],
+        who: str,
+    ) -> tuple[FloatArray, FloatArray, FloatArray, pd.Index | None, bool]:
+        """(x, t_x, T, index, is_frame) for a prediction input.
+
+        ``data`` is a pandas/Polars/PyArrow frame with the three columns, a tuple or list of
+        three array-likes ``(frequency, recency, T)``, or a 2-D array with those three columns.
+        A pandas frame gives its index; a Polars/PyArrow frame gives a RangeIndex; array input
+        gives ``index=None`` and ``is_frame=False`` (the caller then returns an ndarray).
+        """
+        is_frame = True
+        index: pd.Index | None
+        if isinstance(data, (tuple, list)):
+            if len(data) != 3:
+                raise ValidationError(
+                    f"{who}: array input must be (frequency, recency, T); got {len(data)} arrays."
+                )
+            arrays = [np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in data]
+            x, t_x, T = np.broadcast_arrays(*arrays)
+            index, is_frame = None, False
+        elif isinstance(data, np.ndarray):
+            arr = np.asarray(data, dtype=np.float64)
+            if arr.ndim != 2 or arr.shape[1] != 3:
+                raise ValidationError(
+                    f"{who}: a 2-D array input must have 3 columns (frequency, recency, T); "
+                    f"got shape {arr.shape}."
+                )
+            x, t_x, T = arr[:, 0], arr[:, 1], arr[:, 2]
+            index, is_frame = None, False
+        else:
+            (x, t_x, T), index = self._frame_arrays(data, cols, who)
+            if index is None:
+                index = pd.RangeIndex(len(x))
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        t_x = np.ascontiguousarray(t_x, dtype=np.float64)
+        T = np.ascontiguousarray(T, dtype=np.float64)
+        self._validate_rows(x, t_x, T, index, cols, who)
+        return x, t_x, T, index, is_frame
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self: _TM,
+        data: Any,
+        *,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        T_col: str = "T",
+        weights_col: str | None = None,
+    ) -> _TM:
+        """Fit the model by maximum likelihood.
+
+        Parameters
+        ----------
+        data : DataFrame (pandas, Polars or PyArrow)
+            One row per customer (or per group of identical customers with `weights_col`),
+            e.g. the output of :func:`~crmcore.value.btyd_summary`. Other columns are ignored.
+        frequency_col, recency_col, T_col : str
+            Columns holding the number of repeat purchases ``x``, the time of the last
+            purchase since the first ``t_x`` and the customer's age ``T`` (same time unit).
+        weights_col : str, optional
+            Column of non-negative row counts (how many customers each row stands for).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ColumnNotFoundError
+            If a column is missing.
+        ValidationError
+            On NaN, non-finite values, negative or fractional frequency, negative recency,
+            ``T <= 0``, ``recency > T``, ``recency != 0`` with ``frequency == 0``, negative
+            weights (count and first ids given), or a bad setting.
+        ConvergenceError
+            If the likelihood is not finite at the start or at the end.
+
+        Warns
+        -----
+        ConvergenceWarning
+            If the optimiser stops before converging or a parameter reaches its bound.
+
+        Notes
+        -----
+        Identical ``(x, t_x, T)`` rows are merged into one row whose weight is their count
+        (the likelihood depends on nothing else), which makes the fit exact and fast on data
+        with discrete times. The optimiser works on log-parameters (L-BFGS-B with the analytic
+        gradient); the covariance is the inverse Hessian of the summed negative
+        log-likelihood on the log scale (numerical derivative of the analytic gradient,
+        symmetrised), mapped to the natural scale by the delta method. Time is never rescaled,
+        so ``log_likelihood_`` is on the caller's time scale; the time unit is read from
+        ``data.attrs["time_unit"]`` (set by ``btyd_summary``) into ``time_unit_``.
+        """
+        who = self._who("fit")
+        self._check_settings()
+        cols = (frequency_col, recency_col, T_col)
+        needed = list(cols) + ([weights_col] if weights_col is not None else [])
+        arrays, index = self._frame_arrays(data, needed, who)
+        x, t_x, T = arrays[0], arrays[1], arrays[2]
+        w = arrays[3] if weights_col is not None else None
+        self._validate_rows(x, t_x, T, index, cols, who, w=w, weights_col=weights_col)
+        if len(x) == 0:
+            raise ValidationError(f"{who}: the data has no rows.")
+        xc, tc, Tc, wc = compress_rows(x, t_x, T, w)
+        n_obs = float(np.sum(wc))
+        if n_obs <= 0:
+            raise ValidationError(f"{who}: the weights sum to zero; nothing to fit.")
+        x0 = self._initial_from_settings(self._initial_log_params(xc, tc, Tc, wc))
+        objective = self._make_objective(xc, tc, Tc, wc)
+        attrs = getattr(data, "attrs", None)
+        unit = attrs.get("time_unit") if isinstance(attrs, dict) else None
+        self.time_unit_ = None if unit is None else str(unit)
+        self._optimise(objective, x0, n_obs)
+        return self
+
+    # ------------------------------------------------------------------ predictions
+    def _wrap(
+        self, values: FloatArray, index: pd.Index | None, is_frame: bool, name: str
+    ) -> Any:
+        values = np.asarray(values, dtype=np.float64)
+        if not is_frame:
+            return values
+        return pd.Series(values, index=index, name=name)
+
+    def _check_t(self, name: str, t: Any, who: str, *, allow_zero: bool = True) -> FloatArray:
+        arr = np.asarray(t, dtype=np.float64)
+        if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValidationError(
+                f"{who}: {name} must be a finite number >= 0 (or a 1-D array of them); got {t!r}."
+            )
+        if not allow_zero and np.any(arr == 0):
+            raise ValidationError(f"{who}: {name} must be > 0; got {t!r}.")
+        return arr
+
+    def _check_n(self, n: Any, who: str) -> FloatArray:
+        arr = np.asarray(n, dtype=np.float64)
+        if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(
+            arr != np.round(arr)
+        ):
+            raise ValidationError(
+                f"{who}: n must be a whole number >= 0 (or a 1-D array of them); got {n!r}."
+            )
+        return arr
+
+    def expected_purchases(
+        self,
+        data: Any,
+        t: float,
+        *,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        T_col: str = "T",
+    ) -> Any:
+        """Expected number of purchases in the next `t` periods, given each customer's history.
+
+        Parameters
+        ----------
+        data : DataFrame or (frequency, recency, T) arrays
+            Customers' histories (same time unit as the fit).
+        t : float
+            Length of the future window ``(T, T + t]``.
+        frequency_col, recency_col, T_col : str
+            Column names when `data` is a frame.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            ``E[X(T, T + t) | x, t_x, T]``, a Series aligned with the frame's index (an ndarray
+            for array input).
+        """
+        self._check_fitted()
+        who = self._who("expected_purchases")
+        tt = self._check_t("t", t, who)
+        x, t_x, T, index, is_frame = self._prediction_arrays(
+            data, (frequency_col, recency_col, T_col), who
+        )
+        out = getattr(self, "_expected_purchases_kernel")(self._params_array(), tt, x, t_x, T)
+        return self._wrap(out, index, is_frame, "expected_purchases")
+
+    def probability_alive(
+        self,
+        data: Any,
+        future_t: float = 0.0,
+        *,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        T_col: str = "T",
+    ) -> Any:
+        """Probability that each customer is still active at ``T + future_t``.
+
+        Parameters
+        ----------
+        data : DataFrame or (frequency, recency, T) arrays
+            Customers' histories.
+        future_t : float, default 0
+            How far beyond the end of the observation period to look.
+        frequency_col, recency_col, T_col : str
+            Column names when `data` is a frame.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities in [0, 1].
+        """
+        self._check_fitted()
+        who = self._who("probability_alive")
+        ft = self._check_t("future_t", future_t, who)
+        x, t_x, T, index, is_frame = self._prediction_arrays(
+            data, (frequency_col, recency_col, T_col), who
+        )
+        out = getattr(self, "_probability_alive_kernel")(self._params_array(), ft, x, t_x, T)
+        return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "probability_alive")
+
+    def purchase_probability(
+        self,
+        data: Any,
+        n: int,
+        t: float,
+        *,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        T_col: str = "T",
+    ) -> Any:
+        """Probability of exactly `n` purchases in the next `t` periods, given the history.
+
+        Parameters
+        ----------
+        data : DataFrame or (frequency, recency, T) arrays
+            Customers' histories.
+        n : int
+            Number of purchases (0 allowed).
+        t : float
+            Length of the future window ``(T, T + t]``.
+        frequency_col, recency_col, T_col : str
+            Column names when `data` is a frame.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            ``P(X(T, T + t) = n | x, t_x, T)``.
+        """
+        self._check_fitted()
+        who = self._who("purchase_probability")
+        nn = self._check_n(n, who)
+        tt = self._check_t("t", t, who)
+        x, t_x, T, index, is_frame = self._prediction_arrays(
+            data, (frequency_col, recency_col, T_col), who
+        )
+        out = getattr(self, "_purchase_probability_kernel")(self._params_array(), nn, tt, x, t_x, T)
+        return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "purchase_probability")
+
+    def expected_purchases_new_customer(self, t: Any) -> Any:
+        """Expected number of repeat purchases of a newly acquired customer in ``(0, t]``.
+
+        Parameters
+        ----------
+        t : float or 1-D array of float
+            Time since the first purchase.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            ``E[X(t)]``; a float for scalar `t`.
+        """
+        self._check_fitted()
+        who = self._who("expected_purchases_new_customer")
+        tt = self._check_t("t", t, who)
+        out = np.asarray(
+            getattr(self, "_expected_purchases_new_customer_kernel")(self._params_array(), tt),
+            dtype=np.float64,
+        )
+        return float(out) if out.ndim == 0 else out
+
+    def population_purchase_probability(self, n: Any, t: Any) -> Any:
+        """Probability that a newly acquired customer makes exactly `n` repeat purchases by `t`.
+
+        Parameters
+        ----------
+        n : int or 1-D array of int
+            Number of repeat purchases (0 allowed).
+        t : float or 1-D array of float
+            Time since the first purchase (broadcast against `n`).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            ``P(X(t) = n)``; a float when both arguments are scalars.
+        """
+        self._check_fitted()
+        who = self._who("population_purchase_probability")
+        nn = self._check_n(n, who)
+        tt = self._check_t("t", t, who)
+        out = np.asarray(
+            getattr(self, "_population_purchase_probability_kernel")(self._params_array(), nn, tt),
+            dtype=np.float64,
+        )
+        out = np.clip(out, 0.0, 1.0)
+        return float(out) if out.ndim == 0 else out
+
+    def tracking_curve(self, acquisition_times: Any, times: Any) -> pd.DataFrame:
+        """Expected cumulative and incremental repeat transactions of an acquired cohort.
+
+        Parameters
+        ----------
+        acquisition_times : 1-D array-like of float
+            Time of each customer's first purchase, on the calendar axis of `times` and in the
+            model's time unit (e.g. weeks since the start of the acquisition window). From a
+            ``btyd_summary`` frame: ``T.max() - T`` (times since the first acquisition).
+        times : 1-D array-like of float
+            Increasing calendar times at which to evaluate the curve.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by `times` (name ``time``) with ``cumulative`` (expected repeat
+            transactions of the whole cohort in ``(acquisition, time]``, summed over customers)
+            and ``incremental`` (the difference from the previous time; the first row equals
+            the cumulative value).
+
+        Notes
+        -----
+        ``cumulative(t) = sum_i E[X(t - s_i)] 1{t > s_i}`` (Fader, Hardie & Lee 2005, the
+        tracking plot of section 4). Customers acquired at the same time are grouped, so the
+        cost depends on the number of distinct acquisition times only.
+        """
+        self._check_fitted()
+        who = self._who("tracking_curve")
+        s = np.asarray(acquisition_times, dtype=np.float64).ravel()
+        grid = np.asarray(times, dtype=np.float64).ravel()
+        if not np.all(np.isfinite(s)) or not np.all(np.isfinite(grid)):
+            raise ValidationError(f"{who}: acquisition_times and times must be finite numbers.")
+        if grid.size > 1 and np.any(np.diff(grid) <= 0):
+            raise ValidationError(f"{who}: times must be strictly increasing.")
+        uniq, counts = np.unique(s, return_counts=True)
+        age = np.clip(grid[None, :] - uniq[:, None], 0.0, None)
+        kernel = getattr(self, "_expected_purchases_new_customer_kernel")
+        expected = np.asarray(kernel(self._params_array(), age.ravel()), dtype=np.float64)
+        expected = np.where(age.ravel() > 0, expected, 0.0).reshape(age.shape)
+        cumulative = counts.astype(np.float64) @ expected
+        incremental = np.diff(cumulative, prepend=0.0)
+        return pd.DataFrame(
+            {"cumulative": cumulative, "incremental": incremental},
+            index=pd.Index(grid, name="time"),
+        )
+
+    # ------------------------------------------------------------------ interop
+    @classmethod
+    def from_lifetimes(cls: type[_TM], fitter: Any, *, time_unit: str | None = None) -> _TM:
+        """Build a model from a fitted lifetimes fitter of the matching class.
+
+        Parameters
+        ----------
+        fitter : lifetimes fitter
+            A fitted ``lifetimes`` fitter of the class this model mirrors.
+        time_unit : str, optional
+            Time unit of the data the fitter saw.
+
+        Returns
+        -------
+        model
+            A scoring model with lifetimes' parameters (no covariance, no log-likelihood:
+            lifetimes reports those on a rescaled time axis).
+        """
+        from crmcore.value._interop import params_from_lifetimes
+
+        params = params_from_lifetimes(
+            fitter,
+            expected_class=cls._lifetimes_class,
+            names=cls._param_names,
+            lifetimes_names=cls._lifetimes_param_names,
+            who=f"{cls.__name__}.from_lifetimes",
+        )
+        return cls.from_params(time_unit=time_unit, **params)
+
+    def to_lifetimes(self) -> Any:
+        """Return an equivalent lifetimes fitter (lifetimes must be installed).
+
+        Returns
+        -------
+        lifetimes fitter
+            A fitter of the matching lifetimes class with ``params_`` set, ready for scoring.
+        """
+        from crmcore.value._interop import fitter_to_lifetimes
+
+        self._check_fitted()
+        return fitter_to_lifetimes(
+            class_name=type(self)._lifetimes_class,
+            params=self.params_,
+            lifetimes_names=type(self)._lifetimes_param_names,
+            penalizer=float(self.penalizer),
+            who=self._who("to_lifetimes"),
+        )
+
+
+def compress_rows(
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    w: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Merge identical ``(x, t_x, T)`` rows, summing their weights (1 each when `w` is None).
+
+    Rows with weight 0 are dropped (they do not enter the likelihood). The order of the
+    result is sorted by ``(x, t_x, T)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, t, T, w = compress_rows(np.array([1.0, 0, 1]), np.array([2.0, 0, 2]),
+    ...                            np.array([5.0, 5, 5]))
+    >>> x.tolist(), t.tolist(), T.tolist(), w.tolist()
+    ([0.0, 1.0], [0.0, 2.0], [5.0, 5.0], [1.0, 2.0])
+    """
+    n = len(x)
+    weights = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
+    if w is not None:
+        keep = weights > 0
+        if not np.all(keep):
+            x, t_x, T, weights = x[keep], t_x[keep], T[keep], weights[keep]
+            n = len(x)
+    if n < 2:
+        return x.copy(), t_x.copy(), T.copy(), weights.copy()
+    order = np.lexsort((T, t_x, x))
+    xs, ts, Ts = x[order], t_x[order], T[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = (xs[1:] != xs[:-1]) | (ts[1:] != ts[:-1]) | (Ts[1:] != Ts[:-1])
+    starts = np.flatnonzero(new)
+    if len(starts) == n:
+        return xs, ts, Ts, weights[order]
+    summed = np.add.reduceat(weights[order], starts)
+    return xs[starts], ts[starts], Ts[starts], summed
+
+
+def _numerical_hessian(fun: Objective, point: FloatArray) -> FloatArray:
+    """Central differences of an analytic gradient, symmetrised."""
+    k = len(point)
+    hess = np.empty((k, k))
+    for i in range(k):
+        step = 1e-5 * max(1.0, abs(point[i]))
+        up = point.copy()
+        down = point.copy()
+        up[i] += step
+        down[i] -= step
+        hess[i] = (fun(up)[1] - fun(down)[1]) / (2.0 * step)
+    return 0.5 * (hess + hess.T)
