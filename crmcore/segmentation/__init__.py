@@ -10,6 +10,15 @@ True
 from __future__ import annotations
 
 # --- RFM (rfm_table, rfm_scores, RFMScorer, SegmentMap, presets) ---
+from crmcore.segmentation._rfm import RFMScorer, rfm_scores, rfm_table
+from crmcore.segmentation._segment_maps import (
+    SEGMENT_MAPS,
+    SegmentCoverage,
+    SegmentMap,
+    assign_segments,
+    segment_summary,
+)
+
 # --- end RFM ---
 
 # --- tiers, concentration, migration ---
@@ -27,6 +36,14 @@ from crmcore.segmentation._tiers import (
 
 __all__: list[str] = [
     # RFM names
+    "RFMScorer",
+    "SEGMENT_MAPS",
+    "SegmentCoverage",
+    "SegmentMap",
+    "assign_segments",
+    "rfm_scores",
+    "rfm_table",
+    "segment_summary",
     # tier names
     "abc_tiers",
     "gini",

@@ -29,6 +29,14 @@ def _nonnegative_values(
     return ids, arr
 
 
+def _ids_with_origin(ids: pd.Index) -> pd.Series:
+    """Object column of customer ids with None in front (the curve's origin)."""
+    column = np.empty(len(ids) + 1, dtype=object)
+    column[0] = None
+    column[1:] = ids.to_numpy(dtype=object)
+    return pd.Series(column, dtype=object, index=pd.RangeIndex(len(ids) + 1, name="point"))
+
+
 def _gini_kernel(sorted_ascending: npt.NDArray[np.float64]) -> float:
     """Kernel: Gini of non-negative values sorted ascending with a positive sum."""
     n = len(sorted_ascending)
@@ -58,7 +66,7 @@ def lorenz_curve(
     pandas.DataFrame
         n + 1 rows (a RangeIndex named ``point``) from (0, 0) to (1, 1), customers in
         ascending order of value (ties: larger id first), with columns ``customer_id``
-        (None at the origin), ``customer_share`` and ``value_share``.
+        (object dtype, None at the origin), ``customer_share`` and ``value_share``.
 
     Raises
     ------
@@ -92,7 +100,7 @@ def lorenz_curve(
     cumulative[-1] = 1.0
     return pd.DataFrame(
         {
-            "customer_id": np.concatenate([np.array([None], dtype=object), ids[order].to_numpy()]),
+            "customer_id": _ids_with_origin(ids[order]),
             "customer_share": np.arange(n + 1, dtype=np.float64) / n,
             "value_share": np.concatenate([[0.0], cumulative]),
         },
@@ -212,7 +220,8 @@ def whale_curve(
     -------
     pandas.DataFrame
         n + 1 rows (RangeIndex ``point``) from (0, 0) to (1, 1) with columns
-        ``customer_id`` (None at the origin), ``customer_share`` and ``profit_share``
+        ``customer_id`` (object dtype, None at the origin), ``customer_share`` and
+        ``profit_share``
         (cumulative profit / total profit). ``attrs["peak_customer_share"]`` and
         ``attrs["peak_profit_share"]`` hold the peak: the first point where the cumulative
         profit is largest ("20% of customers give 150% of profit").
@@ -259,7 +268,7 @@ def whale_curve(
     peak = int(np.argmax(cumulative))
     curve = pd.DataFrame(
         {
-            "customer_id": np.concatenate([np.array([None], dtype=object), ids[order].to_numpy()]),
+            "customer_id": _ids_with_origin(ids[order]),
             "customer_share": np.arange(n + 1, dtype=np.float64) / n,
             "profit_share": cumulative,
         },

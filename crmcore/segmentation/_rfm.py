@@ -291,9 +291,7 @@ def _add_customers(table: pd.DataFrame, customers: Iterable[Any], *, who: str) -
     )
     out = pd.concat([table, extra]) if len(table) else extra
     out.index = _normalise_ids(out.index.rename(table.index.name))
-    out = out.astype(
-        {"recency_days": np.float64, "frequency": np.int64, "monetary": np.float64}
-    )
+    out = out.astype({"recency_days": np.float64, "frequency": np.int64, "monetary": np.float64})
     return out.sort_index(kind="stable")
 
 
@@ -533,7 +531,9 @@ class RFMScorer:
             return bins
         return int(edges.size + 1)
 
-    def _apply(self, values: FloatArray, edges: FloatArray, bins: int, *, reverse: bool) -> IntArray:
+    def _apply(
+        self, values: FloatArray, edges: FloatArray, bins: int, *, reverse: bool
+    ) -> IntArray:
         if self.method == "r-rfm":
             score = bin_left_closed(values, edges)
         else:
@@ -571,7 +571,9 @@ class RFMScorer:
             raise NotFittedError(
                 "This RFMScorer is not fitted yet; call fit(table) before transform()."
             )
-        index, r, f, m, buyer = _score_inputs(table, (recency_col, frequency_col, monetary_col), who)
+        index, r, f, m, buyer = _score_inputs(
+            table, (recency_col, frequency_col, monetary_col), who
+        )
         bins = self.bins_
         rs = np.ones(r.size, dtype=np.int64)
         fs = np.ones(r.size, dtype=np.int64)
@@ -714,30 +716,31 @@ def rfm_scores(
     >>> table = pd.DataFrame({"recency_days": [5.0, 40, 90, 200, 400],
     ...                       "frequency": [9, 4, 4, 2, 1],
     ...                       "monetary": [900.0, 300, 350, 80, 20]},
-    ...                      index=pd.Index(list("abcde"), name="customer_id"))
+    ...                      index=list("abcde"))
     >>> rfm_scores(table, bins=5, ties="rank")[["rfm_code", "rfm_score", "fm_score"]]
-                rfm_code  rfm_score  fm_score
-    customer_id
-    a                555        555         5
-    b                434        434         4
-    c                345        345         4
-    d                222        222         2
-    e                111        111         1
+      rfm_code  rfm_score  fm_score
+    a      555        555         5
+    b      433        433         3
+    c      344        344         4
+    d      222        222         2
+    e      111        111         1
     """
     who = "rfm_scores"
     check_param_choice("ties", ties, _TIES, who=who)
     scorer = RFMScorer(
         bins=bins, method=method, binning=binning, thresholds=thresholds, weights=weights
     )
-    cols = {"recency_col": recency_col, "frequency_col": frequency_col, "monetary_col": monetary_col}
+    cols = {
+        "recency_col": recency_col,
+        "frequency_col": frequency_col,
+        "monetary_col": monetary_col,
+    }
     if ties == "shared":
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CRMWarning)
             scorer.fit(table, **cols)
         for w in caught:  # re-issue under this function's name and the caller's line
-            warnings.warn(
-                str(w.message).replace("RFMScorer.fit", who), CRMWarning, stacklevel=2
-            )
+            warnings.warn(str(w.message).replace("RFMScorer.fit", who), CRMWarning, stacklevel=2)
         return scorer.transform(table, **cols)
     n_bins = scorer._validate(who)
     if method != "quantile":

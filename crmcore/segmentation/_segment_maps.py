@@ -317,7 +317,11 @@ class SegmentMap:
         overlaps = []
         for cell in np.argwhere(counts > 1):
             idx = tuple(int(v) for v in cell)
-            hit = tuple(dict.fromkeys(self.names[i] for i in np.flatnonzero(self._masks[(slice(None), *idx)])))
+            hit = tuple(
+                dict.fromkeys(
+                    self.names[i] for i in np.flatnonzero(self._masks[(slice(None), *idx)])
+                )
+            )
             if len(hit) > 1:
                 overlaps.append(("".join(str(v + 1) for v in idx), hit))
         return SegmentCoverage(unreachable, uncovered, tuple(overlaps))

@@ -701,9 +701,7 @@ def relationship_type(
     )
     frame = to_pandas(coerce_datetime_column(transactions, date_col, who=who), who=who)
     amount = frame[amount_col]
-    if pd.api.types.is_bool_dtype(amount.dtype) or not pd.api.types.is_numeric_dtype(
-        amount.dtype
-    ):
+    if pd.api.types.is_bool_dtype(amount.dtype) or not pd.api.types.is_numeric_dtype(amount.dtype):
         raise ValidationError(f"{who}: column {amount_col!r} must be numeric; got {amount.dtype}.")
     cust = frame[customer_col]
     day = frame[date_col].to_numpy(dtype="datetime64[D]").astype(np.int64)

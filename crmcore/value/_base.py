@@ -64,7 +64,7 @@ no dropout, the NBD model):
 
 >>> import numpy as np
 >>> from scipy.special import digamma, gammaln
->>> class NBDModel(TransactionModel["NBDModel"]):
+>>> class NBDModel(TransactionModel):
 ...     _param_names = ("r", "alpha")
 ...
 ...     def _neg_log_likelihood_and_grad(self, log_params, x, t_x, T, w):
@@ -84,7 +84,7 @@ no dropout, the NBD model):
 ...                      "T": [10.0, 10.0, 10.0, 8.0]}, index=["a", "b", "c", "d"])
 >>> model = NBDModel().fit(data)
 >>> model.expected_purchases(data, t=10).round(3).to_dict()
-{'a': 0.0, 'b': 0.951, 'c': 3.808, 'd': 2.322}
+{'a': 1.306, 'b': 1.6, 'c': 2.483, 'd': 2.013}
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -117,8 +117,8 @@ __all__ = ["MaximumLikelihoodModel", "TransactionModel"]
 FloatArray = npt.NDArray[np.float64]
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 
-_M = TypeVar("_M", bound="MaximumLikelihoodModel[Any]")
-_TM = TypeVar("_TM", bound="TransactionModel[Any]")
+_M = TypeVar("_M", bound="MaximumLikelihoodModel")
+_TM = TypeVar("_TM", bound="TransactionModel")
 
 # log-parameters are kept inside [-_LOG_BOUND, _LOG_BOUND] so that kernels never see
 # parameters outside [1e-13, 1e13]; a bound that is active at the optimum is reported.
@@ -126,7 +126,7 @@ _LOG_BOUND = 30.0
 _HUGE = 1e300
 
 
-class MaximumLikelihoodModel(Generic[_M]):
+class MaximumLikelihoodModel:
     """Base of every maximum-likelihood model in :mod:`crmcore.value` (not used directly).
 
     Parameters
@@ -233,7 +233,8 @@ class MaximumLikelihoodModel(Generic[_M]):
         if start_value >= _HUGE:
             raise ConvergenceError(
                 f"{type(self).__name__}.fit: the log-likelihood is not finite at the starting "
-                f"values {dict(zip(self._param_names, np.exp(x0).round(6)))}. Hint: pass "
+                f"values {dict(zip(self._param_names, np.exp(x0).round(6), strict=True))}. "
+                "Hint: pass "
                 "initial_params=... closer to plausible values, or express recency and T in a "
                 "larger time unit (e.g. weeks instead of days)."
             )
@@ -416,7 +417,7 @@ class MaximumLikelihoodModel(Generic[_M]):
         std_err = np.sqrt(var)
         se_log = std_err / est
         z = float(stats.norm.ppf(1.0 - alpha / 2.0))
-        return pd.DataFrame(
+        table: pd.DataFrame = pd.DataFrame(
             {
                 "estimate": est,
                 "std_err": std_err,
@@ -425,6 +426,7 @@ class MaximumLikelihoodModel(Generic[_M]):
             },
             index=pd.Index(list(self._param_names), name="parameter"),
         )
+        return table
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -439,7 +441,7 @@ class MaximumLikelihoodModel(Generic[_M]):
         return f"{name}({params}{extra})"
 
 
-class TransactionModel(MaximumLikelihoodModel[_TM]):
+class TransactionModel(MaximumLikelihoodModel):
     """Base of the (frequency, recency, T) transaction models; see the module docstring.
 
     Parameters
@@ -480,6 +482,46 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
     ) -> list[tuple[str, npt.NDArray[np.bool_]]]:
         return []
 
+    def _expected_purchases_kernel(
+        self, params: FloatArray, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement expected_purchases")
+
+    def _expected_purchases_new_customer_kernel(
+        self, params: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement expected_purchases_new_customer"
+        )
+
+    def _probability_alive_kernel(
+        self,
+        params: FloatArray,
+        future_t: FloatArray,
+        x: FloatArray,
+        t_x: FloatArray,
+        T: FloatArray,
+    ) -> FloatArray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement probability_alive")
+
+    def _purchase_probability_kernel(
+        self,
+        params: FloatArray,
+        n: FloatArray,
+        t: FloatArray,
+        x: FloatArray,
+        t_x: FloatArray,
+        T: FloatArray,
+    ) -> FloatArray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement purchase_probability")
+
+    def _population_purchase_probability_kernel(
+        self, params: FloatArray, n: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement population_purchase_probability"
+        )
+
     # ------------------------------------------------------------------ input handling
     def _validate_rows(
         self,
@@ -506,7 +548,9 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
                 (f"{rcol} must be 0 when {fcol} is 0", (x == 0) & (t_x != 0)),
             ]
             if w is not None:
-                rules.append((f"{weights_col} must be finite and >= 0", ~(w >= 0) | ~np.isfinite(w)))
+                rules.append(
+                    (f"{weights_col} must be finite and >= 0", ~(w >= 0) | ~np.isfinite(w))
+                )
         rules.extend(self._extra_input_checks(x, t_x, T))
         problems = []
         n = len(x)
@@ -516,8 +560,9 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
                 where = np.flatnonzero(mask)[:6]
                 first = [ids[i] for i in where] if ids is not None else list(where)
                 label = "first ids" if ids is not None else "first rows"
-                problems.append(f"{rule}; {count:,} of {n:,} rows violate this ({label}: "
-                                f"{format_ids(first)})")
+                problems.append(
+                    f"{rule}; {count:,} of {n:,} rows violate this ({label}: {format_ids(first)})"
+                )
         if problems:
             raise ValidationError(
                 f"{who}: " + ". ".join(problems) + ". Hint: build the input with "
@@ -682,9 +727,7 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
         return self
 
     # ------------------------------------------------------------------ predictions
-    def _wrap(
-        self, values: FloatArray, index: pd.Index | None, is_frame: bool, name: str
-    ) -> Any:
+    def _wrap(self, values: FloatArray, index: pd.Index | None, is_frame: bool, name: str) -> Any:
         values = np.asarray(values, dtype=np.float64)
         if not is_frame:
             return values
@@ -702,8 +745,11 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
 
     def _check_n(self, n: Any, who: str) -> FloatArray:
         arr = np.asarray(n, dtype=np.float64)
-        if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(
-            arr != np.round(arr)
+        if (
+            arr.ndim > 1
+            or not np.all(np.isfinite(arr))
+            or np.any(arr < 0)
+            or np.any(arr != np.round(arr))
         ):
             raise ValidationError(
                 f"{who}: n must be a whole number >= 0 (or a 1-D array of them); got {n!r}."
@@ -742,7 +788,7 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
         x, t_x, T, index, is_frame = self._prediction_arrays(
             data, (frequency_col, recency_col, T_col), who
         )
-        out = getattr(self, "_expected_purchases_kernel")(self._params_array(), tt, x, t_x, T)
+        out = self._expected_purchases_kernel(self._params_array(), tt, x, t_x, T)
         return self._wrap(out, index, is_frame, "expected_purchases")
 
     def probability_alive(
@@ -776,7 +822,7 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
         x, t_x, T, index, is_frame = self._prediction_arrays(
             data, (frequency_col, recency_col, T_col), who
         )
-        out = getattr(self, "_probability_alive_kernel")(self._params_array(), ft, x, t_x, T)
+        out = self._probability_alive_kernel(self._params_array(), ft, x, t_x, T)
         return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "probability_alive")
 
     def purchase_probability(
@@ -814,7 +860,7 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
         x, t_x, T, index, is_frame = self._prediction_arrays(
             data, (frequency_col, recency_col, T_col), who
         )
-        out = getattr(self, "_purchase_probability_kernel")(self._params_array(), nn, tt, x, t_x, T)
+        out = self._purchase_probability_kernel(self._params_array(), nn, tt, x, t_x, T)
         return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "purchase_probability")
 
     def expected_purchases_new_customer(self, t: Any) -> Any:
@@ -834,7 +880,7 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
         who = self._who("expected_purchases_new_customer")
         tt = self._check_t("t", t, who)
         out = np.asarray(
-            getattr(self, "_expected_purchases_new_customer_kernel")(self._params_array(), tt),
+            self._expected_purchases_new_customer_kernel(self._params_array(), tt),
             dtype=np.float64,
         )
         return float(out) if out.ndim == 0 else out
@@ -859,7 +905,7 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
         nn = self._check_n(n, who)
         tt = self._check_t("t", t, who)
         out = np.asarray(
-            getattr(self, "_population_purchase_probability_kernel")(self._params_array(), nn, tt),
+            self._population_purchase_probability_kernel(self._params_array(), nn, tt),
             dtype=np.float64,
         )
         out = np.clip(out, 0.0, 1.0)
@@ -901,15 +947,16 @@ class TransactionModel(MaximumLikelihoodModel[_TM]):
             raise ValidationError(f"{who}: times must be strictly increasing.")
         uniq, counts = np.unique(s, return_counts=True)
         age = np.clip(grid[None, :] - uniq[:, None], 0.0, None)
-        kernel = getattr(self, "_expected_purchases_new_customer_kernel")
+        kernel = self._expected_purchases_new_customer_kernel
         expected = np.asarray(kernel(self._params_array(), age.ravel()), dtype=np.float64)
         expected = np.where(age.ravel() > 0, expected, 0.0).reshape(age.shape)
         cumulative = counts.astype(np.float64) @ expected
         incremental = np.diff(cumulative, prepend=0.0)
-        return pd.DataFrame(
+        curve: pd.DataFrame = pd.DataFrame(
             {"cumulative": cumulative, "incremental": incremental},
             index=pd.Index(grid, name="time"),
         )
+        return curve
 
     # ------------------------------------------------------------------ interop
     @classmethod
@@ -1011,4 +1058,5 @@ def _numerical_hessian(fun: Objective, point: FloatArray) -> FloatArray:
         up[i] += step
         down[i] -= step
         hess[i] = (fun(up)[1] - fun(down)[1]) / (2.0 * step)
-    return 0.5 * (hess + hess.T)
+    sym: FloatArray = 0.5 * (hess + hess.T)
+    return sym
