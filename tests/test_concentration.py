@@ -185,7 +185,7 @@ def test_whale_plot_marks_and_annotates_the_peak() -> None:
     fig, ax = plt.subplots()
     out = plot_whale_curve(pd.Series([100.0, 60, 20, 0, -30, -50]), ax=ax)
     assert out is ax
-    peak = [line for line in ax.get_lines() if line.get_label() == "peak"][0]
+    peak = next(line for line in ax.get_lines() if line.get_label() == "peak")
     assert peak.get_ydata()[0] == pytest.approx(1.8)
     assert ax.texts[0].get_text() == "50% of customers give 180% of profit"
     plt.close(fig)

@@ -79,7 +79,7 @@ def test_migration_of_abc_tiers_between_two_years() -> None:
 def test_migration_rejects_bad_inputs_with_clear_messages() -> None:
     good = pd.Series(["A"], index=[1])
     with pytest.raises(ValidationError, match=r"Hint: pass one column"):
-        migration_matrix(pd.DataFrame({"tier": ["A"]}), good)  # type: ignore[arg-type]
+        migration_matrix(pd.DataFrame({"tier": ["A"]}), good)
     with pytest.raises(ValidationError, match="repeated customer ids"):
         migration_matrix(pd.Series(["A", "B"], index=[1, 1]), good)
     with pytest.raises(ValidationError, match="1 missing segment labels"):

@@ -186,7 +186,7 @@ def plot_migration_heatmap(
         finite = data[np.isfinite(data)]
         middle = float((finite.max() + finite.min()) / 2) if finite.size else 0.0
         rows, cols = np.indices(data.shape)
-        for i, j, v in zip(rows.ravel(), cols.ravel(), data.ravel()):
+        for i, j, v in zip(rows.ravel(), cols.ravel(), data.ravel(), strict=True):
             text = "" if np.isnan(v) else (f"{int(v):,}" if is_counts else f"{v:.0%}")
             ax.text(
                 j,

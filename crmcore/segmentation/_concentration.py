@@ -10,7 +10,7 @@ import pandas as pd
 
 from crmcore._validation import check_param_number
 from crmcore.exceptions import ValidationError
-from crmcore.segmentation._tiers import _check_negative, _customer_values, _order_desc
+from crmcore.segmentation._tiers import _check_negative, _customer_values, _frame, _order_desc
 
 __all__ = ["gini", "lorenz_curve", "top_share", "whale_curve"]
 
@@ -34,7 +34,10 @@ def _ids_with_origin(ids: pd.Index) -> pd.Series:
     column = np.empty(len(ids) + 1, dtype=object)
     column[0] = None
     column[1:] = ids.to_numpy(dtype=object)
-    return pd.Series(column, dtype=object, index=pd.RangeIndex(len(ids) + 1, name="point"))
+    out: pd.Series = pd.Series(
+        column, dtype=object, index=pd.RangeIndex(len(ids) + 1, name="point")
+    )
+    return out
 
 
 def _gini_kernel(sorted_ascending: npt.NDArray[np.float64]) -> float:
@@ -98,7 +101,7 @@ def lorenz_curve(
     cumulative = np.cumsum(arr[order])
     cumulative /= cumulative[-1]
     cumulative[-1] = 1.0
-    return pd.DataFrame(
+    return _frame(
         {
             "customer_id": _ids_with_origin(ids[order]),
             "customer_share": np.arange(n + 1, dtype=np.float64) / n,
@@ -266,7 +269,7 @@ def whale_curve(
     cumulative = np.concatenate([[0.0], np.cumsum(arr[order]) / total])
     cumulative[-1] = 1.0
     peak = int(np.argmax(cumulative))
-    curve = pd.DataFrame(
+    curve = _frame(
         {
             "customer_id": _ids_with_origin(ids[order]),
             "customer_share": np.arange(n + 1, dtype=np.float64) / n,

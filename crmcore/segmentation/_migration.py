@@ -9,6 +9,7 @@ import pandas as pd
 
 from crmcore._validation import check_param_choice, format_ids
 from crmcore.exceptions import ValidationError
+from crmcore.segmentation._tiers import _frame
 
 __all__ = ["migration_matrix"]
 
@@ -134,11 +135,11 @@ def migration_matrix(
     index = pd.Index(rows, dtype=object, name="before")
     columns = pd.Index(cols, dtype=object, name="after")
     if normalize is None:
-        return pd.DataFrame(counts, index=index, columns=columns)
+        return _frame(counts, index=index, columns=columns)
     if normalize == "row":
         totals = counts.sum(axis=1, keepdims=True).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             shares = counts / totals
     else:
         shares = counts / max(int(counts.sum()), 1)
-    return pd.DataFrame(shares.astype(np.float64), index=index, columns=columns)
+    return _frame(shares.astype(np.float64), index=index, columns=columns)

@@ -9,9 +9,10 @@ never changes a result.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Collection, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -66,7 +67,7 @@ def _customer_values(
         ids = values.index
         series = values
     else:
-        if isinstance(values, (list, tuple, np.ndarray)):
+        if not hasattr(values, "columns"):
             raise ValidationError(
                 f"{who}: expected a pandas Series indexed by customer id or a DataFrame; got "
                 f"{type(values).__name__}. Hint: wrap it, e.g. pd.Series(values, index=ids)."
@@ -88,7 +89,7 @@ def _customer_values(
             ids = frame.index
     if ids.hasnans:
         raise ValidationError(
-            f"{who}: {int(ids.isna().sum()):,} customer ids are missing. "
+            f"{who}: {int(np.asarray(ids.isna()).sum()):,} customer ids are missing. "
             "Hint: drop or fill them before calling."
         )
     if ids.has_duplicates:
@@ -109,6 +110,12 @@ def _customer_values(
             f"(first ids: {format_ids(ids[bad])}). Hint: drop or fill them before calling."
         )
     return ids, arr
+
+
+def _frame(data: Any, *, index: Any = None, columns: Any = None) -> pd.DataFrame:
+    """pd.DataFrame with a precise static type (the stubs return Any for some inputs)."""
+    out: pd.DataFrame = pd.DataFrame(data, index=index, columns=columns)
+    return out
 
 
 def _id_rank(ids: pd.Index) -> npt.NDArray[np.int64]:
@@ -144,7 +151,7 @@ def _check_increasing_shares(name: str, shares: Sequence[float], *, who: str) ->
         raise ValidationError(f"The {name!r} parameter of {who} must not be empty.")
     for s in shares:
         check_param_number(name, s, who=who, low=0, high=1, low_inclusive=False)
-    if any(b <= a for a, b in zip(out, out[1:])):
+    if any(b <= a for a, b in itertools.pairwise(out)):
         raise ValidationError(
             f"The {name!r} parameter of {who} must be strictly increasing. Got {tuple(shares)}."
         )
@@ -152,7 +159,8 @@ def _check_increasing_shares(name: str, shares: Sequence[float], *, who: str) ->
 
 
 def _labelled(codes: npt.NDArray[np.int64], labels: Sequence[str]) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes, categories=list(labels), ordered=True)
+    dtype = pd.CategoricalDtype(list(labels), ordered=True)
+    return cast("pd.Categorical", pd.Categorical.from_codes(codes, dtype=dtype))
 
 
 def _count_layers(n: int, cumulative_shares: Sequence[float]) -> npt.NDArray[np.int64]:
@@ -288,7 +296,7 @@ def abc_tiers(
     codes[order] = codes_sorted
     cumulative[order] = cum_sorted
     rank[order] = np.arange(1, n + 1, dtype=np.int64)
-    return pd.DataFrame(
+    return _frame(
         {
             "value": arr,
             "rank": rank,
@@ -310,7 +318,7 @@ def _as_id_index(ids: Collection[Any] | None, name: str, *, who: str) -> pd.Inde
         return pd.Index([])
     if isinstance(ids, (str, bytes)):
         raise ValidationError(f"{who}: {name} must be a collection of customer ids, not a string.")
-    index = pd.Index(list(ids))
+    index: pd.Index = pd.Index(list(ids))
     if index.has_duplicates:
         index = index.unique()
     return index
@@ -412,7 +420,7 @@ def pyramid_tiers(
     order = _order_desc(ids, arr)
     codes = np.empty(n, dtype=np.int64)
     rank = np.empty(n, dtype=np.int64)
-    codes[order] = np.minimum(_count_layers(n, np.cumsum(parts)), len(parts) - 1)
+    codes[order] = np.minimum(_count_layers(n, list(np.cumsum(parts))), len(parts) - 1)
     rank[order] = np.arange(1, n + 1, dtype=np.int64)
     n_in, n_pr = len(lapsed), len(prospect)
     all_codes = np.concatenate(
@@ -425,7 +433,7 @@ def pyramid_tiers(
     index = ids.append(lapsed).append(prospect) if (n_in or n_pr) else ids.copy()
     ranks = pd.array(np.concatenate([rank, np.zeros(n_in + n_pr, dtype=np.int64)]), dtype="Int64")
     ranks[n:] = pd.NA
-    return pd.DataFrame(
+    return _frame(
         {
             "value": np.concatenate([arr, np.full(n_in + n_pr, np.nan)]),
             "rank": ranks,
@@ -530,7 +538,7 @@ def quantile_tiers(
                 CRMWarning,
                 stacklevel=2,
             )
-    return pd.DataFrame({"value": arr, "rank": rank, "tier": tier}, index=ids.copy())
+    return _frame({"value": arr, "rank": rank, "tier": tier}, index=ids.copy())
 
 
 # ---------------------------------------------------------------------------------------
@@ -610,9 +618,7 @@ def profitability_tiers(
     rank = np.empty(n, dtype=np.int64)
     codes[order] = np.minimum(codes_sorted, 3)
     rank[order] = np.arange(1, n + 1, dtype=np.int64)
-    return pd.DataFrame(
-        {"profit": arr, "rank": rank, "tier": _labelled(codes, labels)}, index=ids.copy()
-    )
+    return _frame({"profit": arr, "rank": rank, "tier": _labelled(codes, labels)}, index=ids.copy())
 
 
 # ---------------------------------------------------------------------------------------
@@ -730,7 +736,7 @@ def relationship_type(
     points = regular.astype(np.int64) + large.astype(np.int64) + contract.astype(np.int64)
     codes = np.minimum(points, 2)
     index = per.index.rename(customer_col)
-    return pd.DataFrame(
+    return _frame(
         {
             "orders": orders,
             "purchase_days": n_days.astype(np.int64),

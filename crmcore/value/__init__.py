@@ -10,9 +10,32 @@ from __future__ import annotations
 # --- end BTYD core ---
 
 # --- Pareto/NBD, BG/BB, simulators, model checking ---
+from crmcore.value._bgbb import BetaGeoBetaBinomModel
+from crmcore.value._checking import (
+    calibration_holdout_table,
+    period_transactions,
+    tracking_table,
+)
+from crmcore.value._pareto_nbd import ParetoNBDModel
+from crmcore.value._simulate import (
+    simulate_bgbb,
+    simulate_bgnbd,
+    simulate_mbgnbd,
+    simulate_pareto_nbd,
+)
+
 # --- end Pareto/BGBB ---
 
 # --- sBG, BdW, DEL/DERL, residual value ---
+from crmcore.value._bdw import BetaDiscreteWeibullModel
+from crmcore.value._contractual_value import (
+    aggregate_retention_residual_value,
+    customer_base_residual_value,
+    discounted_expected_lifetime,
+    discounted_expected_residual_lifetime,
+)
+from crmcore.value._sbg import ShiftedBetaGeoModel
+
 # --- end sBG ---
 
 # --- retention economics, migration chain, cohorts, profitability ---
@@ -21,6 +44,21 @@ from __future__ import annotations
 __all__: list[str] = [
     # BTYD core names
     # Pareto/BGBB names
+    "BetaGeoBetaBinomModel",
+    "ParetoNBDModel",
+    "calibration_holdout_table",
+    "period_transactions",
+    "simulate_bgbb",
+    "simulate_bgnbd",
+    "simulate_mbgnbd",
+    "simulate_pareto_nbd",
+    "tracking_table",
     # sBG names
+    "BetaDiscreteWeibullModel",
+    "ShiftedBetaGeoModel",
+    "aggregate_retention_residual_value",
+    "customer_base_residual_value",
+    "discounted_expected_lifetime",
+    "discounted_expected_residual_lifetime",
     # economics names
 ]

@@ -175,6 +175,9 @@ class MaximumLikelihoodModel:
     def _who(cls, method: str) -> str:
         return f"{cls.__name__}.{method}"
 
+    def _named(self, values: FloatArray) -> dict[str, float]:
+        return {k: round(float(v), 6) for k, v in zip(self._param_names, values, strict=True)}
+
     def _check_settings(self) -> None:
         who = self._who("fit")
         check_param_number("penalizer", self.penalizer, who=who, low=0.0)
@@ -233,8 +236,7 @@ class MaximumLikelihoodModel:
         if start_value >= _HUGE:
             raise ConvergenceError(
                 f"{type(self).__name__}.fit: the log-likelihood is not finite at the starting "
-                f"values {dict(zip(self._param_names, np.exp(x0).round(6), strict=True))}. "
-                "Hint: pass "
+                f"values {self._named(np.exp(x0))}. Hint: pass "
                 "initial_params=... closer to plausible values, or express recency and T in a "
                 "larger time unit (e.g. weeks instead of days)."
             )

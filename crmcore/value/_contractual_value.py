@@ -337,7 +337,7 @@ def customer_base_residual_value(
     >>> rv["renewals"].tolist()
     [2, 1, 0]
     >>> round(float(rv["residual_value"].sum()))
-    1097045
+    783317
     """
     who = "customer_base_residual_value"
     a = _check_positive("alpha", alpha, who=who)
@@ -415,7 +415,7 @@ def aggregate_retention_residual_value(
     >>> rv = aggregate_retention_residual_value(
     ...     [[1000, 631, 468], [1000, 631], [1000]], discount_rate=0.1, margin=100.0)
     >>> round(rv.attrs["aggregate_retention_rate"], 4)
-    0.6965
+    0.6738
     """
     who = "aggregate_retention_residual_value"
     d = check_discount_rate(discount_rate, who=who)

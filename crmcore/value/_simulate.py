@@ -79,7 +79,7 @@ def _summary_frame(
 ) -> pd.DataFrame:
     index = pd.RangeIndex(x.shape[0], name="customer_id")
     time_type = np.int64 if integer else np.float64
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "frequency": np.asarray(x, dtype=np.int64),
             "recency": np.asarray(t_x).astype(time_type),
@@ -87,6 +87,7 @@ def _summary_frame(
         },
         index=index,
     )
+    return frame
 
 
 def _log_from_uniform_events(
@@ -105,7 +106,8 @@ def _log_from_uniform_events(
     ids = np.concatenate((np.arange(n, dtype=np.int64), owner[mask]))
     all_times = np.concatenate((np.zeros(n), times[mask]))
     order = np.lexsort((all_times, ids))
-    return pd.DataFrame({"customer_id": ids[order], "time": all_times[order]})
+    log: pd.DataFrame = pd.DataFrame({"customer_id": ids[order], "time": all_times[order]})
+    return log
 
 
 def _bg_family(
@@ -408,5 +410,6 @@ def simulate_bgbb(
         ids = np.concatenate(owners)
         all_times = np.concatenate(times)
         order = np.lexsort((all_times, ids))
-        return pd.DataFrame({"customer_id": ids[order], "time": all_times[order]})
+        log: pd.DataFrame = pd.DataFrame({"customer_id": ids[order], "time": all_times[order]})
+        return log
     return _summary_frame(x, t_x, ages, integer=True)

@@ -1,0 +1,464 @@
+"""Customer migration model: a recency-state Markov chain (Pfeifer & Carraway 2000).
+
+A customer's state at the end of a period is its recency: state 1 if it bought in that
+period, state k if its last purchase was k periods ago, and state n for "n or more".
+From state k the customer buys in the next period with probability p_k (back to state 1)
+or moves to state min(k + 1, n). The expected discounted value of a customer in each
+state is ``V = (I - P/(1+d))^{-1} R``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from crmcore._validation import (
+    check_no_missing,
+    check_param_choice,
+    check_param_number,
+    coerce_datetime_column,
+    coerce_timestamp,
+    require_columns,
+    to_pandas,
+)
+from crmcore.exceptions import CRMWarning, NotFittedError, ValidationError
+
+__all__ = ["CustomerMigrationModel", "purchase_history"]
+
+FloatArray = npt.NDArray[np.float64]
+_M = TypeVar("_M", bound="CustomerMigrationModel")
+_PERIODS = ("D", "W", "M", "Q", "Y")
+
+
+def _period_index(dates: pd.Series, period: str) -> npt.NDArray[np.int64]:
+    values = pd.DatetimeIndex(dates)
+    year = values.year.to_numpy().astype(np.int64)
+    month = values.month.to_numpy().astype(np.int64)
+    if period == "M":
+        return year * 12 + month - 1
+    if period == "Q":
+        return year * 4 + (month - 1) // 3
+    if period == "Y":
+        return year
+    days = (values.normalize() - pd.Timestamp("1970-01-01")).days.to_numpy().astype(np.int64)
+    if period == "D":
+        return days
+    return (days + 3) // 7  # Monday-start weeks (1970-01-01 was a Thursday)
+
+
+def _period_start(index: npt.NDArray[np.int64], period: str) -> pd.DatetimeIndex:
+    if period == "M":
+        return pd.DatetimeIndex(
+            [pd.Timestamp(year=int(i // 12), month=int(i % 12) + 1, day=1) for i in index]
+        )
+    if period == "Q":
+        return pd.DatetimeIndex(
+            [pd.Timestamp(year=int(i // 4), month=int(i % 4) * 3 + 1, day=1) for i in index]
+        )
+    if period == "Y":
+        return pd.DatetimeIndex([pd.Timestamp(year=int(i), month=1, day=1) for i in index])
+    epoch = pd.Timestamp("1970-01-01")
+    if period == "D":
+        return pd.DatetimeIndex(epoch + pd.to_timedelta(index, unit="D"))
+    return pd.DatetimeIndex(epoch + pd.to_timedelta(index * 7 - 3, unit="D"))
+
+
+def purchase_history(
+    transactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    period: str = "M",
+    as_of: Any,
+) -> pd.DataFrame:
+    """Return a customer x period table of purchase counts (the migration model's input).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per purchase (pandas, Polars or PyArrow).
+    customer_col, date_col : str
+        Column roles.
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Calendar period (week = Monday to Sunday, month = calendar month).
+    as_of : date-like
+        End of observation; the period containing it is the last column. Purchases after
+        it are excluded and counted in a :class:`~crmcore.exceptions.CRMWarning`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: customer id; columns: period start dates from the first purchase period in
+        the data to the period of `as_of`; values: number of purchases (int).
+
+    Raises
+    ------
+    ValidationError
+        On a bad `period`, unparsable dates or missing values.
+    ColumnNotFoundError
+        If a column is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-02-10"])})
+    >>> purchase_history(tx, as_of="2024-03-31").to_numpy().tolist()
+    [[1, 0, 1], [0, 1, 0]]
+    """
+    import warnings
+
+    who = "purchase_history"
+    check_param_choice("period", period, _PERIODS, who=who)
+    require_columns(transactions, [customer_col, date_col], who=who)
+    check_no_missing(transactions, [customer_col, date_col], who=who)
+    end = coerce_timestamp(as_of, name="as_of", who=who)
+    frame = to_pandas(coerce_datetime_column(transactions, date_col, who=who), who=who)
+    late = (frame[date_col] > end).to_numpy()
+    if late.any():
+        warnings.warn(
+            f"{who}: {int(late.sum()):,} transactions after as_of={end.date()} were excluded.",
+            CRMWarning,
+            stacklevel=2,
+        )
+        frame = frame.loc[~late]
+    if frame.empty:
+        raise ValidationError(f"{who}: no transactions on or before as_of={end.date()}.")
+    idx = _period_index(frame[date_col], period)
+    last = int(_period_index(pd.Series([end]), period)[0])
+    first = int(idx.min())
+    customers, codes = np.unique(frame[customer_col].to_numpy(), return_inverse=True)
+    counts = np.zeros((customers.shape[0], last - first + 1), dtype=np.int64)
+    np.add.at(counts, (codes, idx - first), 1)
+    columns = _period_start(np.arange(first, last + 1, dtype=np.int64), period)
+    return pd.DataFrame(
+        counts,
+        index=pd.Index(customers, name=customer_col),
+        columns=pd.DatetimeIndex(columns, name="period"),
+    )
+
+
+class CustomerMigrationModel:
+    """Recency-state Markov chain of customer migration (Pfeifer & Carraway 2000).
+
+    Parameters
+    ----------
+    n_states : int, default 5
+        Number of recency states; the last one means "n_states or more periods since the
+        last purchase".
+
+    Attributes
+    ----------
+    purchase_probabilities_ : pandas.Series
+        p_1..p_n, indexed by state (recency) 1..n.
+    params_ : pandas.Series
+        Same values, indexed ``p1..pn``.
+    covariance_ : pandas.DataFrame
+        Diagonal binomial covariance ``p(1-p)/n_k`` (rows of a Markov chain are estimated
+        independently).
+    transition_counts_ : pandas.DataFrame
+        Observed transitions from state (rows) to state (columns); zero for a model built
+        with :meth:`from_params`.
+    transition_matrix_ : pandas.DataFrame
+        P; every row sums to 1.
+    state_counts_ : pandas.Series
+        Customers in each state at the end of the last observed period.
+    n_customers_ : int
+        Customers with at least one purchase in the history.
+
+    Notes
+    -----
+    Estimation: every customer enters state 1 at the end of its first purchase period;
+    every later period gives one observed transition. ``p_k`` is the share of transitions
+    out of state k that go to state 1 (maximum likelihood for a Markov chain). Periods
+    before a customer's first purchase carry no information and are ignored.
+
+    References
+    ----------
+    Pfeifer, P. E. & Carraway, R. L. (2000). Modeling customer relationships as Markov
+    chains. Journal of Interactive Marketing 14(2), 43-55.
+
+    Examples
+    --------
+    >>> model = CustomerMigrationModel.from_params(purchase_probabilities=[0.3, 0.2, 0.15, 0.05, 0])
+    >>> values = model.state_values(margin=40, marketing_cost=[4, 4, 4, 4, 0], discount_rate=0.2)
+    >>> values.round(2).tolist()
+    [26.5, 3.05, -0.57, -2.67, 0.0]
+    """
+
+    def __init__(self, *, n_states: int = 5) -> None:
+        self.n_states = n_states
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_params(cls: type[_M], *, purchase_probabilities: Sequence[float]) -> _M:
+        """Build a model from purchase probabilities p_1..p_n (n >= 2), each in [0, 1]."""
+        who = "CustomerMigrationModel.from_params"
+        p = np.asarray(purchase_probabilities, dtype=np.float64)
+        if p.ndim != 1 or p.shape[0] < 2:
+            raise ValidationError(f"{who}: give at least two purchase probabilities.")
+        if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+            raise ValidationError(f"{who}: purchase probabilities must be in [0, 1]; got {p}.")
+        model = cls(n_states=int(p.shape[0]))
+        model._set(p, np.zeros((p.shape[0], p.shape[0]), dtype=np.int64), None, 0)
+        return model
+
+    def _set(
+        self,
+        p: FloatArray,
+        counts: npt.NDArray[np.int64],
+        state_counts: npt.NDArray[np.int64] | None,
+        n_customers: int,
+    ) -> None:
+        n = p.shape[0]
+        states = pd.Index(np.arange(1, n + 1), name="state")
+        matrix = np.zeros((n, n), dtype=np.float64)
+        matrix[:, 0] = p
+        nxt = np.minimum(np.arange(1, n + 1), n - 1)
+        matrix[np.arange(n), nxt] += 1.0 - p
+        self.purchase_probabilities_ = pd.Series(p, index=states, name="purchase_probability")
+        self.params_ = pd.Series(p, index=[f"p{k}" for k in range(1, n + 1)], name="estimate")
+        trials = counts.sum(axis=1).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(trials > 0, p * (1.0 - p) / trials, np.nan)
+        self.covariance_ = pd.DataFrame(
+            np.diag(var), index=self.params_.index, columns=self.params_.index
+        )
+        self.transition_counts_ = pd.DataFrame(
+            counts, index=states, columns=pd.Index(states.to_numpy(), name="to_state")
+        )
+        self.transition_matrix_ = pd.DataFrame(
+            matrix, index=states, columns=pd.Index(states.to_numpy(), name="to_state")
+        )
+        self.state_counts_ = pd.Series(
+            np.zeros(n, dtype=np.int64) if state_counts is None else state_counts,
+            index=states,
+            name="customers",
+        )
+        self.n_customers_ = n_customers
+
+    def fit(self: _M, history: Any) -> _M:
+        """Estimate the chain from a customer x period purchase table.
+
+        Parameters
+        ----------
+        history : DataFrame or array_like
+            Rows are customers, columns consecutive periods in time order; a value > 0
+            (or True) means the customer bought in that period. NaN is not allowed. Build
+            it from transactions with :func:`purchase_history` or use
+            :meth:`fit_transactions`.
+
+        Returns
+        -------
+        CustomerMigrationModel
+            self, fitted.
+
+        Raises
+        ------
+        ValidationError
+            If the table is empty, has missing or negative values, or no transition out of
+            some state was observed (lower `n_states`).
+        """
+        who = "CustomerMigrationModel.fit"
+        check_param_number("n_states", self.n_states, who=who, low=2, integer=True)
+        n = int(self.n_states)
+        if isinstance(history, pd.DataFrame):
+            values = history.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = np.asarray(to_pandas(history, who=who) if hasattr(history, "columns")
+                                else history, dtype=np.float64)
+        if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
+            raise ValidationError(f"{who}: history must be a non-empty customers x periods table.")
+        if np.isnan(values).any():
+            raise ValidationError(
+                f"{who}: history has {int(np.isnan(values).sum()):,} missing values; use 0 "
+                "for a period without purchase."
+            )
+        if (values < 0).any():
+            raise ValidationError(f"{who}: history has negative values.")
+        bought = values > 0
+        state = np.zeros(values.shape[0], dtype=np.int64)  # 0 = not yet a customer
+        counts = np.zeros((n, n), dtype=np.int64)
+        for t in range(values.shape[1]):  # loop over periods, vectorised over customers
+            new = np.where(bought[:, t], 1, np.where(state > 0, np.minimum(state + 1, n), 0))
+            active = state > 0
+            np.add.at(counts, (state[active] - 1, new[active] - 1), 1)
+            state = new
+        trials = counts.sum(axis=1)
+        if (trials == 0).any():
+            missing = ", ".join(str(k + 1) for k in np.flatnonzero(trials == 0))
+            raise ValidationError(
+                f"{who}: no transition out of state(s) {missing} was observed, so their "
+                f"purchase probabilities cannot be estimated. Hint: use fewer states "
+                f"(n_states < {n}) or a longer history."
+            )
+        p = counts[:, 0] / trials
+        state_counts = np.bincount(state[state > 0] - 1, minlength=n).astype(np.int64)
+        self._set(p.astype(np.float64), counts, state_counts, int((state > 0).sum()))
+        return self
+
+    def fit_transactions(
+        self: _M,
+        transactions: Any,
+        *,
+        customer_col: str = "customer_id",
+        date_col: str = "date",
+        period: str = "M",
+        as_of: Any,
+    ) -> _M:
+        """Fit from a transaction table: :func:`purchase_history` then :meth:`fit`."""
+        table = purchase_history(
+            transactions, customer_col=customer_col, date_col=date_col, period=period, as_of=as_of
+        )
+        return self.fit(table)
+
+    # -- results ------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "transition_matrix_"):
+            raise NotFittedError(
+                "This CustomerMigrationModel is not fitted yet. Call fit() or from_params()."
+            )
+
+    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Return estimate, std_err, ci_lower, ci_upper of p_1..p_n (normal intervals)."""
+        from scipy.stats import norm
+
+        self._check_fitted()
+        check_param_number("alpha", alpha, who="summary", low=0, high=1,
+                           low_inclusive=False, high_inclusive=False)
+        se = np.sqrt(np.diag(self.covariance_.to_numpy()))
+        z = float(norm.ppf(1.0 - alpha / 2.0))
+        est = self.params_.to_numpy()
+        return pd.DataFrame(
+            {
+                "estimate": est,
+                "std_err": se,
+                "ci_lower": est - z * se,
+                "ci_upper": est + z * se,
+            },
+            index=self.params_.index,
+        )
+
+    def _rewards(
+        self,
+        margin: float | None,
+        marketing_cost: float | Sequence[float],
+        rewards: Sequence[float] | None,
+        who: str,
+    ) -> FloatArray:
+        n = self.transition_matrix_.shape[0]
+        if rewards is not None:
+            if margin is not None:
+                raise ValidationError(f"{who}: give either rewards= or margin=, not both.")
+            r = np.asarray(rewards, dtype=np.float64)
+            if r.shape != (n,) or not np.isfinite(r).all():
+                raise ValidationError(f"{who}: rewards must be {n} finite numbers (one per state).")
+            return r
+        if margin is None:
+            raise ValidationError(f"{who}: give margin= (net contribution of a purchase) or rewards=.")
+        check_param_number("margin", margin, who=who)
+        cost = np.broadcast_to(np.asarray(marketing_cost, dtype=np.float64), (n,)).copy() \
+            if np.ndim(marketing_cost) == 0 else np.asarray(marketing_cost, dtype=np.float64)
+        if cost.shape != (n,) or not np.isfinite(cost).all():
+            raise ValidationError(
+                f"{who}: marketing_cost must be a number or {n} numbers (one per state)."
+            )
+        r = -cost
+        r[0] += float(margin)
+        return r
+
+    def fundamental_matrix(self, discount_rate: float) -> pd.DataFrame:
+        """Return ``(I - P/(1+d))^{-1}``: expected discounted visits to each state."""
+        self._check_fitted()
+        who = "CustomerMigrationModel.fundamental_matrix"
+        check_param_number("discount_rate", discount_rate, who=who, low=0, low_inclusive=False)
+        p = self.transition_matrix_.to_numpy()
+        n = p.shape[0]
+        inv = np.linalg.inv(np.eye(n) - p / (1.0 + float(discount_rate)))
+        return pd.DataFrame(inv, index=self.transition_matrix_.index,
+                            columns=self.transition_matrix_.columns)
+
+    def state_values(
+        self,
+        *,
+        discount_rate: float,
+        margin: float | None = None,
+        marketing_cost: float | Sequence[float] = 0.0,
+        rewards: Sequence[float] | None = None,
+    ) -> pd.Series:
+        """Return the expected discounted value of a customer in each recency state.
+
+        Parameters
+        ----------
+        discount_rate : float
+            Per-period discount rate d > 0.
+        margin : float, optional
+            Net contribution of a purchase (earned in state 1, the period of purchase).
+        marketing_cost : float or sequence, default 0
+            Marketing spent per customer per period in each state (a sequence of n values
+            lets the last state cost nothing, as in the paper).
+        rewards : sequence of float, optional
+            The reward vector R directly (instead of margin and marketing_cost).
+
+        Returns
+        -------
+        pandas.Series
+            ``V = (I - P/(1+d))^{-1} R`` indexed by state; V_1 includes the contribution of
+            the purchase just made.
+
+        Raises
+        ------
+        ValidationError
+            If d <= 0 or the rewards are malformed.
+
+        Notes
+        -----
+        ``R_1 = margin - cost_1`` and ``R_k = -cost_k``; V is the expected present value of
+        the rewards of the current and all future periods, ``sum_t (1+d)^-t P^t R``.
+        """
+        who = "CustomerMigrationModel.state_values"
+        fundamental = self.fundamental_matrix(discount_rate).to_numpy()
+        r = self._rewards(margin, marketing_cost, rewards, who)
+        return pd.Series(fundamental @ r, index=self.transition_matrix_.index, name="value")
+
+    def project(self, periods: int, *, initial: Sequence[float] | None = None) -> pd.DataFrame:
+        """Return the expected customers (or shares) in each state for 0..`periods` periods.
+
+        Parameters
+        ----------
+        periods : int
+            Number of periods to project (>= 0).
+        initial : sequence of float, optional
+            Customers or shares by state at period 0; default :attr:`state_counts_`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Row k is ``initial @ P^k``; index ``period`` 0..periods, columns states.
+
+        Raises
+        ------
+        ValidationError
+            On a bad `periods` or `initial`.
+        """
+        self._check_fitted()
+        who = "CustomerMigrationModel.project"
+        check_param_number("periods", periods, who=who, low=0, integer=True)
+        p = self.transition_matrix_.to_numpy()
+        n = p.shape[0]
+        x = (self.state_counts_.to_numpy(dtype=np.float64) if initial is None
+             else np.asarray(initial, dtype=np.float64))
+        if x.shape != (n,) or not np.isfinite(x).all() or (x < 0).any():
+            raise ValidationError(f"{who}: initial must be {n} non-negative numbers.")
+        rows = np.empty((int(periods) + 1, n), dtype=np.float64)
+        rows[0] = x
+        for k in range(1, int(periods) + 1):
+            rows[k] = rows[k - 1] @ p
+        return pd.DataFrame(rows, index=pd.RangeIndex(int(periods) + 1, name="period"),
+                            columns=self.transition_matrix_.columns)

@@ -1,0 +1,237 @@
+"""Tests of crmcore.segmentation.rfm_table."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcore.exceptions import ColumnNotFoundError, CRMWarning, ValidationError
+from crmcore.segmentation import rfm_table
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rfm_orders.csv"
+
+
+def _orders() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["b", "a", "a", "a", "c"],
+            "date": pd.to_datetime(
+                ["2024-02-10 00:00", "2024-01-05 00:00", "2024-03-01 09:30", "2024-03-01 17:00", "2024-03-31 00:00"]
+            ),
+            "amount": [15.0, 20.0, 30.0, 10.0, 5.0],
+        }
+    )
+
+
+def test_table_matches_a_hand_computation() -> None:
+    table = rfm_table(_orders(), as_of="2024-03-31")
+    # a: last purchase 1 March (times of day ignored) -> 30 days before 31 March.
+    assert table.index.tolist() == ["a", "b", "c"]
+    assert table["recency_days"].tolist() == [30.0, 50.0, 0.0]
+    assert table["frequency"].tolist() == [3, 1, 1]
+    assert table["monetary"].tolist() == [60.0, 15.0, 5.0]
+    assert table.loc["a", "first_purchase"] == pd.Timestamp("2024-01-05")
+    assert table.loc["a", "last_purchase"] == pd.Timestamp("2024-03-01")
+    assert list(table.columns) == [
+        "first_purchase", "last_purchase", "recency_days", "frequency", "monetary"
+    ]  # fmt: skip
+    assert str(table["frequency"].dtype) == "int64"
+    assert str(table["first_purchase"].dtype) == "datetime64[ns]"
+
+
+def test_days_frequency_counts_distinct_purchase_days_and_mean_divides_by_it() -> None:
+    table = rfm_table(_orders(), as_of="2024-03-31", frequency="days", monetary="mean")
+    assert table.loc["a", "frequency"] == 2  # 5 Jan and 1 Mar
+    assert table.loc["a", "monetary"] == pytest.approx(30.0)  # 60 over two days
+
+
+def test_mean_per_order_divides_total_by_rows() -> None:
+    table = rfm_table(_orders(), as_of="2024-03-31", monetary="mean")
+    assert table.loc["a", "monetary"] == pytest.approx(20.0)
+
+
+def test_polars_and_pyarrow_input_give_the_identical_table() -> None:
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    frame = _orders()
+    expected = rfm_table(frame, as_of="2024-03-31", frequency="days")
+    got_pl = rfm_table(pl.from_pandas(frame), as_of="2024-03-31", frequency="days")
+    got_pa = rfm_table(pa.Table.from_pandas(frame), as_of="2024-03-31", frequency="days")
+    pd.testing.assert_frame_equal(got_pl, expected)
+    pd.testing.assert_frame_equal(got_pa, expected)
+
+
+def test_polars_matches_pandas_on_the_r_orders_data() -> None:
+    pl = pytest.importorskip("polars")
+    if not DATA.exists():
+        pytest.skip(f"{DATA} not available")
+    orders = pd.read_csv(DATA, parse_dates=["order_date"])
+    kw = {"as_of": "2006-12-31", "date_col": "order_date", "amount_col": "revenue"}
+    pd.testing.assert_frame_equal(rfm_table(pl.from_pandas(orders), **kw), rfm_table(orders, **kw))
+
+
+def test_r_orders_table_matches_the_r_package() -> None:
+    if not DATA.exists():
+        pytest.skip(f"{DATA} not available")
+    orders = pd.read_csv(DATA, parse_dates=["order_date"])
+    table = rfm_table(orders, as_of="2006-12-31", date_col="order_date", amount_col="revenue")
+    # R package rfm, tests/testthat/test-rfm-table.R: sum(transaction_count) == 4906.
+    assert table["frequency"].sum() == 4906
+    assert len(table) == 995
+    # R package rfm README (rfm_table output): recency_days, transaction_count, amount.
+    expected = {
+        "Abbey O'Reilly": (205, 6, 472),
+        "Add Senger": (140, 3, 340),
+        "Agness O'Keefe": (90, 9, 843),
+        "Ailene Hermann": (281, 8, 699),
+        "Alannah Borer": (619, 4, 196),
+    }
+    for name, (rec, freq, amount) in expected.items():
+        row = table.loc[name]
+        assert (row["recency_days"], row["frequency"], row["monetary"]) == (rec, freq, amount)
+
+
+def test_days_table_agrees_with_lifetimes_summary() -> None:
+    lifetimes_utils = pytest.importorskip("lifetimes.utils")
+    from crmcore.datasets import load_cdnow_sample
+
+    orders = load_cdnow_sample()
+    ours = rfm_table(orders, as_of="1998-06-30", frequency="days", monetary="mean")
+    theirs = lifetimes_utils.summary_data_from_transaction_data(
+        orders,
+        "customer_id",
+        "date",
+        monetary_value_col="amount",
+        observation_period_end="1998-06-30",
+        include_first_transaction=True,
+        freq="D",
+    )
+    theirs.index = theirs.index.astype("str")
+    theirs = theirs.reindex(ours.index)
+    np.testing.assert_array_equal(ours["frequency"].to_numpy(), theirs["frequency"].to_numpy())
+    # with include_first_transaction, lifetimes' T - recency is the days since last purchase
+    np.testing.assert_array_equal(
+        ours["recency_days"].to_numpy(), (theirs["T"] - theirs["recency"]).to_numpy()
+    )
+    np.testing.assert_allclose(ours["monetary"], theirs["monetary_value"], rtol=1e-12)
+
+
+def test_rows_after_as_of_are_excluded_and_counted() -> None:
+    with pytest.warns(CRMWarning, match=r"3 of 5 rows are dated after as_of 2024-02-29"):
+        table = rfm_table(_orders(), as_of="2024-02-29")
+    assert table["frequency"].sum() == 2
+    assert "c" not in table.index
+
+
+def test_purchases_on_the_as_of_day_count_whatever_the_time() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # the 17:00 purchase on the as_of day counts
+        table = rfm_table(_orders().iloc[:4], as_of="2024-03-01")
+    assert table.loc["a", "frequency"] == 3
+
+
+def test_customers_without_orders_are_kept_with_documented_values() -> None:
+    table = rfm_table(_orders(), as_of="2024-03-31", customers=["a", "b", "c", "z"])
+    z = table.loc["z"]
+    assert z["frequency"] == 0 and z["monetary"] == 0.0
+    assert np.isnan(z["recency_days"]) and pd.isna(z["last_purchase"])
+    assert str(table["frequency"].dtype) == "int64"
+
+
+def test_customers_with_orders_missing_from_the_list_are_kept_and_reported() -> None:
+    with pytest.warns(CRMWarning, match=r"1 customers with orders are not in customers"):
+        table = rfm_table(_orders(), as_of="2024-03-31", customers=["a", "b"])
+    assert "c" in table.index
+
+
+def test_duplicate_customer_ids_in_the_master_list_are_an_error() -> None:
+    with pytest.raises(ValidationError, match="repeats 1 ids"):
+        rfm_table(_orders(), as_of="2024-03-31", customers=["a", "a", "b", "c"])
+
+
+def test_negative_amounts_are_netted_and_reported() -> None:
+    frame = _orders()
+    frame.loc[4, "amount"] = -5.0
+    with pytest.warns(CRMWarning, match="1 rows have negative amounts"):
+        table = rfm_table(frame, as_of="2024-03-31")
+    assert table.loc["c", "monetary"] == -5.0
+    assert table["monetary"].sum() == pytest.approx(frame["amount"].sum())
+
+
+def test_empty_frame_is_a_clear_error() -> None:
+    with pytest.raises(ValidationError, match="empty"):
+        rfm_table(_orders().iloc[:0], as_of="2024-03-31")
+
+
+def test_all_missing_amounts_are_a_clear_error() -> None:
+    frame = _orders().assign(amount=np.nan)
+    with pytest.raises(ValidationError, match="all 5 values of column 'amount' are missing"):
+        rfm_table(frame, as_of="2024-03-31")
+
+
+def test_some_missing_amounts_are_reported_with_ids() -> None:
+    frame = _orders()
+    frame.loc[1, "amount"] = np.nan
+    with pytest.raises(ValidationError, match=r"1 missing values \(first ids: a\)"):
+        rfm_table(frame, as_of="2024-03-31")
+
+
+def test_missing_column_suggests_the_nearest_name() -> None:
+    with pytest.raises(ColumnNotFoundError, match="did you mean 'amount'"):
+        rfm_table(_orders(), as_of="2024-03-31", amount_col="amounts")
+
+
+def test_all_rows_after_as_of_is_an_error() -> None:
+    with pytest.raises(ValidationError, match="no transaction"), pytest.warns(CRMWarning):
+        rfm_table(_orders(), as_of="2023-01-01")
+
+
+def test_bad_options_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="'frequency' parameter of rfm_table"):
+        rfm_table(_orders(), as_of="2024-03-31", frequency="visits")
+
+
+def test_several_currencies_are_rejected() -> None:
+    frame = _orders().assign(currency=["EUR", "USD", "USD", "USD", "USD"])
+    with pytest.raises(ValidationError, match="2 currencies"):
+        rfm_table(frame, as_of="2024-03-31")
+
+
+@st.composite
+def order_logs(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 40))
+    ids = draw(st.lists(st.integers(0, 7), min_size=n, max_size=n))
+    days = draw(st.lists(st.integers(0, 60), min_size=n, max_size=n))
+    amounts = draw(st.lists(st.integers(-50, 500), min_size=n, max_size=n))
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(days, unit="D"),
+            "amount": np.asarray(amounts, dtype=float),
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(order_logs(), st.randoms())
+def test_totals_equal_input_and_row_order_does_not_matter(frame: pd.DataFrame, rnd) -> None:  # type: ignore[no-untyped-def]
+    before = frame.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CRMWarning)
+        table = rfm_table(frame, as_of="2024-03-31")
+        order = list(range(len(frame)))
+        rnd.shuffle(order)
+        shuffled = rfm_table(frame.iloc[order], as_of="2024-03-31")
+    pd.testing.assert_frame_equal(frame, before)  # input not mutated
+    assert table["frequency"].sum() == len(frame)
+    assert table["monetary"].sum() == pytest.approx(frame["amount"].sum())
+    pd.testing.assert_frame_equal(table, shuffled)
+    assert (table["recency_days"] >= 0).all()
+    assert (table["first_purchase"] <= table["last_purchase"]).all()
