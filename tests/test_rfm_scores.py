@@ -162,7 +162,11 @@ def test_quantile_scores_match_a_hand_computation() -> None:
 
 def test_repeated_edges_warn_with_the_effective_bin_count() -> None:
     table = pd.DataFrame(
-        {"recency_days": np.arange(10.0), "frequency": [1] * 8 + [2, 5], "monetary": 1.0 + np.arange(10)}
+        {
+            "recency_days": np.arange(10.0),
+            "frequency": [1] * 8 + [2, 5],
+            "monetary": 1.0 + np.arange(10),
+        }
     )
     with pytest.warns(CRMWarning, match="frequency .* scored with 2 bins instead of 5"):
         scores = rfm_scores(table)
@@ -210,7 +214,9 @@ def test_nested_binning_scores_frequency_within_each_recency_bin() -> None:
 
 
 def test_fixed_thresholds_are_right_closed() -> None:
-    table = pd.DataFrame({"recency_days": [10.0, 30, 31], "frequency": [1, 2, 3], "monetary": [50.0, 100, 101]})
+    table = pd.DataFrame(
+        {"recency_days": [10.0, 30, 31], "frequency": [1, 2, 3], "monetary": [50.0, 100, 101]}
+    )
     scores = rfm_scores(
         table,
         method="fixed",
@@ -230,8 +236,13 @@ def test_weights_change_rfm_score() -> None:
 
 
 def test_customers_without_purchases_score_one_and_do_not_move_thresholds() -> None:
-    base = pd.DataFrame({"recency_days": [1.0, 5.0, 9.0], "frequency": [3, 2, 1], "monetary": [9.0, 5.0, 1.0]}, index=["a", "b", "c"])
-    extra = pd.DataFrame({"recency_days": [np.nan], "frequency": [0], "monetary": [0.0]}, index=["z"])
+    base = pd.DataFrame(
+        {"recency_days": [1.0, 5.0, 9.0], "frequency": [3, 2, 1], "monetary": [9.0, 5.0, 1.0]},
+        index=["a", "b", "c"],
+    )
+    extra = pd.DataFrame(
+        {"recency_days": [np.nan], "frequency": [0], "monetary": [0.0]}, index=["z"]
+    )
     with_z = rfm_scores(pd.concat([base, extra]), bins=3)
     without = rfm_scores(base, bins=3)
     pd.testing.assert_frame_equal(with_z.loc[["a", "b", "c"]], without)
@@ -239,8 +250,17 @@ def test_customers_without_purchases_score_one_and_do_not_move_thresholds() -> N
 
 
 def test_scorer_thresholds_learned_on_one_period_score_another() -> None:
-    train = pd.DataFrame({"recency_days": np.arange(1.0, 11.0), "frequency": np.arange(1, 11), "monetary": np.arange(1.0, 11.0)})
-    other = pd.DataFrame({"recency_days": [0.0, 100.0], "frequency": [50, 0], "monetary": [3.0, 8.3]}, index=["x", "y"])
+    train = pd.DataFrame(
+        {
+            "recency_days": np.arange(1.0, 11.0),
+            "frequency": np.arange(1, 11),
+            "monetary": np.arange(1.0, 11.0),
+        }
+    )
+    other = pd.DataFrame(
+        {"recency_days": [0.0, 100.0], "frequency": [50, 0], "monetary": [3.0, 8.3]},
+        index=["x", "y"],
+    )
     scorer = RFMScorer(bins=5).fit(train)
     scores = scorer.transform(other)
     assert scores["r_score"].tolist() == [5, 1]
@@ -252,12 +272,17 @@ def test_scorer_thresholds_learned_on_one_period_score_another() -> None:
 
 def test_unfitted_scorer_raises_not_fitted() -> None:
     with pytest.raises(NotFittedError):
-        RFMScorer().transform(pd.DataFrame({"recency_days": [1.0], "frequency": [1], "monetary": [1.0]}))
+        RFMScorer().transform(
+            pd.DataFrame({"recency_days": [1.0], "frequency": [1], "monetary": [1.0]})
+        )
 
 
 def test_parameter_errors_read_like_sklearn() -> None:
     table = pd.DataFrame({"recency_days": [1.0], "frequency": [1], "monetary": [1.0]})
-    with pytest.raises(ValidationError, match=r"'bins' parameter of RFMScorer.fit must be an int in the range \[2, inf\). Got 1"):
+    with pytest.raises(
+        ValidationError,
+        match=r"'bins' parameter of RFMScorer.fit must be an int in the range \[2, inf\). Got 1",
+    ):
         rfm_scores(table, bins=1)
     with pytest.raises(ValidationError, match="'ties' parameter"):
         rfm_scores(table, ties="coin")
@@ -271,10 +296,15 @@ def rfm_frames(draw: st.DrawFn) -> pd.DataFrame:
     rec = draw(st.lists(st.integers(0, 30), min_size=n, max_size=n))
     freq = draw(st.lists(st.integers(1, 6), min_size=n, max_size=n))
     mon = draw(st.lists(st.integers(1, 200), min_size=n, max_size=n))
-    return pd.DataFrame(
-        {"recency_days": np.asarray(rec, float), "frequency": freq, "monetary": np.asarray(mon, float)},
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "recency_days": np.asarray(rec, float),
+            "frequency": freq,
+            "monetary": np.asarray(mon, float),
+        },
         index=pd.Index([f"c{i:03d}" for i in range(n)], name="customer_id"),
     )
+    return frame
 
 
 @settings(max_examples=60, deadline=None)
@@ -295,7 +325,9 @@ def test_score_invariants(table, bins, ties, binning, method, rnd) -> None:  # t
         scores = rfm_scores(table, bins=bins, ties=ties, binning=binning, method=method)
         order = list(range(len(table)))
         rnd.shuffle(order)
-        shuffled = rfm_scores(table.iloc[order], bins=bins, ties=ties, binning=binning, method=method)
+        shuffled = rfm_scores(
+            table.iloc[order], bins=bins, ties=ties, binning=binning, method=method
+        )
     pd.testing.assert_frame_equal(table, before)  # input not mutated
     for col in ("r_score", "f_score", "m_score", "fm_score"):
         assert scores[col].between(1, bins).all()

@@ -18,15 +18,22 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rfm_orders.csv
 
 
 def _orders() -> pd.DataFrame:
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "customer_id": ["b", "a", "a", "a", "c"],
             "date": pd.to_datetime(
-                ["2024-02-10 00:00", "2024-01-05 00:00", "2024-03-01 09:30", "2024-03-01 17:00", "2024-03-31 00:00"]
+                [
+                    "2024-02-10 00:00",
+                    "2024-01-05 00:00",
+                    "2024-03-01 09:30",
+                    "2024-03-01 17:00",
+                    "2024-03-31 00:00",
+                ]
             ),
             "amount": [15.0, 20.0, 30.0, 10.0, 5.0],
         }
     )
+    return frame
 
 
 def test_table_matches_a_hand_computation() -> None:
@@ -210,13 +217,14 @@ def order_logs(draw: st.DrawFn) -> pd.DataFrame:
     ids = draw(st.lists(st.integers(0, 7), min_size=n, max_size=n))
     days = draw(st.lists(st.integers(0, 60), min_size=n, max_size=n))
     amounts = draw(st.lists(st.integers(-50, 500), min_size=n, max_size=n))
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "customer_id": ids,
             "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(days, unit="D"),
             "amount": np.asarray(amounts, dtype=float),
         }
     )
+    return frame
 
 
 @settings(max_examples=40, deadline=None)

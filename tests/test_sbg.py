@@ -165,9 +165,7 @@ def test_multi_cohort_fit_pools_right_censored_cohorts():
     table = pd.DataFrame([c + [np.nan] * (6 - len(c)) for c in cohorts], index=[2001, 2003, 2005])
     by_table = ShiftedBetaGeoModel().fit(table)
     np.testing.assert_allclose(by_table.params_, model.params_, rtol=1e-8)
-    stair = pd.DataFrame(
-        [[np.nan] * (6 - len(c)) + c for c in cohorts], index=[2001, 2003, 2005]
-    )
+    stair = pd.DataFrame([[np.nan] * (6 - len(c)) + c for c in cohorts], index=[2001, 2003, 2005])
     by_calendar = ShiftedBetaGeoModel().fit(stair, layout="calendar")
     np.testing.assert_allclose(by_calendar.params_, model.params_, rtol=1e-8)
 
@@ -228,7 +226,7 @@ def test_model_pickles_and_keeps_no_training_data(regular: ShiftedBetaGeoModel):
 
 
 def test_input_frame_is_not_mutated():
-    table = pd.DataFrame([REGULAR[:4], REGULAR[:2] + [np.nan, np.nan]])
+    table = pd.DataFrame([REGULAR[:4], [*REGULAR[:2], np.nan, np.nan]])
     before = table.copy()
     ShiftedBetaGeoModel().fit(table)
     pd.testing.assert_frame_equal(table, before)

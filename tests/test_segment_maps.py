@@ -56,7 +56,11 @@ def test_r_test_rules_give_the_r_package_champions(r_result) -> None:  # type: i
     summary = segment_summary(table, segments)
     # R package rfm test-rfm-segment.R: Champions = 158 customers, 1234 orders, 120178 revenue.
     champions = summary.loc["Champions"]
-    assert (champions["customers"], champions["orders"], champions["revenue"]) == (158, 1234, 120178)
+    assert (champions["customers"], champions["orders"], champions["revenue"]) == (
+        158,
+        1234,
+        120178,
+    )
     # the same test's expected segments of its first customers
     expected = {
         "Abbey O'Reilly": "Loyal Customers", "Add Senger": "Potential Loyalist",
@@ -101,7 +105,7 @@ def test_rf_grid_preset_has_ten_segments_covering_every_cell() -> None:
     seg = SEGMENT_MAPS["rf-grid"]
     assert len(seg.labels) == 10
     assert seg.coverage() == ((), (), ())
-    # the common grid: R 5 x F 1 is "New Customers", R 4 x F 1 "Promising", R 3 x F 3 "Need Attention"
+    # the common grid: R5 F1 "New Customers", R4 F1 "Promising", R3 F3 "Need Attention"
     assert seg.lookup(r=[5, 4, 3, 1], f=[1, 1, 3, 5]) == [
         "New Customers", "Promising", "Need Attention", "Can't Lose Them"
     ]  # fmt: skip
@@ -156,7 +160,9 @@ def test_segment_map_pickles() -> None:
 
 
 def test_mean_monetary_table_summarises_revenue_as_total() -> None:
-    table = pd.DataFrame({"recency_days": [1.0, 2.0], "frequency": [2, 4], "monetary": [10.0, 5.0]}, index=["a", "b"])
+    table = pd.DataFrame(
+        {"recency_days": [1.0, 2.0], "frequency": [2, 4], "monetary": [10.0, 5.0]}, index=["a", "b"]
+    )
     table.attrs["monetary"] = "mean"
     segs = pd.Series(pd.Categorical(["X", "X"]), index=["a", "b"])
     assert segment_summary(table, segs).loc["X", "revenue"] == 40.0

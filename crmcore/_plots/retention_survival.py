@@ -75,9 +75,7 @@ def plot_retention_survival(
             t, lower, upper, color="C0", alpha=0.2, label=f"{100 * (1 - alpha):g}% interval"
         )
     if observed is not None:
-        ax.plot(
-            np.arange(observed.size), observed, "o", color="k", markersize=4, label="actual"
-        )
+        ax.plot(np.arange(observed.size), observed, "o", color="k", markersize=4, label="actual")
     if calibration_periods is not None:
         ax.axvline(calibration_periods + 0.5, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("Period since acquisition (t)")

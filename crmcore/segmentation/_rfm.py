@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import narwhals.stable.v1 as nw
 import numpy as np
@@ -175,9 +175,7 @@ def rfm_table(
     n_rows = len(frame)
     n_missing_amounts = int(frame[amount_col].is_null().sum())
     if frame.schema[amount_col].is_float():
-        n_missing_amounts = int(
-            (frame[amount_col].is_null() | frame[amount_col].is_nan()).sum()  # type: ignore[operator]
-        )
+        n_missing_amounts = int((frame[amount_col].is_null() | frame[amount_col].is_nan()).sum())
     if n_missing_amounts == n_rows:
         raise ValidationError(
             f"{who}: all {n_rows:,} values of column {amount_col!r} are missing; "
@@ -217,12 +215,11 @@ def rfm_table(
             stacklevel=2,
         )
 
-    if frequency == "days":
-        slim = slim.group_by(customer_col, "__day").agg(nw.col("__amount").sum())
+    count = nw.col("__day").n_unique() if frequency == "days" else nw.len()
     agg = slim.group_by(customer_col).agg(
         nw.col("__day").min().alias("__first"),
         nw.col("__day").max().alias("__last"),
-        nw.len().alias("__n"),
+        count.alias("__n"),
         nw.col("__amount").sum().alias("__total"),
     )
     table = _table_from_aggregate(agg, customer_col, as_day, monetary)
@@ -251,14 +248,14 @@ def _table_from_aggregate(
         },
         index=ids,
     )
-    return table.sort_index(kind="stable")
+    return cast("pd.DataFrame", table.sort_index(kind="stable"))
 
 
 def _add_customers(table: pd.DataFrame, customers: Iterable[Any], *, who: str) -> pd.DataFrame:
     master = pd.Index(list(customers) if not isinstance(customers, pd.Index) else customers)
     if master.hasnans:
         raise ValidationError(
-            f"{who}: customers holds {int(master.isna().sum()):,} missing ids. "
+            f"{who}: customers holds {int(np.asarray(master.isna()).sum()):,} missing ids. "
             "Hint: drop them first."
         )
     if not master.is_unique:
@@ -292,7 +289,7 @@ def _add_customers(table: pd.DataFrame, customers: Iterable[Any], *, who: str) -
     out = pd.concat([table, extra]) if len(table) else extra
     out.index = _normalise_ids(out.index.rename(table.index.name))
     out = out.astype({"recency_days": np.float64, "frequency": np.int64, "monetary": np.float64})
-    return out.sort_index(kind="stable")
+    return cast("pd.DataFrame", out.sort_index(kind="stable"))
 
 
 # --------------------------------------------------------------------------- scoring
@@ -622,7 +619,7 @@ def _assemble(
         score: npt.NDArray[Any] = wr * r + wf * f + wm * m
     else:
         score = weights[0] * r + weights[1] * f + weights[2] * m
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "r_score": r,
             "f_score": f,
@@ -633,6 +630,7 @@ def _assemble(
         },
         index=index,
     )
+    return cast("pd.DataFrame", out)
 
 
 def _tiebreak_keys(index: pd.Index, ties: str, random_state: Any) -> IntArray:

@@ -68,7 +68,7 @@ def r_quantile_type7(values: FloatArray, probs: FloatArray) -> FloatArray:
     h = index - lo
     interpolate = (index > lo) & (x[hi] != qs)
     qs[interpolate] = (1 - h[interpolate]) * qs[interpolate] + h[interpolate] * x[hi[interpolate]]
-    return qs
+    return np.asarray(qs, dtype=np.float64)
 
 
 def r_rfm_breaks(values: FloatArray, bins: int) -> FloatArray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -213,7 +213,8 @@ class SegmentMap:
                         f"{who}: segment {name!r} has code {text!r}; codes need one digit per "
                         f"dimension {dims} within bins {shape}."
                     )
-                masks[(i, *(d - 1 for d in digits))] = True
+                cell_index = (i, *(d - 1 for d in digits))
+                masks[cell_index] = True
         return cls(names, masks, dims=dims, default=default)
 
     @classmethod
@@ -299,6 +300,10 @@ class SegmentMap:
             out[~hit] = self.labels.index(self.default)
         return out
 
+    def _rule_hits(self, cell: tuple[int, ...]) -> npt.NDArray[np.bool_]:
+        flat = self._masks.reshape(len(self.names), -1)
+        return flat[:, int(np.ravel_multi_index(cell, self.bins))]
+
     def coverage(self) -> SegmentCoverage:
         """Report unreachable segments, uncovered cells and overlapping rules.
 
@@ -317,11 +322,7 @@ class SegmentMap:
         overlaps = []
         for cell in np.argwhere(counts > 1):
             idx = tuple(int(v) for v in cell)
-            hit = tuple(
-                dict.fromkeys(
-                    self.names[i] for i in np.flatnonzero(self._masks[(slice(None), *idx)])
-                )
-            )
+            hit = tuple(dict.fromkeys(self.names[i] for i in np.flatnonzero(self._rule_hits(idx))))
             if len(hit) > 1:
                 overlaps.append(("".join(str(v + 1) for v in idx), hit))
         return SegmentCoverage(unreachable, uncovered, tuple(overlaps))
@@ -375,8 +376,8 @@ def assign_segments(scores: Any, segment_map: SegmentMap | str) -> pd.Series:
             raise ValidationError(f"{who}: column {col!r} must hold whole scores without gaps.")
         arrays.append(values.astype(np.int64))
     codes = segment_map._codes(arrays, who=who, ids=data.index)
-    labels = pd.Categorical.from_codes(codes, categories=list(segment_map.labels))
-    return pd.Series(labels, index=data.index, name="segment")
+    labels = pd.Categorical.from_codes(codes, categories=pd.Index(list(segment_map.labels)))
+    return cast("pd.Series", pd.Series(labels, index=data.index, name="segment"))
 
 
 def segment_summary(
@@ -459,7 +460,7 @@ def segment_summary(
     out["revenue_share"] = out["revenue"] / total if total != 0 else np.nan
     out["mean_recency_days"] = grouped["recency"].mean().astype(np.float64)
     out.index = pd.Index([str(i) for i in out.index], name="segment")
-    return out
+    return cast("pd.DataFrame", out)
 
 
 # ------------------------------------------------------------------------------ presets

@@ -39,6 +39,19 @@ from crmcore.value._sbg import ShiftedBetaGeoModel
 # --- end sBG ---
 
 # --- retention economics, migration chain, cohorts, profitability ---
+from crmcore.value._cohorts import cohort_churn_rates, cohort_table
+from crmcore.value._economics import (
+    constant_retention_clv,
+    customer_equity,
+    margin_multiple,
+    npv_by_retention,
+    optimal_customer_equity,
+    retention_profit_impact,
+    tenure_profit_profile,
+)
+from crmcore.value._migration_chain import CustomerMigrationModel, purchase_history
+from crmcore.value._profitability import customer_profitability
+
 # --- end economics ---
 
 __all__: list[str] = [
@@ -61,4 +74,16 @@ __all__: list[str] = [
     "discounted_expected_lifetime",
     "discounted_expected_residual_lifetime",
     # economics names
+    "CustomerMigrationModel",
+    "cohort_churn_rates",
+    "cohort_table",
+    "constant_retention_clv",
+    "customer_equity",
+    "customer_profitability",
+    "margin_multiple",
+    "npv_by_retention",
+    "optimal_customer_equity",
+    "purchase_history",
+    "retention_profit_impact",
+    "tenure_profit_profile",
 ]

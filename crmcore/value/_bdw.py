@@ -133,4 +133,6 @@ class BetaDiscreteWeibullModel(_CohortRetentionModel):
         with np.errstate(divide="ignore"):
             ratio = np.log(u) / np.log1p(-np.clip(theta, 0.0, 1.0 - 1e-16))
         life = np.ceil(np.power(np.maximum(ratio, 0.0), 1.0 / c))
-        return np.maximum(np.nan_to_num(life, nan=1.0, posinf=1e12), 1.0)
+        return np.asarray(
+            np.maximum(np.nan_to_num(life, nan=1.0, posinf=1e12), 1.0), dtype=np.float64
+        )

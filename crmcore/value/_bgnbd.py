@@ -46,7 +46,7 @@ class _BetaGeoFamily(TransactionModel):
     def _initial_log_params(
         self, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
     ) -> FloatArray:
-        rate = max(float(w @ x), 1e-3 * float(np.sum(w))) / float(w @ T)
+        rate = max(float(np.sum(w * x)), 1e-3 * float(np.sum(w))) / float(np.sum(w * T))
         return np.log(np.array([1.0, 1.0 / rate, 1.0, 1.0]))
 
     def _expected_purchases_kernel(

@@ -95,6 +95,97 @@ def bgnbd_log_likelihood(
     return np.asarray(A1 + A2 + np.logaddexp(A3, A4), dtype=np.float64)
 
 
+_CHUNK = 32_768
+
+
+def _dot(u: FloatArray, v: FloatArray) -> float:
+    # einsum's own loop, not BLAS: a threaded BLAS dot slows to a crawl on a busy machine
+    return float(np.einsum("i,i->", u, v))
+
+
+def _unique_counts(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Distinct values of the whole-number array `x` and the inverse index (O(n) when small)."""
+    top = float(np.max(x)) if len(x) else 0.0
+    if top < 1e6:
+        xi = x.astype(np.intp)
+        present = np.bincount(xi) > 0
+        ux = np.flatnonzero(present)
+        lookup = np.cumsum(present) - 1
+        return ux.astype(np.float64), lookup[xi]
+    values, inv = np.unique(x, return_inverse=True)
+    return values.astype(np.float64), inv.ravel()
+
+
+def _zero_row_sums(alpha: float, T: FloatArray, w: FloatArray, want_hessian: bool) -> FloatArray:
+    inv = 1.0 / (alpha + T)
+    wi = w * inv
+    out = [float(_dot(w, np.log(alpha + T))), float(np.sum(wi))]
+    if want_hessian:
+        out.append(float(_dot(wi, inv)))
+    return np.array(out)
+
+
+def _dropout_row_sums(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: FloatArray,
+    xs: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    w: FloatArray,
+    want_hessian: bool,
+) -> FloatArray:
+    """Weighted sums over rows carrying the softplus term (see ``BGNBDObjective``)."""
+    lT = np.log(alpha + T)
+    iT = 1.0 / (alpha + T)
+    it = 1.0 / (alpha + t_x)
+    rx = r + x
+    D = lT - np.log(alpha + t_x)
+    rxE = rx * (iT - it)
+    ibx = 1.0 / (b + xs)
+    delta = np.log(a * ibx) + rx * D
+    e = np.exp(-np.abs(delta))
+    soft = np.maximum(delta, 0.0) + np.log1p(e)
+    inv1pe = 1.0 / (1.0 + e)
+    sig = np.where(delta >= 0.0, inv1pe, e * inv1pe)
+    sw = w * sig
+    rxiT = rx * iT
+    out = [
+        float(_dot(w, (soft - rx * lT))),
+        float(_dot(sw, D)),
+        float(_dot(w, lT)),
+        float(_dot(sw, rxE)),
+        float(_dot(w, rxiT)),
+        float(np.sum(sw)),
+        float(_dot(sw, ibx)),
+    ]
+    if want_hessian:
+        q = sw * (1.0 - sig)  # w sigma (1 - sigma)
+        qD = q * D
+        qE = q * rxE
+        qb = q * ibx
+        out += [
+            float(_dot(qD, D)),
+            float(_dot(qD, rxE)),
+            float(_dot(sw, (iT - it))),
+            float(np.sum(w * iT)),
+            float(_dot(qE, rxE)),
+            float(_dot(sw, (rx * (it * it - iT * iT)))),
+            float(_dot(rxiT, (w * iT))),
+            float(np.sum(qD)),
+            float(_dot(qD, ibx)),
+            float(np.sum(qE)),
+            float(_dot(qE, ibx)),
+            float(np.sum(q)),
+            float(np.sum(qb)),
+            float(_dot(qb, ibx)),
+            float(_dot(sw, (ibx * ibx))),
+        ]
+    return np.array(out)
+
+
 class BGNBDObjective:
     """Summed negative log-likelihood, gradient and Hessian on log-parameters.
 
@@ -111,7 +202,7 @@ class BGNBDObjective:
     ) -> None:
         self.modified = modified
         self.shift = 0.0 if modified else 1.0
-        ux, inv = np.unique(x, return_inverse=True)
+        ux, inv = _unique_counts(x)
         self.ux = ux.astype(np.float64)
         self.wx = np.bincount(inv, weights=w, minlength=len(ux)).astype(np.float64)
         self.k_ux = self.ux + (1.0 if modified else 0.0)  # the x of the A2 term
@@ -137,9 +228,12 @@ class BGNBDObjective:
 
     def hessian(self, log_params: FloatArray) -> FloatArray:
         """Hessian of the summed negative log-likelihood with respect to log-parameters."""
-        if self._last is not None and self._hess is not None:
-            if np.array_equal(self._last, log_params):
-                return self._hess
+        if (
+            self._last is not None
+            and self._hess is not None
+            and np.array_equal(self._last, log_params)
+        ):
+            return self._hess
         _, _, hess = self._evaluate(log_params, want_hessian=True)
         assert hess is not None
         return hess
@@ -156,88 +250,77 @@ class BGNBDObjective:
         r, alpha, a, b = (float(v) for v in np.exp(log_params))
         ux, wx, k = self.ux, self.wx, self.k_ux
         # --- terms depending on x only (A1, A2)
-        ll = float(
-            wx
-            @ (
-                gammaln(r + ux)
-                + gammaln(b + k)
-                - gammaln(a + b + k)
-                + (gammaln(a + b) - gammaln(r) - gammaln(b) + r * np.log(alpha))
-            )
+        ll = _dot(
+            wx,
+            gammaln(r + ux)
+            + gammaln(b + k)
+            - gammaln(a + b + k)
+            + (gammaln(a + b) - gammaln(r) - gammaln(b) + r * np.log(alpha)),
         )
         g = np.zeros(4)
-        g[0] = float(wx @ digamma(r + ux)) + self.sum_w * (np.log(alpha) - digamma(r))
+        g[0] = _dot(wx, digamma(r + ux)) + self.sum_w * (np.log(alpha) - digamma(r))
         g[1] = self.sum_w * r / alpha
-        dab = float(wx @ digamma(a + b + k))
+        dab = _dot(wx, digamma(a + b + k))
         g[2] = self.sum_w * digamma(a + b) - dab
-        g[3] = self.sum_w * (digamma(a + b) - digamma(b)) + float(wx @ digamma(b + k)) - dab
+        g[3] = self.sum_w * (digamma(a + b) - digamma(b)) + _dot(wx, digamma(b + k)) - dab
         H = np.zeros((4, 4))
         if want_hessian:
-            t1ab = float(wx @ polygamma(1, a + b + k))
-            H[0, 0] = float(wx @ polygamma(1, r + ux)) - self.sum_w * polygamma(1, r)
+            t1ab = _dot(wx, polygamma(1, a + b + k))
+            H[0, 0] = _dot(wx, polygamma(1, r + ux)) - self.sum_w * polygamma(1, r)
             H[0, 1] = self.sum_w / alpha
             H[1, 1] = -self.sum_w * r / alpha**2
             H[2, 2] = self.sum_w * polygamma(1, a + b) - t1ab
             H[2, 3] = H[2, 2]
             H[3, 3] = (
                 self.sum_w * (polygamma(1, a + b) - polygamma(1, b))
-                + float(wx @ polygamma(1, b + k))
+                + _dot(wx, polygamma(1, b + k))
                 - t1ab
             )
-        # --- A3 on rows without the dropout term (x = 0 for the BG/NBD)
-        if len(self.zT):
-            zl = np.log(alpha + self.zT)
-            zinv = 1.0 / (alpha + self.zT)
-            ll -= r * float(self.zw @ zl)
-            g[0] -= float(self.zw @ zl)
-            wz_inv = self.zw * zinv
-            g[1] -= r * float(np.sum(wz_inv))
-            if want_hessian:
-                H[0, 1] -= float(np.sum(wz_inv))
-                H[1, 1] += r * float(wz_inv @ zinv)
-        # --- A3 + softplus(delta) on rows with the dropout term
-        if len(self.px):
-            pw = self.pw
-            lT = np.log(alpha + self.pT)
-            lt = np.log(alpha + self.pt)
-            iT = 1.0 / (alpha + self.pT)
-            it = 1.0 / (alpha + self.pt)
-            rx = r + self.px
-            D = lT - lt
-            E = iT - it
-            ibx = 1.0 / (b + self.pxs)
-            delta = np.log(a * ibx) + rx * D
-            e = np.exp(-np.abs(delta))
-            soft = np.maximum(delta, 0.0) + np.log1p(e)
-            inv1pe = 1.0 / (1.0 + e)
-            sig = np.where(delta >= 0.0, inv1pe, e * inv1pe)
-            ll += float(pw @ (soft - rx * lT))
-            sw = pw * sig
-            rxE = rx * E
-            g[0] += float(sw @ D) - float(pw @ lT)
-            g[1] += float(sw @ rxE) - float(pw @ (rx * iT))
-            sum_sw = float(np.sum(sw))
-            g[2] += sum_sw / a
-            g[3] -= float(sw @ ibx)
-            if want_hessian:
-                q = sw * (1.0 - sig)  # w sigma (1 - sigma)
-                qD = q * D
-                qE = q * rxE
-                qb = q * ibx
-                H[0, 0] += float(qD @ D)
-                H[0, 1] += float(qD @ rxE) + float(sw @ E) - float(pw @ iT)
-                H[1, 1] += (
-                    float(qE @ rxE)
-                    + float(sw @ (rx * (it * it - iT * iT)))
-                    + float(pw @ (rx * iT * iT))
-                )
-                H[0, 2] += float(np.sum(qD)) / a
-                H[0, 3] -= float(qD @ ibx)
-                H[1, 2] += float(np.sum(qE)) / a
-                H[1, 3] -= float(qE @ ibx)
-                H[2, 2] += float(np.sum(q)) / a**2 - sum_sw / a**2
-                H[2, 3] -= float(np.sum(qb)) / a
-                H[3, 3] += float(qb @ ibx) + float(sw @ (ibx * ibx))
+        # --- per-row terms, in chunks that stay in cache (large temporaries are slow to
+        # allocate and touch)
+        zs = np.zeros(3 if want_hessian else 2)
+        for lo in range(0, len(self.zT), _CHUNK):
+            zs += _zero_row_sums(
+                alpha, self.zT[lo : lo + _CHUNK], self.zw[lo : lo + _CHUNK], want_hessian
+            )
+        ps = np.zeros(22 if want_hessian else 7)
+        for lo in range(0, len(self.px), _CHUNK):
+            sl = slice(lo, lo + _CHUNK)
+            ps += _dropout_row_sums(
+                r,
+                alpha,
+                a,
+                b,
+                self.px[sl],
+                self.pxs[sl],
+                self.pt[sl],
+                self.pT[sl],
+                self.pw[sl],
+                want_hessian,
+            )
+        # A3 on rows without the dropout term: -r ln(alpha + T) (x = 0 there)
+        ll -= r * zs[0]
+        g[0] -= zs[0]
+        g[1] -= r * zs[1]
+        # A3 + softplus(delta) on rows with it
+        ll += ps[0]
+        g[0] += ps[1] - ps[2]
+        g[1] += ps[3] - ps[4]
+        g[2] += ps[5] / a
+        g[3] -= ps[6]
+        if want_hessian:
+            H[0, 1] -= zs[1]
+            H[1, 1] += r * zs[2]
+            H[0, 0] += ps[7]
+            H[0, 1] += ps[8] + ps[9] - ps[10]
+            H[1, 1] += ps[11] + ps[12] + ps[13]
+            H[0, 2] += ps[14] / a
+            H[0, 3] -= ps[15]
+            H[1, 2] += ps[16] / a
+            H[1, 3] -= ps[17]
+            H[2, 2] += (ps[18] - ps[5]) / a**2
+            H[2, 3] -= ps[19] / a
+            H[3, 3] += ps[20] + ps[21]
         theta = np.array([r, alpha, a, b])
         grad = g * theta
         hess: FloatArray | None = None

@@ -74,7 +74,12 @@ def check_discount_rate(value: Any, *, who: str, allow_zero: bool = True) -> flo
             f"1 / (1 + rate) needs 1 + rate > 0). Got {value!r} instead. Hint: pass 10% per "
             "period as 0.1, not 10."
         )
-    if d < 0.0 or (d == 0.0 and not allow_zero):
+    if d == 0.0 and not allow_zero:
+        raise ValidationError(
+            f"The 'discount_rate' parameter of {who} must be > 0 for this model (the "
+            "undiscounted lifetime has no closed form and may be infinite). Got 0 instead."
+        )
+    if d < 0.0:
         raise ValidationError(
             f"The 'discount_rate' parameter of {who} must be >= 0; with a negative rate "
             f"every discounted lifetime is infinite. Got {value!r} instead."
@@ -351,7 +356,7 @@ def customer_base_residual_value(
         if n not in cache:
             cache[n] = discounted_expected_residual_lifetime(a, b, d, n)
         derl[i] = cache[n]
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "survivors": current,
             "renewals": np.asarray(renewals, dtype=np.int64),
@@ -360,6 +365,7 @@ def customer_base_residual_value(
         },
         index=pd.Index(labels, name="cohort"),
     )
+    return frame
 
 
 def aggregate_retention_residual_value(
@@ -429,7 +435,7 @@ def aggregate_retention_residual_value(
         )
     rate = float(current[seen].sum() / previous[seen].sum())
     derl = rate * (1.0 + d) / (1.0 + d - rate) if rate < 1.0 + d else math.inf
-    out = pd.DataFrame(
+    out: pd.DataFrame = pd.DataFrame(
         {
             "survivors": current,
             "retention_rate": np.full(len(labels), rate),

@@ -187,7 +187,7 @@ class CustomerMigrationModel:
     >>> model = CustomerMigrationModel.from_params(purchase_probabilities=[0.3, 0.2, 0.15, 0.05, 0])
     >>> values = model.state_values(margin=40, marketing_cost=[4, 4, 4, 4, 0], discount_rate=0.2)
     >>> values.round(2).tolist()
-    [26.5, 3.05, -0.57, -2.67, 0.0]
+    [52.32, 5.55, 1.25, -1.82, 0.0]
     """
 
     def __init__(self, *, n_states: int = 5) -> None:

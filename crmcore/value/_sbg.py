@@ -111,9 +111,9 @@ def _rows_from_sequence(data: Any, *, who: str) -> list[tuple[Any, FloatArray]]:
         return _rows_from_frame(pd.DataFrame(data), who=who, layout="age")
     if isinstance(data, pd.Series):
         items: list[Any] = list(data.to_numpy())
-    elif isinstance(data, np.ndarray) and data.ndim == 1:
-        items = list(data)
-    elif isinstance(data, Sequence) and not isinstance(data, str | bytes):
+    elif (isinstance(data, np.ndarray) and data.ndim == 1) or (
+        isinstance(data, Sequence) and not isinstance(data, str | bytes)
+    ):
         items = list(data)
     else:
         raise ValidationError(
@@ -161,6 +161,10 @@ def _parse_survivors(
             f"The 'layout' parameter of {who} must be one of 'age', 'calendar'. "
             f"Got {layout!r} instead."
         )
+    if not isinstance(data, pd.DataFrame) and hasattr(data, "columns"):
+        from crmcore._validation import to_pandas
+
+        data = to_pandas(data, who=who)  # Polars / PyArrow tables: rows are cohorts
     if isinstance(data, pd.DataFrame):
         if data.shape[0] == 0 or data.shape[1] == 0:
             raise ValidationError(f"{who}: the survivor table is empty.")
@@ -314,16 +318,24 @@ class _CohortRetentionModel:
             gp = -cls._neg_ll(xp, lost, censored, 1.0)[1]
             gm = -cls._neg_ll(xm, lost, censored, 1.0)[1]
             hess[:, j] = (gp - gm) / (2 * h)
-        return 0.5 * (hess + hess.T)
+        return np.asarray(0.5 * (hess + hess.T), dtype=np.float64)
 
     @classmethod
     def _maximise(
-        cls, lost: FloatArray, censored: FloatArray, tol: float, max_iter: int
+        cls,
+        lost: FloatArray,
+        censored: FloatArray,
+        tol: float,
+        max_iter: int,
+        x0: FloatArray | None = None,
     ) -> tuple[FloatArray, float, bool]:
         scale = float(lost.sum() + censored.sum())
         k = len(cls._param_names)
         best: Any = None
-        for start in (np.zeros(k), np.full(k, 1.0), np.full(k, -1.0)):
+        starts = [np.zeros(k), np.full(k, 1.0), np.full(k, -1.0)]
+        if x0 is not None:
+            starts.insert(0, np.asarray(x0, dtype=np.float64))
+        for start in starts:
             res = optimize.minimize(
                 cls._neg_ll,
                 start,
@@ -404,16 +416,15 @@ class _CohortRetentionModel:
             If the optimiser fails.
         """
         who = f"{type(self).__name__}.fit"
-        if n_periods is not None:
-            if (
-                isinstance(n_periods, bool)
-                or not isinstance(n_periods, numbers.Integral | np.integer)
-                or int(n_periods) < 1
-            ):
-                raise ValidationError(
-                    f"The 'n_periods' parameter of {who} must be an int in the range "
-                    f"[1, inf). Got {n_periods!r} instead."
-                )
+        if n_periods is not None and (
+            isinstance(n_periods, bool)
+            or not isinstance(n_periods, numbers.Integral | np.integer)
+            or int(n_periods) < 1
+        ):
+            raise ValidationError(
+                f"The 'n_periods' parameter of {who} must be an int in the range "
+                f"[1, inf). Got {n_periods!r} instead."
+            )
         _, counts = _parse_survivors(survivors, who=who, layout=layout, n_periods=n_periods)
         if max(c.size for c in counts) < 2:
             raise ValidationError(
@@ -478,7 +489,7 @@ class _CohortRetentionModel:
         model.params_ = pd.Series(vals, index=list(cls._param_names), name="estimate")
         model.covariance_ = None
         model._cov_log_ = None
-        model._design_ = None
+        model._design_ = None  # type: ignore[assignment]
         return model
 
     def _check_fitted(self, who: str) -> FloatArray:
@@ -514,7 +525,7 @@ class _CohortRetentionModel:
             se_log = np.full(p.size, np.nan)
         else:
             se_log = np.sqrt(np.diag(np.asarray(cov_log)))
-        return pd.DataFrame(
+        frame: pd.DataFrame = pd.DataFrame(
             {
                 "estimate": p,
                 "std_err": p * se_log,
@@ -523,6 +534,7 @@ class _CohortRetentionModel:
             },
             index=pd.Index(list(self._param_names), name="parameter"),
         )
+        return frame
 
     def _log_survival_array(self, p: FloatArray, t: npt.NDArray[np.int64]) -> FloatArray:
         if t.size == 0:
@@ -661,7 +673,7 @@ class _CohortRetentionModel:
                 s_lo, s_hi = np.nanquantile(draws_s, q, axis=0)
                 r_q = np.nanquantile(draws_r, q, axis=0)
                 r_lo[1:], r_hi[1:] = r_q[0], r_q[1]
-        return pd.DataFrame(
+        frame: pd.DataFrame = pd.DataFrame(
             {
                 "survival": surv,
                 "survival_lower": s_lo,
@@ -672,6 +684,7 @@ class _CohortRetentionModel:
             },
             index=pd.RangeIndex(horizon + 1, name="t"),
         )
+        return frame
 
     def _bootstrap(
         self,
@@ -695,7 +708,7 @@ class _CohortRetentionModel:
             lost, censored = _sufficient_stats(counts)
             if lost.sum() == 0:
                 continue
-            x, _, _ = self._maximise(lost, censored, self.tol, self.max_iter)
+            x, _, _ = self._maximise(lost, censored, self.tol, self.max_iter, x0=np.log(p))
             log_s, lr = self._curves(np.exp(x), horizon)
             draws_s[b] = np.exp(log_s)
             draws_r[b] = np.exp(lr)
@@ -769,7 +782,7 @@ class _CohortRetentionModel:
             if n not in cache:
                 cache[n] = self.discounted_expected_residual_lifetime(d, n)
             derl[i] = cache[n]
-        return pd.DataFrame(
+        frame: pd.DataFrame = pd.DataFrame(
             {
                 "survivors": current,
                 "renewals": np.asarray(renewals, dtype=np.int64),
@@ -778,6 +791,7 @@ class _CohortRetentionModel:
             },
             index=pd.Index(labels, name="cohort"),
         )
+        return frame
 
     def __repr__(self) -> str:
         if not hasattr(self, "params_"):
