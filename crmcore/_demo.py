@@ -11,7 +11,10 @@ from crmcore.datasets import load_cdnow_master
 __all__ = ["SECTIONS", "demo_report", "overview_report"]
 
 #: (title, module) of each analytics section; every module defines ``demo_report() -> str``.
-SECTIONS: tuple[tuple[str, str], ...] = ()
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("RFM segments (as of 1998-07-01)", "crmcore.segmentation._demo"),
+    ("ABC tiers and revenue concentration", "crmcore.segmentation._demo_tiers"),
+)
 
 
 def overview_report() -> str:

@@ -312,3 +312,11 @@ def test_plot_draws_the_projection_band_and_the_actuals(high_end: ShiftedBetaGeo
         import matplotlib.pyplot as plt
 
         plt.close("all")
+
+
+def test_a_polars_cohort_table_gives_the_same_fit_as_pandas():
+    pl = pytest.importorskip("polars")
+    rows = {"t0": [1000, 1000], "t1": [631, 640], "t2": [468, None]}
+    by_polars = ShiftedBetaGeoModel().fit(pl.DataFrame(rows))
+    by_pandas = ShiftedBetaGeoModel().fit(pd.DataFrame(rows, dtype=float))
+    np.testing.assert_allclose(by_polars.params_, by_pandas.params_, rtol=1e-10)

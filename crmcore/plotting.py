@@ -1,0 +1,47 @@
+"""Plots of crmcore results (optional: ``pip install "crmcore[plot]"``).
+
+Every function takes the result of a crmcore function (or the data it describes), draws on
+``ax`` (a new figure when None) and returns the matplotlib Axes, so it can be styled or
+saved by the caller. matplotlib is imported inside each function: importing this module does
+not load it.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import pandas as pd
+>>> from crmcore.plotting import plot_lorenz_curve
+>>> ax = plot_lorenz_curve(pd.Series([50.0, 20, 10, 8, 5, 4, 2, 1]))
+>>> ax.get_xlabel() != ""
+True
+"""
+
+from __future__ import annotations
+
+from crmcore._plots.clv_checking import (
+    plot_calibration_holdout,
+    plot_period_transactions,
+    plot_tracking,
+)
+from crmcore._plots.retention import plot_cohort_heatmap, plot_retention_sensitivity
+from crmcore._plots.retention_survival import plot_retention_survival
+from crmcore._plots.segmentation_rfm import plot_rfm_heatmap, plot_segment_sizes
+from crmcore._plots.segmentation_tiers import (
+    plot_lorenz_curve,
+    plot_migration_heatmap,
+    plot_whale_curve,
+)
+
+__all__ = [
+    "plot_calibration_holdout",
+    "plot_cohort_heatmap",
+    "plot_lorenz_curve",
+    "plot_migration_heatmap",
+    "plot_period_transactions",
+    "plot_retention_sensitivity",
+    "plot_retention_survival",
+    "plot_rfm_heatmap",
+    "plot_segment_sizes",
+    "plot_tracking",
+    "plot_whale_curve",
+]
