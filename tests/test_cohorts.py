@@ -18,8 +18,15 @@ def _tx():
         {
             "customer_id": ["a", "a", "a", "b", "b", "c", "d"],
             "date": pd.to_datetime(
-                ["2024-01-03", "2024-01-20", "2024-02-09", "2024-01-31", "2024-03-01",
-                 "2024-02-14", "2024-03-31"]
+                [
+                    "2024-01-03",
+                    "2024-01-20",
+                    "2024-02-09",
+                    "2024-01-31",
+                    "2024-03-01",
+                    "2024-02-14",
+                    "2024-03-31",
+                ]
             ),
             "amount": [10.0, 1.0, 5.0, 20.0, 8.0, 7.0, 3.0],
         }
@@ -58,8 +65,9 @@ def test_pandas_and_polars_give_identical_tables():
     for metric in ("customers", "revenue", "orders"):
         for freq in ("D", "W", "M", "Q", "Y"):
             a = cohort_table(tx, as_of="2024-03-31", metric=metric, cohort=freq, period=freq)
-            b = cohort_table(pl.from_pandas(tx), as_of="2024-03-31", metric=metric, cohort=freq,
-                             period=freq)
+            b = cohort_table(
+                pl.from_pandas(tx), as_of="2024-03-31", metric=metric, cohort=freq, period=freq
+            )
             pd.testing.assert_frame_equal(a, b)
 
 

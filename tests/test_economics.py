@@ -101,8 +101,12 @@ def test_infinite_horizon_clv_is_the_limit_of_the_explicit_sum(timing):
 def test_payment_timings_follow_fader_hardie_relations():
     # Fader & Hardie note 024: m(1+d)/(1+d-r) (pays now) vs m r/(1+d-r) (just renewed)
     m, r, d = 100.0, 0.8, 0.1
-    assert constant_retention_clv(m, r, d, timing="start") == pytest.approx(m * (1 + d) / (1 + d - r))
-    assert constant_retention_clv(m, r, d, timing="just_renewed") == pytest.approx(m * r / (1 + d - r))
+    assert constant_retention_clv(m, r, d, timing="start") == pytest.approx(
+        m * (1 + d) / (1 + d - r)
+    )
+    assert constant_retention_clv(m, r, d, timing="just_renewed") == pytest.approx(
+        m * r / (1 + d - r)
+    )
     assert constant_retention_clv(m, r, d, timing="end") == pytest.approx(m / (1 + d - r))
     # Gupta & Lehmann with margin growth: m r / (1 + i - r(1+g))
     assert constant_retention_clv(m, r, d, timing="just_renewed", growth=0.05) == pytest.approx(
@@ -139,8 +143,14 @@ def test_tenure_profit_profile_adds_linear_components():
 def test_retention_profit_impact_constant_matches_a_hand_sum():
     profit = np.array([5.0, 8.0, 11.0])
     d, ac = 0.1, 4.0
-    out = retention_profit_impact(profit, retention=0.7, retention_change=0.1, discount_rate=d,
-                                  acquisition_cost=ac, customers=100)
+    out = retention_profit_impact(
+        profit,
+        retention=0.7,
+        retention_change=0.1,
+        discount_rate=d,
+        acquisition_cost=ac,
+        customers=100,
+    )
 
     def npv(r):
         return -ac + 5 / 1.1 + 8 * r / 1.1**2 + 11 * r**2 / 1.1**3
@@ -157,22 +167,25 @@ def test_five_point_retention_gain_raises_npv_25_to_85_percent_reichheld_sasser(
     # 25-85%. Plausible parameterisation (documented in docs/retention-economics.md):
     # base profit 25/yr, +4 purchases, +2 cost savings, +2 referrals, +1 price premium per
     # year of tenure, 20 years, acquisition cost 60, discount 10%, retention 80% -> 85%.
-    profile = tenure_profit_profile(20, base_profit=25, growth=4, cost_savings=2, referrals=2,
-                                    price_premium=1)
+    profile = tenure_profit_profile(
+        20, base_profit=25, growth=4, cost_savings=2, referrals=2, price_premium=1
+    )
     out = retention_profit_impact(profile, retention=0.80, discount_rate=0.10, acquisition_cost=60)
     gain = out.loc["relative_change", "npv_per_customer"]
     assert 0.25 <= gain <= 0.85
     # tenure-growing profit makes the money gained larger than with a flat profile
-    flat = retention_profit_impact([25.0] * 20, retention=0.80, discount_rate=0.10,
-                                   acquisition_cost=60)
+    flat = retention_profit_impact(
+        [25.0] * 20, retention=0.80, discount_rate=0.10, acquisition_cost=60
+    )
     assert flat.loc["change", "npv_per_customer"] < out.loc["change", "npv_per_customer"]
 
 
 def test_sbg_retention_uses_the_fader_hardie_curve_and_keeps_polarisation():
     alpha, beta = 1.0, 3.0
     profit = np.ones(4)
-    out = retention_profit_impact(profit, sbg_params=(alpha, beta), discount_rate=0.0,
-                                  retention_change=0.05)
+    out = retention_profit_impact(
+        profit, sbg_params=(alpha, beta), discount_rate=0.0, retention_change=0.05
+    )
     r = [(beta + t - 1) / (alpha + beta + t - 1) for t in (1, 2, 3)]
     survival = [1, r[0], r[0] * r[1], r[0] * r[1] * r[2]]
     assert out.loc["baseline", "npv_per_customer"] == pytest.approx(sum(survival))
@@ -226,8 +239,14 @@ def test_inputs_are_not_mutated():
     assert curve.tolist() == [0.5, 0.6, 0.7, 0.8]
 
 
-BD = dict(margin=100.0, acquisition_ceiling=0.5, acquisition_k=0.1, retention_ceiling=0.8,
-          retention_k=0.05, discount_rate=0.15)
+BD = dict(
+    margin=100.0,
+    acquisition_ceiling=0.5,
+    acquisition_k=0.1,
+    retention_ceiling=0.8,
+    retention_k=0.05,
+    discount_rate=0.15,
+)
 
 
 def test_customer_equity_matches_the_blattberg_deighton_formula_by_hand():
@@ -257,7 +276,7 @@ def test_optimal_customer_equity_has_zero_gradient_and_beats_neighbours():
     # V = m + (m r - R) / (1 + d - r)
     r = best["retention_rate"]
     v = 100 + (100 * r - R) / (1.15 - r)
-    assert A == pytest.approx(math.log(0.5 * 0.1 * v) / 0.1, rel=1e-6)
+    assert pytest.approx(math.log(0.5 * 0.1 * v) / 0.1, rel=1e-6) == A
 
 
 def test_optimal_customer_equity_spends_nothing_when_acquisition_never_pays():

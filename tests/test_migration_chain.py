@@ -101,7 +101,9 @@ def test_fit_estimates_share_of_purchases_per_state():
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.int8, st.tuples(st.integers(1, 30), st.integers(2, 12)), elements=st.integers(0, 2)))
+@given(
+    arrays(np.int8, st.tuples(st.integers(1, 30), st.integers(2, 12)), elements=st.integers(0, 2))
+)
 def test_rows_of_the_estimated_transition_matrix_sum_to_one(history):
     frame = pd.DataFrame(history)
     before = frame.copy()
@@ -121,7 +123,9 @@ def test_projection_keeps_the_total_and_matches_matrix_powers():
     proj = model.project(6, initial=[100, 50, 25])
     np.testing.assert_allclose(proj.sum(axis=1), 175.0)
     P = model.transition_matrix_.to_numpy()
-    np.testing.assert_allclose(proj.loc[6].to_numpy(), np.array([100, 50, 25]) @ np.linalg.matrix_power(P, 6))
+    np.testing.assert_allclose(
+        proj.loc[6].to_numpy(), np.array([100, 50, 25]) @ np.linalg.matrix_power(P, 6)
+    )
 
 
 def test_fit_transactions_matches_fit_on_purchase_history():

@@ -30,7 +30,10 @@ def _tx():
 def test_profit_is_revenue_minus_cogs_service_and_acquisition_by_hand():
     service = pd.DataFrame({"customer_id": ["b", "z"], "service_cost": [40.0, 15.0]})
     out = customer_profitability(
-        _tx(), cogs_col="cost", cost_per_order=2.0, service_costs=service,
+        _tx(),
+        cogs_col="cost",
+        cost_per_order=2.0,
+        service_costs=service,
         acquisition_costs=pd.Series({"a": 10.0, "c": 5.0}),
     )
     assert out.index.tolist() == ["a", "b", "c", "z"]

@@ -62,9 +62,7 @@ def plot_cohort_heatmap(
     ax.set_xticks(range(table.shape[1]))
     ax.set_xticklabels([str(c) for c in table.columns])
     ax.set_yticks(range(table.shape[0]))
-    labels = [
-        f"{i:%Y-%m-%d}" if isinstance(i, pd.Timestamp) else str(i) for i in table.index
-    ]
+    labels = [f"{i:%Y-%m-%d}" if isinstance(i, pd.Timestamp) else str(i) for i in table.index]
     ax.set_yticklabels(labels)
     ax.set_xlabel(str(table.columns.name or "age"))
     ax.set_ylabel(str(table.index.name or "cohort"))
@@ -78,8 +76,9 @@ def plot_cohort_heatmap(
                 v = values[i, j]
                 if np.isfinite(v):
                     colour = "white" if high and v > 0.6 * high else "black"
-                    ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=7,
-                            color=colour)
+                    ax.text(
+                        j, i, format(v, fmt), ha="center", va="center", fontsize=7, color=colour
+                    )
     if title is not None:
         ax.set_title(title)
     return ax
@@ -129,13 +128,20 @@ def plot_retention_sensitivity(
     ax.plot(curve.index.to_numpy(), curve.to_numpy(), label="NPV per customer")
     if len(mark):
         points = npv_by_retention(
-            profit_by_tenure, list(mark), discount_rate=discount_rate,
+            profit_by_tenure,
+            list(mark),
+            discount_rate=discount_rate,
             acquisition_cost=acquisition_cost,
         )
         for r, v in points.items():
             ax.plot([r], [v], marker="o", linestyle="none", label=f"r = {float(r):.0%}")
-            ax.annotate(f"{v:,.0f}", (float(r), float(v)), textcoords="offset points",
-                        xytext=(5, -12), fontsize=8)
+            ax.annotate(
+                f"{v:,.0f}",
+                (float(r), float(v)),
+                textcoords="offset points",
+                xytext=(5, -12),
+                fontsize=8,
+            )
     ax.set_xlabel("yearly retention rate")
     ax.set_ylabel("NPV per customer")
     ax.set_title(f"Retention-profit sensitivity (discount {discount_rate:.0%})")

@@ -174,10 +174,9 @@ def cohort_table(
     max_age = int(last_period - earliest["__min_start__"].min())
     ages = np.arange(0, max_age + 1, dtype=np.int64)
     table = table.reindex(index=cohorts, columns=ages).fillna(0.0)
-    reach = (
-        last_period
-        - earliest.set_index("__cohort__")["__min_start__"].reindex(cohorts).to_numpy(np.int64)
-    )
+    reach = last_period - earliest.set_index("__cohort__")["__min_start__"].reindex(
+        cohorts
+    ).to_numpy(np.int64)
     mask = ages[None, :] > reach[:, None]
     values = np.array(table.to_numpy(dtype=np.float64), copy=True)
     values[mask] = np.nan

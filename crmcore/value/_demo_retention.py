@@ -29,9 +29,7 @@ def demo_report() -> str:
     revenue_by_cohort = revenue.sum(axis=1).round(0)
     revenue_by_cohort.index = revenue_by_cohort.index.strftime("%Y-%m")
 
-    model = CustomerMigrationModel(n_states=6).fit_transactions(
-        master, period="M", as_of=as_of
-    )
+    model = CustomerMigrationModel(n_states=6).fit_transactions(master, period="M", as_of=as_of)
     margin = 0.3 * float(master["amount"].mean())
     values = model.state_values(margin=margin, marketing_cost=0.5, discount_rate=0.01)
     chain = pd.DataFrame(

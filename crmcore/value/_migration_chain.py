@@ -270,8 +270,10 @@ class CustomerMigrationModel:
         if isinstance(history, pd.DataFrame):
             values = history.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
-            values = np.asarray(to_pandas(history, who=who) if hasattr(history, "columns")
-                                else history, dtype=np.float64)
+            values = np.asarray(
+                to_pandas(history, who=who) if hasattr(history, "columns") else history,
+                dtype=np.float64,
+            )
         if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
             raise ValidationError(f"{who}: history must be a non-empty customers x periods table.")
         if np.isnan(values).any():
@@ -330,8 +332,9 @@ class CustomerMigrationModel:
         from scipy.stats import norm
 
         self._check_fitted()
-        check_param_number("alpha", alpha, who="summary", low=0, high=1,
-                           low_inclusive=False, high_inclusive=False)
+        check_param_number(
+            "alpha", alpha, who="summary", low=0, high=1, low_inclusive=False, high_inclusive=False
+        )
         se = np.sqrt(np.diag(self.covariance_.to_numpy()))
         z = float(norm.ppf(1.0 - alpha / 2.0))
         est = self.params_.to_numpy()
@@ -361,10 +364,15 @@ class CustomerMigrationModel:
                 raise ValidationError(f"{who}: rewards must be {n} finite numbers (one per state).")
             return r
         if margin is None:
-            raise ValidationError(f"{who}: give margin= (net contribution of a purchase) or rewards=.")
+            raise ValidationError(
+                f"{who}: give margin= (net contribution of a purchase) or rewards=."
+            )
         check_param_number("margin", margin, who=who)
-        cost = np.broadcast_to(np.asarray(marketing_cost, dtype=np.float64), (n,)).copy() \
-            if np.ndim(marketing_cost) == 0 else np.asarray(marketing_cost, dtype=np.float64)
+        cost = (
+            np.broadcast_to(np.asarray(marketing_cost, dtype=np.float64), (n,)).copy()
+            if np.ndim(marketing_cost) == 0
+            else np.asarray(marketing_cost, dtype=np.float64)
+        )
         if cost.shape != (n,) or not np.isfinite(cost).all():
             raise ValidationError(
                 f"{who}: marketing_cost must be a number or {n} numbers (one per state)."
@@ -381,8 +389,9 @@ class CustomerMigrationModel:
         p = self.transition_matrix_.to_numpy()
         n = p.shape[0]
         inv = np.linalg.inv(np.eye(n) - p / (1.0 + float(discount_rate)))
-        return pd.DataFrame(inv, index=self.transition_matrix_.index,
-                            columns=self.transition_matrix_.columns)
+        return pd.DataFrame(
+            inv, index=self.transition_matrix_.index, columns=self.transition_matrix_.columns
+        )
 
     def state_values(
         self,
@@ -452,13 +461,19 @@ class CustomerMigrationModel:
         check_param_number("periods", periods, who=who, low=0, integer=True)
         p = self.transition_matrix_.to_numpy()
         n = p.shape[0]
-        x = (self.state_counts_.to_numpy(dtype=np.float64) if initial is None
-             else np.asarray(initial, dtype=np.float64))
+        x = (
+            self.state_counts_.to_numpy(dtype=np.float64)
+            if initial is None
+            else np.asarray(initial, dtype=np.float64)
+        )
         if x.shape != (n,) or not np.isfinite(x).all() or (x < 0).any():
             raise ValidationError(f"{who}: initial must be {n} non-negative numbers.")
         rows = np.empty((int(periods) + 1, n), dtype=np.float64)
         rows[0] = x
         for k in range(1, int(periods) + 1):
             rows[k] = rows[k - 1] @ p
-        return pd.DataFrame(rows, index=pd.RangeIndex(int(periods) + 1, name="period"),
-                            columns=self.transition_matrix_.columns)
+        return pd.DataFrame(
+            rows,
+            index=pd.RangeIndex(int(periods) + 1, name="period"),
+            columns=self.transition_matrix_.columns,
+        )
