@@ -133,7 +133,7 @@ def plot_retention_sensitivity(
             discount_rate=discount_rate,
             acquisition_cost=acquisition_cost,
         )
-        for r, v in points.items():
+        for r, v in zip(points.index.to_numpy(), points.to_numpy(), strict=True):
             ax.plot([r], [v], marker="o", linestyle="none", label=f"r = {float(r):.0%}")
             ax.annotate(
                 f"{v:,.0f}",

@@ -94,6 +94,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+import narwhals.stable.v1 as nw
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -698,13 +699,9 @@ class TransactionModel(MaximumLikelihoodModel):
             if not dtype.is_numeric():
                 raise ValidationError(f"{who}: column {c!r} must be numeric; got dtype {dtype}.")
             col = frame[c]
-            arrays.append(
-                np.asarray(col.cast(frame[c].dtype).to_numpy(), dtype=np.float64)
-                if col.null_count() == 0
-                else np.asarray(
-                    col.cast(col.dtype).fill_null(float("nan")).to_numpy(), dtype=np.float64
-                )
-            )
+            if col.null_count():
+                col = col.cast(nw.Float64).fill_null(float("nan"))
+            arrays.append(np.asarray(col.to_numpy(), dtype=np.float64))
         return arrays, None
 
     def _prediction_arrays(

@@ -29,6 +29,12 @@ _FREQS = ("D", "W", "M", "Q", "Y")
 _METRICS = ("customers", "revenue", "orders")
 
 
+def _df(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    """pd.DataFrame with a precise static type (the stubs return Any for some inputs)."""
+    out: pd.DataFrame = pd.DataFrame(*args, **kwargs)
+    return out
+
+
 def _period_expr(column: str, freq: str) -> nw.Expr:
     """Integer period number of a date column (same numbering as ``_period_index``)."""
     year = nw.col(column).dt.year().cast(nw.Int64)
@@ -183,7 +189,7 @@ def cohort_table(
     if relative:
         with np.errstate(divide="ignore", invalid="ignore"):
             values = values / values[:, :1]
-    return pd.DataFrame(
+    return _df(
         values,
         index=pd.DatetimeIndex(_period_start(cohorts, cohort), name="cohort"),
         columns=pd.Index(ages, name="age"),
@@ -231,4 +237,4 @@ def cohort_churn_rates(table: pd.DataFrame) -> pd.DataFrame:
     prev = values[:, :-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         churn = np.where(prev > 0, 1.0 - values[:, 1:] / prev, np.nan)
-    return pd.DataFrame(churn, index=table.index, columns=table.columns[1:])
+    return _df(churn, index=table.index, columns=table.columns[1:])

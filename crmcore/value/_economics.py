@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, Union, cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,10 +34,16 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-ArrayLike = Union[float, Sequence[float], FloatArray]
-RetentionCurve = Union[Callable[[FloatArray], Any], Sequence[float], FloatArray]
+ArrayLike = float | Sequence[float] | FloatArray
+RetentionCurve = Callable[[FloatArray], Any] | Sequence[float] | FloatArray
 
 _TIMINGS = ("start", "end", "just_renewed")
+
+
+def _df(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    """pd.DataFrame with a precise static type (the stubs return Any for some inputs)."""
+    out: pd.DataFrame = pd.DataFrame(*args, **kwargs)
+    return out
 
 
 def _as_float_array(value: Any, name: str, who: str) -> FloatArray:
@@ -305,7 +311,7 @@ def tenure_profit_profile(
     data: dict[str, FloatArray] = {"base_profit": np.full(years, float(base_profit))}
     for name, value in components.items():
         data[name] = float(value) * (t - 1.0)
-    frame = pd.DataFrame(data, index=pd.RangeIndex(1, years + 1, name="tenure_year"))
+    frame = _df(data, index=pd.RangeIndex(1, years + 1, name="tenure_year"))
     frame["total"] = frame.sum(axis=1)
     return frame
 
@@ -313,13 +319,14 @@ def tenure_profit_profile(
 def _sbg_retention(alpha: float, beta: float, n: int) -> FloatArray:
     """Retention r_t = (beta + t - 1) / (alpha + beta + t - 1), t = 1..n (Fader & Hardie 2007)."""
     t = np.arange(1, n + 1, dtype=np.float64)
-    return cast(FloatArray, (beta + t - 1.0) / (alpha + beta + t - 1.0))
+    out: FloatArray = (beta + t - 1.0) / (alpha + beta + t - 1.0)
+    return out
 
 
 def _survival_from_retention(retention: FloatArray) -> FloatArray:
     """Probability of being a customer in tenure year t = 1..n given r_1..r_{n-1}."""
     n = retention.shape[-1]
-    surv = np.ones(retention.shape[:-1] + (n,), dtype=np.float64)
+    surv = np.ones((*retention.shape[:-1], n), dtype=np.float64)
     if n > 1:
         surv[..., 1:] = np.cumprod(retention[..., : n - 1], axis=-1)
     return surv
@@ -548,7 +555,7 @@ def retention_profit_impact(
                 "customer_equity": float(customers) * npv,
             }
         )
-    frame = pd.DataFrame(rows, index=["baseline", "scenario"])
+    frame = _df(rows, index=["baseline", "scenario"])
     change = frame.loc["scenario"] - frame.loc["baseline"]
     denom = frame.loc["baseline"].abs().replace(0.0, np.nan)
     frame.loc["change"] = change
@@ -781,7 +788,7 @@ def optimal_customer_equity(
     grad = np.array([ga, gr])
     at_bound = np.array([a_spend <= 0.0, r_spend <= 0.0]) & (grad < 0)
     grad[at_bound] = 0.0
-    return pd.Series(
+    optimum: pd.Series = pd.Series(
         {
             "acquisition_spend": a_spend,
             "retention_spend": r_spend,
@@ -792,3 +799,4 @@ def optimal_customer_equity(
         },
         name="optimum",
     )
+    return optimum

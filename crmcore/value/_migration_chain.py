@@ -34,37 +34,47 @@ _M = TypeVar("_M", bound="CustomerMigrationModel")
 _PERIODS = ("D", "W", "M", "Q", "Y")
 
 
+def _df(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    """pd.DataFrame with a precise static type (the stubs return Any for some inputs)."""
+    out: pd.DataFrame = pd.DataFrame(*args, **kwargs)
+    return out
+
+
 def _period_index(dates: pd.Series, period: str) -> npt.NDArray[np.int64]:
     values = pd.DatetimeIndex(dates)
-    year = values.year.to_numpy().astype(np.int64)
-    month = values.month.to_numpy().astype(np.int64)
+    year: npt.NDArray[np.int64] = np.asarray(values.year, dtype=np.int64)
+    month: npt.NDArray[np.int64] = np.asarray(values.month, dtype=np.int64)
+    out: npt.NDArray[np.int64]
     if period == "M":
-        return year * 12 + month - 1
-    if period == "Q":
-        return year * 4 + (month - 1) // 3
-    if period == "Y":
-        return year
-    days = (values.normalize() - pd.Timestamp("1970-01-01")).days.to_numpy().astype(np.int64)
-    if period == "D":
-        return days
-    return (days + 3) // 7  # Monday-start weeks (1970-01-01 was a Thursday)
+        out = year * 12 + month - 1
+    elif period == "Q":
+        out = year * 4 + (month - 1) // 3
+    elif period == "Y":
+        out = year
+    else:
+        delta = pd.TimedeltaIndex(values.normalize() - pd.Timestamp("1970-01-01"))
+        days: npt.NDArray[np.int64] = np.asarray(delta.days, dtype=np.int64)
+        # Monday-start weeks (1970-01-01 was a Thursday)
+        out = days if period == "D" else (days + 3) // 7
+    return out
 
 
 def _period_start(index: npt.NDArray[np.int64], period: str) -> pd.DatetimeIndex:
+    out: pd.DatetimeIndex
     if period == "M":
-        return pd.DatetimeIndex(
+        out = pd.DatetimeIndex(
             [pd.Timestamp(year=int(i // 12), month=int(i % 12) + 1, day=1) for i in index]
         )
-    if period == "Q":
-        return pd.DatetimeIndex(
+    elif period == "Q":
+        out = pd.DatetimeIndex(
             [pd.Timestamp(year=int(i // 4), month=int(i % 4) * 3 + 1, day=1) for i in index]
         )
-    if period == "Y":
-        return pd.DatetimeIndex([pd.Timestamp(year=int(i), month=1, day=1) for i in index])
-    epoch = pd.Timestamp("1970-01-01")
-    if period == "D":
-        return pd.DatetimeIndex(epoch + pd.to_timedelta(index, unit="D"))
-    return pd.DatetimeIndex(epoch + pd.to_timedelta(index * 7 - 3, unit="D"))
+    elif period == "Y":
+        out = pd.DatetimeIndex([pd.Timestamp(year=int(i), month=1, day=1) for i in index])
+    else:
+        days = index if period == "D" else index * 7 - 3
+        out = pd.DatetimeIndex(pd.Timestamp("1970-01-01") + pd.to_timedelta(days, unit="D"))
+    return out
 
 
 def purchase_history(
@@ -135,7 +145,7 @@ def purchase_history(
     counts = np.zeros((customers.shape[0], last - first + 1), dtype=np.int64)
     np.add.at(counts, (codes, idx - first), 1)
     columns = _period_start(np.arange(first, last + 1, dtype=np.int64), period)
-    return pd.DataFrame(
+    return _df(
         counts,
         index=pd.Index(customers, name=customer_col),
         columns=pd.DatetimeIndex(columns, name="period"),
@@ -338,7 +348,7 @@ class CustomerMigrationModel:
         se = np.sqrt(np.diag(self.covariance_.to_numpy()))
         z = float(norm.ppf(1.0 - alpha / 2.0))
         est = self.params_.to_numpy()
-        return pd.DataFrame(
+        return _df(
             {
                 "estimate": est,
                 "std_err": se,
@@ -389,7 +399,7 @@ class CustomerMigrationModel:
         p = self.transition_matrix_.to_numpy()
         n = p.shape[0]
         inv = np.linalg.inv(np.eye(n) - p / (1.0 + float(discount_rate)))
-        return pd.DataFrame(
+        return _df(
             inv, index=self.transition_matrix_.index, columns=self.transition_matrix_.columns
         )
 
@@ -472,7 +482,7 @@ class CustomerMigrationModel:
         rows[0] = x
         for k in range(1, int(periods) + 1):
             rows[k] = rows[k - 1] @ p
-        return pd.DataFrame(
+        return _df(
             rows,
             index=pd.RangeIndex(int(periods) + 1, name="period"),
             columns=self.transition_matrix_.columns,

@@ -70,11 +70,10 @@ def _log_f_term(r: Array, alpha: Array, s: Array, beta: Array, x: Array, u: Arra
     b = np.where(a_ge_b, r + x, s + 1.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         g = hyp2f1(1.0, b, c, z)
-        lead = np.where(
-            a_ge_b,
-            -(r + x) * np.log(alpha + u) - s * np.log(beta + u),
-            (1.0 - r - x) * np.log(alpha + u) - (s + 1.0) * np.log(beta + u),
-        )
+        log_a = np.log(alpha + u)
+        log_b = np.log(beta + u)
+        # alpha < beta: (1-r-x) log(alpha+u) - (s+1) log(beta+u), i.e. one more log ratio
+        lead = -(r + x) * log_a - s * log_b + np.where(a_ge_b, 0.0, log_a - log_b)
     return np.asarray(lead + np.log(g), dtype=np.float64)
 
 

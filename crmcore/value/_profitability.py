@@ -188,12 +188,15 @@ def customer_profitability(
     index = pd.Index(np.sort(np.asarray(index, dtype=object)), name=customer_col)
 
     def spread(value: pd.Series | float) -> pd.Series:
+        result: pd.Series
         if isinstance(value, pd.Series):
-            return value.reindex(index).fillna(0.0).astype(np.float64)
-        return pd.Series(float(value), index=index, dtype=np.float64)
+            result = value.reindex(index).fillna(0.0).astype(np.float64)
+        else:
+            result = pd.Series(float(value), index=index, dtype=np.float64)
+        return result
 
     orders = grouped["orders"].reindex(index).fillna(0).astype(np.int64)
-    out = pd.DataFrame(
+    out: pd.DataFrame = pd.DataFrame(
         {
             "orders": orders,
             "revenue": revenue.reindex(index).fillna(0.0),

@@ -1,0 +1,289 @@
+"""BTYD summary: from a transaction log to one (frequency, recency, T) row per customer.
+
+Written once against narwhals, so pandas, Polars and PyArrow inputs give identical results.
+Dates become whole day numbers computed from year and ordinal day (an expression every
+backend supports), periods are whole numbers derived from them, and every aggregation is a
+group-by or a join.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import narwhals.stable.v1 as nw
+import numpy as np
+import pandas as pd
+
+from crmcore._validation import (
+    as_narwhals,
+    check_no_missing,
+    check_param_choice,
+    check_param_number,
+    coerce_datetime_column,
+    coerce_timestamp,
+    require_columns,
+)
+from crmcore.exceptions import ValidationError
+
+__all__ = ["btyd_summary"]
+
+_WHO = "btyd_summary"
+_UNITS = ("D", "W", "M")
+# day number of 1970-01-01 under _days_before_year + ordinal day - 1
+_EPOCH = 719162
+
+
+def _days_before_year(year: nw.Expr) -> nw.Expr:
+    """Days from 0001-01-01 to 1 January of `year` (proleptic Gregorian)."""
+    y = year - 1
+    return y * 365 + y // 4 - y // 100 + y // 400
+
+
+def _period_expr(date_col: str, unit: str) -> nw.Expr:
+    """Whole-number period of each date: days since 1970-01-01, Monday-based weeks, months."""
+    year = nw.col(date_col).dt.year().cast(nw.Int64)
+    if unit == "M":
+        return year * 12 + nw.col(date_col).dt.month().cast(nw.Int64) - 1
+    day = _days_before_year(year) + nw.col(date_col).dt.ordinal_day().cast(nw.Int64) - 1 - _EPOCH
+    if unit == "W":
+        # 1970-01-01 was a Thursday: weeks run Monday to Sunday (pandas' "W" periods)
+        return (day + 3) // 7
+    return day
+
+
+def _period_of(ts: pd.Timestamp, unit: str) -> int:
+    if unit == "M":
+        return int(ts.year) * 12 + int(ts.month) - 1
+    day = (_dt.date(ts.year, ts.month, ts.day) - _dt.date(1970, 1, 1)).days
+    return (day + 3) // 7 if unit == "W" else day
+
+
+def btyd_summary(
+    transactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    observation_end: Any,
+    time_unit: str = "D",
+    unit_multiplier: float = 1,
+    calibration_end: Any = None,
+    include_first_transaction: bool = False,
+) -> pd.DataFrame:
+    """Summarise a transaction log into the (frequency, recency, T) form of the BTYD models.
+
+    Parameters
+    ----------
+    transactions : DataFrame (pandas, Polars or PyArrow)
+        One row per transaction.
+    customer_col, date_col : str
+        Customer id and transaction date (dates, datetimes or ISO strings; tz-aware values
+        are taken as wall-clock time in their zone).
+    amount_col : str, optional
+        Transaction value; adds ``monetary_value`` (and ``monetary_value_holdout``).
+    observation_end : date-like
+        End of the observation period (required: the clock is never read). Transactions in
+        later periods are left out.
+    time_unit : {"D", "W", "M"}, default "D"
+        Period of the summary: calendar days, Monday-to-Sunday weeks (pandas' ``"W"``) or
+        calendar months. Purchases in the same period merge into one.
+    unit_multiplier : float, default 1
+        Periods per time unit of the output: ``time_unit="D", unit_multiplier=7`` counts days
+        but reports recency and T in weeks.
+    calibration_end : date-like, optional
+        End of the calibration period. The summary then describes transactions up to and
+        including this instant, and holdout columns describe those after it, up to
+        `observation_end`.
+    include_first_transaction : bool, default False
+        Count the first period in ``frequency`` and ``monetary_value`` (keep False for the
+        BTYD models, which model repeat purchases).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id (sorted, index named `customer_col`), float columns:
+
+        - ``frequency``: number of repeat periods with a purchase (all periods with
+          ``include_first_transaction``);
+        - ``recency``: time from the first to the last purchase period;
+        - ``T``: time from the first purchase period to the period of the end of observation
+          (of calibration when `calibration_end` is given);
+        - ``monetary_value`` (with `amount_col`): mean of the per-period totals of the repeat
+          periods, 0 for customers without repeat purchases (all periods with
+          ``include_first_transaction``);
+        - with `calibration_end`: ``frequency_holdout`` (number of periods with a purchase
+          after the calibration end), ``monetary_value_holdout`` (mean transaction amount in
+          the holdout, 0 if none) and ``duration_holdout`` (periods from the calibration end
+          to the observation end).
+
+        ``attrs["time_unit"]`` holds the time unit (e.g. ``"W"``, or ``"7D"`` for days with
+        ``unit_multiplier=7``); models fitted on the frame record it.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        If a column is missing.
+    ValidationError
+        On missing values, non-numeric amounts, unknown `time_unit`, a non-positive
+        `unit_multiplier`, or `calibration_end` not before `observation_end`.
+
+    Notes
+    -----
+    The numbers equal lifetimes' ``summary_data_from_transaction_data`` and
+    ``calibration_and_holdout_data`` for ``freq="D"`` and ``"W"`` (the calibration columns
+    without the ``_cal`` suffix). As in lifetimes, the end of observation is compared by
+    period (a transaction later in the same period as `observation_end` counts), the
+    calibration split by instant, customers whose first purchase is after the (calibration)
+    end do not appear, and the holdout monetary value is the mean of individual transactions
+    rather than of period totals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "a", "b", "a"],
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-03",
+    ...                             "2024-01-15"]),
+    ...     "amount": [10.0, 5.0, 20.0, 7.0, 30.0],
+    ... })
+    >>> btyd_summary(log, amount_col="amount", observation_end="2024-01-31")
+                 frequency  recency     T  monetary_value
+    customer_id
+    a                  2.0     14.0  30.0            25.0
+    b                  0.0      0.0  28.0             0.0
+    """
+    check_param_choice("time_unit", time_unit, _UNITS, who=_WHO)
+    check_param_number("unit_multiplier", unit_multiplier, who=_WHO, low=0.0, low_inclusive=False)
+    if not isinstance(include_first_transaction, bool):
+        raise ValidationError(
+            f"The 'include_first_transaction' parameter of {_WHO} must be a bool. "
+            f"Got {include_first_transaction!r} instead."
+        )
+    cols = [customer_col, date_col] + ([amount_col] if amount_col is not None else [])
+    require_columns(transactions, cols, who=_WHO)
+    check_no_missing(transactions, cols, who=_WHO)
+    obs_end = coerce_timestamp(observation_end, name="observation_end", who=_WHO)
+    cal_end = (
+        None
+        if calibration_end is None
+        else coerce_timestamp(calibration_end, name="calibration_end", who=_WHO)
+    )
+    if cal_end is not None and cal_end >= obs_end:
+        raise ValidationError(
+            f"{_WHO}: calibration_end ({cal_end.date()}) must be before observation_end "
+            f"({obs_end.date()})."
+        )
+    frame = as_narwhals(transactions, who=_WHO).select(cols)
+    if amount_col is not None and not frame.schema[amount_col].is_numeric():
+        raise ValidationError(
+            f"{_WHO}: column {amount_col!r} must be numeric; got dtype {frame.schema[amount_col]}."
+        )
+    frame = as_narwhals(coerce_datetime_column(frame.to_native(), date_col, who=_WHO), who=_WHO)
+    multiplier = float(unit_multiplier)
+    unit_label = time_unit if multiplier == 1 else f"{unit_multiplier:g}{time_unit}"
+    frame = frame.with_columns(_period_expr(date_col, time_unit).alias("__period__"))
+
+    if cal_end is None:
+        end_period = _period_of(obs_end, time_unit)
+        calib = frame.filter(nw.col("__period__") <= end_period)
+    else:
+        end_period = _period_of(cal_end, time_unit)
+        calib = frame.filter(nw.col(date_col) <= cal_end.to_pydatetime())
+    summary = _summarise(
+        calib,
+        customer_col=customer_col,
+        amount_col=amount_col,
+        end_period=end_period,
+        multiplier=multiplier,
+        include_first=include_first_transaction,
+    )
+    if cal_end is not None:
+        hold = frame.filter(
+            (nw.col(date_col) > cal_end.to_pydatetime())
+            & (nw.col(date_col) <= obs_end.to_pydatetime())
+        )
+        summary = _add_holdout(hold, summary, customer_col=customer_col, amount_col=amount_col)
+        duration = (_period_of(obs_end, time_unit) - end_period) / multiplier
+        summary["duration_holdout"] = float(duration)
+    summary.attrs["time_unit"] = unit_label
+    return summary
+
+
+def _summarise(
+    frame: nw.DataFrame[Any],
+    *,
+    customer_col: str,
+    amount_col: str | None,
+    end_period: int,
+    multiplier: float,
+    include_first: bool,
+) -> pd.DataFrame:
+    aggs = [nw.len().alias("__n__")]
+    if amount_col is not None:
+        aggs.append(nw.col(amount_col).sum().alias("__amount__"))
+    periods = frame.group_by([customer_col, "__period__"]).agg(*aggs)
+    cust_aggs = [
+        nw.col("__period__").min().alias("__first__"),
+        nw.col("__period__").max().alias("__last__"),
+        nw.len().alias("__count__"),
+    ]
+    if amount_col is not None:
+        cust_aggs.append(nw.col("__amount__").sum().alias("__total__"))
+    customers = periods.group_by(customer_col).agg(*cust_aggs)
+    if amount_col is not None:
+        first = periods.join(
+            customers.select(customer_col, "__first__"),
+            left_on=[customer_col, "__period__"],
+            right_on=[customer_col, "__first__"],
+        ).select(customer_col, nw.col("__amount__").alias("__first_amount__"))
+        customers = customers.join(first, on=customer_col)
+    customers = customers.sort(customer_col)
+    ids = customers[customer_col].to_list()
+    first_p = customers["__first__"].to_numpy().astype(np.float64)
+    last_p = customers["__last__"].to_numpy().astype(np.float64)
+    count = customers["__count__"].to_numpy().astype(np.float64)
+    data: dict[str, Any] = {
+        "frequency": count if include_first else count - 1.0,
+        "recency": (last_p - first_p) / multiplier,
+        "T": (float(end_period) - first_p) / multiplier,
+    }
+    if amount_col is not None:
+        total = customers["__total__"].to_numpy().astype(np.float64)
+        if include_first:
+            data["monetary_value"] = total / count
+        else:
+            first_amount = customers["__first_amount__"].to_numpy().astype(np.float64)
+            repeat = count - 1.0
+            with np.errstate(invalid="ignore", divide="ignore"):
+                data["monetary_value"] = np.where(
+                    repeat > 0, (total - first_amount) / np.maximum(repeat, 1.0), 0.0
+                )
+    index = pd.Index(ids, name=customer_col)
+    return pd.DataFrame(data, index=index, dtype=np.float64)
+
+
+def _add_holdout(
+    hold: nw.DataFrame[Any],
+    summary: pd.DataFrame,
+    *,
+    customer_col: str,
+    amount_col: str | None,
+) -> pd.DataFrame:
+    periods = hold.group_by([customer_col, "__period__"]).agg(nw.len().alias("__n__"))
+    freq = periods.group_by(customer_col).agg(nw.len().alias("__freq__"))
+    out = summary.copy()
+    ids = freq[customer_col].to_list()
+    values = pd.Series(
+        freq["__freq__"].to_numpy().astype(np.float64), index=pd.Index(ids), dtype=np.float64
+    )
+    out["frequency_holdout"] = values.reindex(out.index).fillna(0.0).to_numpy()
+    if amount_col is not None:
+        spend = hold.group_by(customer_col).agg(nw.col(amount_col).mean().alias("__mean__"))
+        mean = pd.Series(
+            spend["__mean__"].to_numpy().astype(np.float64),
+            index=pd.Index(spend[customer_col].to_list()),
+            dtype=np.float64,
+        )
+        out["monetary_value_holdout"] = mean.reindex(out.index).fillna(0.0).to_numpy()
+    return out
