@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given, reject, settings
 from hypothesis import strategies as st
 from scipy.special import betaln, roots_jacobi
 
@@ -263,3 +263,28 @@ def test_200k_simulated_customers_recover_the_parameters_within_three_standard_e
     se = model.summary()["std_err"]
     for name, value in PUBLISHED.items():
         assert abs(model.params_[name] - value) < 3 * se[name], name
+
+
+@pytest.mark.slow
+@settings(max_examples=5, deadline=None)
+@given(params=param_sets, seed=st.integers(0, 10_000), n=st.integers(2, 8))
+def test_fitted_log_likelihood_is_never_below_lifetimes_on_random_data(
+    params: tuple[float, float, float, float], seed: int, n: int
+) -> None:
+    sim = simulate_bgbb(*params, T=n, n_customers=2_000, random_state=seed)
+    compressed = sim.groupby(["frequency", "recency", "T"]).size().rename("w").reset_index()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = BetaGeoBetaBinomModel().fit(compressed, weights_col="w")
+        try:
+            theirs = lifetimes.BetaGeoBetaBinomFitter().fit(
+                compressed["frequency"],
+                compressed["recency"],
+                compressed["T"],
+                weights=compressed["w"],
+            )
+        except Exception:  # lifetimes' optimiser sometimes diverges to NaN and raises
+            reject()
+    x, t_x, T, w = (compressed[c].to_numpy(float) for c in ("frequency", "recency", "T", "w"))
+    their_ll = float((bgbb_log_likelihood(*theirs.params_.to_numpy(), x, t_x, T) * w).sum())
+    assert ours.log_likelihood_ >= their_ll - 1e-6 * w.sum()

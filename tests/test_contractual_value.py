@@ -143,30 +143,57 @@ def test_del_and_derl_are_finite_and_bounded(alpha, beta, rate, renewals):
     assert 1 + residual / (1 + rate) >= 1.0
 
 
-def case_table(alpha: float, beta: float, cohort_size: float = 10_000.0) -> list[list[float]]:
-    """Five annual cohorts of `cohort_size`, expected survivors up to the end of year 5."""
-    model = ShiftedBetaGeoModel.from_params(alpha=alpha, beta=beta)
-    return [
-        list(np.round(cohort_size * model.survival(np.arange(n + 1)))) for n in range(4, -1, -1)
-    ]
+# Fader & Hardie (2010): active customers per cohort of a firm that acquires 10,000 customers
+# at the start of each year 2001-2005 (rows: cohorts 2001..2005), case 1 and case 2, as
+# reproduced in pymc-marketing, docs/source/notebooks/clv/dev/sBG_marimo.py, cell "Simulate
+# Data from Follow-Up Paper" (commit 18cd519), which cites the paper. The paper's printed
+# residual values of these bases (sBG vs aggregate retention) could NOT be found in any
+# searchable copy of the paper or a reproduction, so the residual-value tests below check
+# only the paper's qualitative claim (the aggregate-rate valuation is biased downward, more
+# so for the more heterogeneous case 2); the aggregate rates are hand derivations from the
+# counts, not printed values.
+FH2010_TABLES = {
+    CASE_1: [
+        [10000, 8000, 6480, 5307, 4391],
+        [10000, 8000, 6480, 5307],
+        [10000, 8000, 6480],
+        [10000, 8000],
+        [10000],
+    ],
+    CASE_2: [
+        [10000, 8000, 7600, 7383, 7235],
+        [10000, 8000, 7600, 7383],
+        [10000, 8000, 7600],
+        [10000, 8000],
+        [10000],
+    ],
+}
+# hand derivation: 2005 survivors of the 2001-2004 cohorts over their 2004 count
+HAND_AGGREGATE_RATE = {
+    CASE_1: (8000 + 6480 + 5307 + 4391) / (10000 + 8000 + 6480 + 5307),
+    CASE_2: (8000 + 7600 + 7383 + 7235) / (10000 + 8000 + 7600 + 7383),
+}
 
 
 @pytest.mark.parametrize("params", [CASE_1, CASE_2])
 def test_ignoring_heterogeneity_underestimates_residual_value(params):
-    table = case_table(*params)
+    table = FH2010_TABLES[params]
     fitted = ShiftedBetaGeoModel().fit(table)
     by_sbg = fitted.residual_value(table, discount_rate=0.1, margin=1.0)
     by_aggregate = aggregate_retention_residual_value(table, discount_rate=0.1, margin=1.0)
+    assert by_aggregate.attrs["aggregate_retention_rate"] == pytest.approx(
+        HAND_AGGREGATE_RATE[params], rel=1e-12
+    )
     sbg_total = float(by_sbg["residual_value"].sum())
     aggregate_total = float(by_aggregate["residual_value"].sum())
     assert aggregate_total < sbg_total
-    np.testing.assert_allclose(fitted.params_, params, rtol=2e-2)
+    np.testing.assert_allclose(fitted.params_, params, rtol=2e-3)
 
 
 def test_the_bias_grows_with_heterogeneity():
     gaps = []
     for params in (CASE_1, CASE_2):
-        table = case_table(*params)
+        table = FH2010_TABLES[params]
         sbg = customer_base_residual_value(
             table, alpha=params[0], beta=params[1], discount_rate=0.1
         )

@@ -21,9 +21,12 @@ from crmcore.value._economics import (
     tenure_profit_profile,
 )
 
-# Gupta & Lehmann (2003), "Customers as Assets", J. Interactive Marketing 17(1), Table 1:
-# margin multiple r / (1 + i - r), rows r = 0.6..0.9, columns i = 10%, 12%, 14%, 16%
-# (two decimals as published; e.g. r = 0.9, i = 12% -> 4.09).
+# Gupta & Lehmann (2003), "Customers as Assets", J. Interactive Marketing 17(1), 9-24, Table 1
+# tabulates the margin multiple r / (1 + i - r) for r = 60%..90% and i = 10%..16%. The printed
+# table itself could NOT be found in any searchable copy of the paper or a reproduction (pages,
+# code, docs and issues corpora searched), so the values below are a FORMULA DERIVATION:
+# r / (1 + i - r) evaluated by hand and rounded to two decimals (e.g. 0.9 / 0.22 = 4.09), not
+# numbers copied from the paper. Rows r = 0.6..0.9, columns i = 10%, 12%, 14%, 16%.
 GUPTA_LEHMANN_TABLE = {
     0.6: [1.20, 1.15, 1.11, 1.07],
     0.7: [1.75, 1.67, 1.59, 1.52],

@@ -14,10 +14,17 @@ from hypothesis.extra.numpy import arrays
 from crmcore.exceptions import CRMWarning, NotFittedError, ValidationError
 from crmcore.value._migration_chain import CustomerMigrationModel, purchase_history
 
-# Worked example of Pfeifer & Carraway (2000), "Modeling Customer Relationships as Markov
-# Chains", J. Interactive Marketing 14(2), 43-55: recency states 1..5, purchase
-# probabilities p = (.30, .20, .15, .05, 0), net contribution 40 per purchase, marketing
-# 4 per period in states 1-4 (none in state 5), discount rate 0.2 per period.
+# Recency example of Pfeifer & Carraway (2000), "Modeling Customer Relationships as Markov
+# Chains", J. Interactive Marketing 14(2), 43-55. INPUTS: recency states 1..5 with purchase
+# probabilities p = (.30, .20, .15, .05, 0), net contribution NC = 40 per purchase and
+# marketing M = 4 per period in states 1-4, so R = (NC - M, -M, -M, -M, 0) = (36, -4, -4, -4,
+# 0), as reproduced (citing the paper) in GeorgeMarkov/Modeling-Customer-Relationships-as-
+# Markov-Chains, README.md (R code). The discount rate d = 0.2 is that reproduction's own
+# setting ("in this simulation, I will set d = 0.2"), not confirmed as the paper's.
+# OUTPUTS: the paper's printed LTV vector could NOT be found in any searchable copy of the
+# paper or a reproduction (the R code above sums only four truncated terms and prints no
+# values), so V = (52.32, 5.55, 1.25, -1.82, 0.00) below is a HAND DERIVATION (the explicit
+# discounted series of _explicit_values), not the paper's numbers.
 P_EXAMPLE = [0.30, 0.20, 0.15, 0.05, 0.0]
 
 
@@ -41,6 +48,7 @@ def test_pfeifer_carraway_example_state_values():
     values = model.state_values(margin=40, marketing_cost=[4, 4, 4, 4, 0], discount_rate=0.2)
     expected = _explicit_values(P_EXAMPLE, [36, -4, -4, -4, 0], 0.2)
     np.testing.assert_allclose(values.to_numpy(), expected, rtol=1e-10)
+    # the hand derivation rounded to cents (not a published value; see the note above)
     np.testing.assert_allclose(values.round(2).to_numpy(), [52.32, 5.55, 1.25, -1.82, 0.0])
 
 

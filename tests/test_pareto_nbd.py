@@ -370,3 +370,25 @@ def test_200k_simulated_customers_recover_the_parameters_within_three_standard_e
     se = model.summary()["std_err"]
     for name, value in truth.items():
         assert abs(model.params_[name] - value) < 3 * se[name], name
+
+
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None)
+@given(
+    params=st.tuples(
+        st.floats(0.3, 2.0), st.floats(2.0, 20.0), st.floats(0.3, 2.0), st.floats(2.0, 20.0)
+    ),
+    seed=st.integers(0, 10_000),
+)
+def test_fitted_log_likelihood_is_never_below_lifetimes_on_random_data(
+    params: tuple[float, float, float, float], seed: int
+) -> None:
+    ages = np.random.default_rng(seed).uniform(10.0, 40.0, 400).round(2)
+    sim = simulate_pareto_nbd(*params, T=ages, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = ParetoNBDModel().fit(sim)
+        theirs = lifetimes.ParetoNBDFitter().fit(sim["frequency"], sim["recency"], sim["T"])
+    x, t_x, T = (sim[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    their_ll = pareto_log_likelihood(*theirs.params_.to_numpy(), x, t_x, T).sum()
+    assert ours.log_likelihood_ >= their_ll - 1e-6 * len(sim)

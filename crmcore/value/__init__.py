@@ -7,6 +7,13 @@ and contractual retention models with the economics of retention.
 from __future__ import annotations
 
 # --- BTYD summary, base, BG/NBD, MBG/NBD, Gamma-Gamma, CLV, interop ---
+from crmcore.value._base import MaximumLikelihoodModel, TransactionModel
+from crmcore.value._bgnbd import BetaGeoModel
+from crmcore.value._clv import customer_lifetime_value
+from crmcore.value._gamma_gamma import GammaGammaModel
+from crmcore.value._mbgnbd import ModifiedBetaGeoModel
+from crmcore.value._summary import btyd_summary
+
 # --- end BTYD core ---
 
 # --- Pareto/NBD, BG/BB, simulators, model checking ---
@@ -56,6 +63,13 @@ from crmcore.value._profitability import customer_profitability
 
 __all__: list[str] = [
     # BTYD core names
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "MaximumLikelihoodModel",
+    "ModifiedBetaGeoModel",
+    "TransactionModel",
+    "btyd_summary",
+    "customer_lifetime_value",
     # Pareto/BGBB names
     "BetaGeoBetaBinomModel",
     "ParetoNBDModel",

@@ -419,6 +419,7 @@ class MaximumLikelihoodModel:
                     cov_log = np.linalg.inv(h)
                     cov_log = 0.5 * (cov_log + cov_log.T)
                     cov = theta[:, None] * cov_log * theta[None, :]
+                    cov = 0.5 * (cov + cov.T)
                 else:
                     warnings.warn(
                         f"{type(self).__name__}.fit: the Hessian at the optimum is not positive "
@@ -1159,7 +1160,7 @@ def compress_rows(
         return x, t_x, T, weights
     first = np.empty(n_groups, dtype=np.int64)
     first[group[::-1]] = np.arange(n - 1, -1, -1)
-    summed = np.bincount(group, weights=weights, minlength=n_groups)
+    summed = np.asarray(np.bincount(group, weights=weights, minlength=n_groups), dtype=np.float64)
     return x[first], t_x[first], T[first], summed
 
 

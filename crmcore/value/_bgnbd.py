@@ -47,7 +47,7 @@ class _BetaGeoFamily(TransactionModel):
         self, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
     ) -> FloatArray:
         rate = max(float(np.sum(w * x)), 1e-3 * float(np.sum(w))) / float(np.sum(w * T))
-        return np.log(np.array([1.0, 1.0 / rate, 1.0, 1.0]))
+        return np.log(np.array([1.0, 1.0 / rate, 1.0, 1.0], dtype=np.float64))
 
     def _expected_purchases_kernel(
         self, params: FloatArray, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
@@ -139,8 +139,8 @@ class BetaGeoModel(_BetaGeoFamily):
     {'r': 0.243, 'alpha': 4.414, 'a': 0.793, 'b': 2.426}
     >>> round(model.log_likelihood_, 2)
     -9582.43
-    >>> round(model.expected_purchases_new_customer(78), 4)
-    1.8576
+    >>> round(model.expected_purchases_new_customer(78), 3)
+    1.858
     """
 
     _lifetimes_class: ClassVar[str | None] = "BetaGeoFitter"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from scipy import integrate
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, polygamma, xlogy
 
 FloatArray = npt.NDArray[np.float64]
@@ -337,6 +338,35 @@ def _hyp_tail(A: FloatArray, B: FloatArray, C: FloatArray, z: FloatArray) -> Flo
     return np.asarray(hyp2f1(A, B, C, z), dtype=np.float64)
 
 
+def _beta_expectation(
+    kind: str, a: float, bb: FloatArray, shape: FloatArray, w: FloatArray
+) -> FloatArray:
+    """E_p[g(p)] for p ~ Beta(a, bb) by adaptive quadrature (fallback where hyp2f1 fails).
+
+    ``kind="survive"``: ``g(p) = (1 + p w)^(-shape)``; ``kind="expect"``:
+    ``g(p) = (1 - (1 + p w)^(-shape)) / (p w)`` (times ``w`` outside). Used only for the rare
+    rows (very large frequency with ``z`` close to 1) where scipy's ``hyp2f1`` returns NaN.
+    """
+    out = np.empty(len(bb))
+    for i in range(len(bb)):
+        b_i, s_i, w_i = float(bb[i]), float(shape[i]), float(w[i])
+        log_norm = float(betaln(a, b_i))
+
+        def integrand(
+            p: float, b_i: float = b_i, s_i: float = s_i, w_i: float = w_i, ln: float = log_norm
+        ) -> float:
+            if p <= 0.0 or p >= 1.0:
+                return 0.0
+            log_pdf = (a - 1.0) * np.log(p) + (b_i - 1.0) * np.log1p(-p) - ln
+            decay = np.exp(-s_i * np.log1p(p * w_i))
+            g = decay if kind == "survive" else -np.expm1(-s_i * np.log1p(p * w_i)) / p
+            return float(np.exp(log_pdf) * g)
+
+        mode = min(max((a - 1.0) / (a + b_i - 2.0), 1e-12), 1 - 1e-12) if a + b_i > 2 else 0.5
+        out[i] = integrate.quad(integrand, 0.0, 1.0, points=[mode], limit=200)[0]
+    return out
+
+
 def bgnbd_probability_alive(
     params: FloatArray,
     x: FloatArray,
@@ -372,6 +402,13 @@ def bgnbd_probability_alive(
     survive = np.exp(a * (np.log(alpha + T) - np.log(alpha + T + u))) * _hyp_tail(
         np.full_like(z, a), a + bb - r - x, a + bb, z
     )
+    survive, bb_b, x_b, T_b, u_b = np.broadcast_arrays(survive, bb, x, T, u)
+    bad = ~np.isfinite(survive) | (survive < 0) | (survive > 1)
+    if np.any(bad):
+        survive = survive.copy()
+        survive[bad] = _beta_expectation(
+            "survive", a, bb_b[bad], r + x_b[bad], u_b[bad] / (alpha + T_b[bad])
+        )
     return np.asarray(pa * survive, dtype=np.float64)
 
 
@@ -404,7 +441,15 @@ def bgnbd_conditional_expected(
     log1mz = np.log(alpha + T) - np.log(alpha + T + tt)
     bracket = 1.0 - np.exp((a - 1.0) * log1mz) * hyp
     pa = bgnbd_probability_alive(params, x, t_x, T, modified=modified)
-    return np.asarray(c / (a - 1.0) * bracket * pa, dtype=np.float64)
+    alive_mean = c / (a - 1.0) * bracket
+    alive_mean, bb_b, x_b, T_b, t_b = np.broadcast_arrays(alive_mean, bb, x, T, tt)
+    bad = ~np.isfinite(alive_mean) | (alive_mean < 0)
+    if np.any(bad):
+        # E[X | alive, lambda, p] = (1 - (1 + p t / (alpha + T))^-(r + x)) / p
+        w = t_b[bad] / (alpha + T_b[bad])
+        alive_mean = alive_mean.copy()
+        alive_mean[bad] = w * _beta_expectation("expect", a, bb_b[bad], r + x_b[bad], w)
+    return np.asarray(alive_mean * pa, dtype=np.float64)
 
 
 def bgnbd_new_customer_expected(

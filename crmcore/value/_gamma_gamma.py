@@ -128,7 +128,7 @@ class GammaGammaModel(MaximumLikelihoodModel):
     >>> summary = load_cdnow_summary()
     >>> model = GammaGammaModel().fit(summary[summary["frequency"] > 0])
     >>> model.params_.round(2).to_dict()
-    {'p': 6.25, 'q': 3.74, 'v': 15.44}
+    {'p': 6.25, 'q': 3.74, 'v': 15.45}
     >>> round(model.log_likelihood_, 2)
     -4055.92
     """
@@ -337,7 +337,7 @@ class GammaGammaModel(MaximumLikelihoodModel):
             names=cls._param_names,
             who=f"{cls.__name__}.from_lifetimes",
         )
-        return cls.from_params(**params)
+        return cls.from_params(time_unit=None, **params)
 
     def to_lifetimes(self) -> Any:
         """Return an equivalent lifetimes ``GammaGammaFitter`` (lifetimes must be installed)."""

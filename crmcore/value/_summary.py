@@ -260,7 +260,8 @@ def _summarise(
                     repeat > 0, (total - first_amount) / np.maximum(repeat, 1.0), 0.0
                 )
     index = pd.Index(ids, name=customer_col)
-    return pd.DataFrame(data, index=index, dtype=np.float64)
+    result: pd.DataFrame = pd.DataFrame(data, index=index, dtype=np.float64)
+    return result
 
 
 def _add_holdout(
@@ -272,7 +273,7 @@ def _add_holdout(
 ) -> pd.DataFrame:
     periods = hold.group_by([customer_col, "__period__"]).agg(nw.len().alias("__n__"))
     freq = periods.group_by(customer_col).agg(nw.len().alias("__freq__"))
-    out = summary.copy()
+    out: pd.DataFrame = summary.copy()
     ids = freq[customer_col].to_list()
     values = pd.Series(
         freq["__freq__"].to_numpy().astype(np.float64), index=pd.Index(ids), dtype=np.float64

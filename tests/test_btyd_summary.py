@@ -1,0 +1,213 @@
+"""btyd_summary: lifetimes-equal summaries of a transaction log, on every backend."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from crmcore.datasets import load_cdnow_master
+from crmcore.exceptions import ColumnNotFoundError, ValidationError
+from crmcore.value import BetaGeoModel, btyd_summary
+
+lifetimes_utils = pytest.importorskip("lifetimes.utils")
+
+
+@pytest.fixture(scope="module")
+def master() -> pd.DataFrame:
+    return load_cdnow_master()
+
+
+def _lifetimes_summary(tx: pd.DataFrame, freq: str, **kwargs: object) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lifetimes_utils.summary_data_from_transaction_data(
+            tx, "customer_id", "date", freq=freq, **kwargs
+        )
+
+
+def _lifetimes_cal_holdout(tx: pd.DataFrame, freq: str, **kwargs: object) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = lifetimes_utils.calibration_and_holdout_data(
+            tx, "customer_id", "date", freq=freq, **kwargs
+        )
+    out.columns = [c.replace("_cal", "") for c in out.columns]
+    return out
+
+
+@pytest.mark.parametrize("freq", ["D", "W"])
+def test_summary_equals_lifetimes_on_cdnow_master(master: pd.DataFrame, freq: str) -> None:
+    expected = _lifetimes_summary(
+        master, freq, monetary_value_col="amount", observation_period_end="1998-06-30"
+    )
+    got = btyd_summary(master, amount_col="amount", observation_end="1998-06-30", time_unit=freq)
+    assert list(got.columns) == ["frequency", "recency", "T", "monetary_value"]
+    assert got.index.equals(expected.index)
+    np.testing.assert_allclose(got.to_numpy(), expected[got.columns].to_numpy(), rtol=1e-12)
+    assert got.attrs["time_unit"] == freq
+
+
+@pytest.mark.parametrize("freq", ["D", "W"])
+def test_calibration_and_holdout_equal_lifetimes_on_cdnow_master(
+    master: pd.DataFrame, freq: str
+) -> None:
+    expected = _lifetimes_cal_holdout(
+        master,
+        freq,
+        calibration_period_end="1997-09-30",
+        observation_period_end="1998-06-30",
+        monetary_value_col="amount",
+    )
+    got = btyd_summary(
+        master,
+        amount_col="amount",
+        observation_end="1998-06-30",
+        calibration_end="1997-09-30",
+        time_unit=freq,
+    )
+    assert list(got.columns) == list(expected.columns)
+    assert got.index.equals(expected.index)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-12)
+
+
+def test_summary_without_amount_and_with_first_transaction_equals_lifetimes(
+    master: pd.DataFrame,
+) -> None:
+    expected = _lifetimes_summary(
+        master,
+        "D",
+        observation_period_end="1997-12-31",
+        freq_multiplier=7,
+        include_first_transaction=True,
+    )
+    got = btyd_summary(
+        master,
+        observation_end="1997-12-31",
+        unit_multiplier=7,
+        include_first_transaction=True,
+    )
+    assert list(got.columns) == ["frequency", "recency", "T"]
+    assert got.index.equals(expected.index)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-12)
+    assert got.attrs["time_unit"] == "7D"
+
+
+def test_include_first_transaction_monetary_value_equals_lifetimes(master: pd.DataFrame) -> None:
+    expected = _lifetimes_summary(
+        master,
+        "W",
+        monetary_value_col="amount",
+        observation_period_end="1998-06-30",
+        include_first_transaction=True,
+    )
+    got = btyd_summary(
+        master,
+        amount_col="amount",
+        observation_end="1998-06-30",
+        time_unit="W",
+        include_first_transaction=True,
+    )
+    np.testing.assert_allclose(got.to_numpy(), expected[got.columns].to_numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("calibration_end", [None, "1997-09-30"])
+def test_pandas_and_polars_input_give_identical_summaries(
+    master: pd.DataFrame, calibration_end: str | None
+) -> None:
+    kwargs = {
+        "amount_col": "amount",
+        "observation_end": "1998-06-30",
+        "time_unit": "W",
+        "calibration_end": calibration_end,
+    }
+    from_pandas = btyd_summary(master, **kwargs)  # type: ignore[arg-type]
+    from_polars = btyd_summary(pl.from_pandas(master), **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(from_pandas, from_polars)
+    assert from_polars.attrs == from_pandas.attrs
+
+
+def test_input_frame_is_not_mutated(master: pd.DataFrame) -> None:
+    sample = master.head(500).copy()
+    before = sample.copy()
+    btyd_summary(
+        sample, amount_col="amount", observation_end="1998-06-30", calibration_end="1997-06-30"
+    )
+    pd.testing.assert_frame_equal(sample, before)
+
+
+def test_same_day_purchases_merge_and_monetary_value_is_the_mean_of_repeat_days() -> None:
+    # hand derivation: customer a buys on days 0 (10 + 5), 7 (20), 14 (30)
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b"],
+            "date": ["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-15", "2024-01-03"],
+            "amount": [10.0, 5.0, 20.0, 30.0, 7.0],
+        }
+    )
+    out = btyd_summary(log, amount_col="amount", observation_end="2024-01-31")
+    assert out.loc["a"].tolist() == [2.0, 14.0, 30.0, 25.0]
+    assert out.loc["b"].tolist() == [0.0, 0.0, 28.0, 0.0]
+    weekly = btyd_summary(log, amount_col="amount", observation_end="2024-01-31", time_unit="W")
+    # Monday-based weeks: 2024-01-01 is a Monday; 2024-01-29 (week of the 31st) is week 4
+    assert weekly.loc["a"].tolist() == [2.0, 2.0, 4.0, 25.0]
+
+
+def test_monthly_periods_count_calendar_months() -> None:
+    log = pd.DataFrame(
+        {"customer_id": ["a", "a", "a"], "date": ["2024-01-31", "2024-02-01", "2024-02-20"]}
+    )
+    out = btyd_summary(log, observation_end="2024-06-15", time_unit="M")
+    assert out.loc["a"].tolist() == [1.0, 1.0, 5.0]
+    assert out.attrs["time_unit"] == "M"
+
+
+def test_transactions_after_observation_end_are_left_out() -> None:
+    log = pd.DataFrame(
+        {"customer_id": ["a", "a", "b"], "date": ["2024-01-01", "2024-03-01", "2024-03-02"]}
+    )
+    out = btyd_summary(log, observation_end="2024-02-01")
+    assert out.index.tolist() == ["a"]
+    assert out.loc["a", "frequency"] == 0.0
+
+
+def test_summary_goes_straight_into_fit_and_the_time_unit_travels(master: pd.DataFrame) -> None:
+    summary = btyd_summary(
+        master, observation_end="1998-06-30", calibration_end="1997-09-30", time_unit="W"
+    )
+    model = BetaGeoModel().fit(summary)
+    assert model.time_unit_ == "W"
+
+
+def test_missing_column_is_reported_with_the_nearest_name(master: pd.DataFrame) -> None:
+    with pytest.raises(ColumnNotFoundError, match="customer"):
+        btyd_summary(
+            master.rename(columns={"customer_id": "customer"}), observation_end="1998-06-30"
+        )
+
+
+def test_missing_values_raise_with_count() -> None:
+    log = pd.DataFrame({"customer_id": ["a", None, "b"], "date": ["2024-01-01"] * 3})
+    with pytest.raises(ValidationError, match="1 missing"):
+        btyd_summary(log, observation_end="2024-02-01")
+
+
+def test_calibration_end_must_precede_observation_end(master: pd.DataFrame) -> None:
+    with pytest.raises(ValidationError, match="calibration_end"):
+        btyd_summary(master, observation_end="1997-06-30", calibration_end="1997-09-30")
+
+
+def test_bad_time_unit_and_multiplier_are_rejected(master: pd.DataFrame) -> None:
+    with pytest.raises(ValidationError, match="time_unit"):
+        btyd_summary(master, observation_end="1998-06-30", time_unit="fortnight")
+    with pytest.raises(ValidationError, match="unit_multiplier"):
+        btyd_summary(master, observation_end="1998-06-30", unit_multiplier=0)
+
+
+def test_non_numeric_amount_is_rejected() -> None:
+    log = pd.DataFrame({"customer_id": ["a"], "date": ["2024-01-01"], "amount": ["ten"]})
+    with pytest.raises(ValidationError, match="numeric"):
+        btyd_summary(log, amount_col="amount", observation_end="2024-02-01")
