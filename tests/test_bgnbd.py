@@ -458,3 +458,37 @@ def test_parameters_are_recovered_from_200k_simulated_customers() -> None:
     table = model.summary()
     z = np.abs(table["estimate"].to_numpy() - truth) / table["std_err"].to_numpy()
     assert np.all(z < 3), table
+
+
+# ------------------------------------------------------------------ plots
+def test_frequency_recency_and_probability_alive_plots_draw_the_model_grid(
+    fitted: BetaGeoModel,
+) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from crmcore._plots.clv import (
+        frequency_recency_grid,
+        plot_frequency_recency_matrix,
+        plot_probability_alive_matrix,
+    )
+
+    ax = plot_frequency_recency_matrix(fitted, T=39, t=4, max_frequency=10)
+    images = ax.get_images()
+    assert len(images) == 1
+    shown = np.asarray(images[0].get_array())
+    assert shown.shape == (11, 50)
+    _, _, values = frequency_recency_grid(
+        fitted, quantity="expected_purchases", T=39, max_frequency=10, t=4
+    )
+    # cell (frequency 3, last recency = T) is the model's prediction for (3, 39, 39)
+    expected = fitted.expected_purchases(([3], [39.0], [39.0]), 4)[0]
+    assert values[3, -1] == pytest.approx(expected)
+    assert np.isnan(values[0, 1:]).all() and ax.get_ylabel().startswith("frequency")
+    ax2 = plot_probability_alive_matrix(fitted, T=39, max_frequency=10)
+    alive = np.asarray(ax2.get_images()[0].get_array())
+    finite = alive[np.isfinite(alive)]
+    assert finite.min() >= 0 and finite.max() <= 1
+    assert ax2.get_title() == "Probability alive (T = 39)"
+    plt.close("all")

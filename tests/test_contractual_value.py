@@ -176,7 +176,7 @@ HAND_AGGREGATE_RATE = {
 
 
 @pytest.mark.parametrize("params", [CASE_1, CASE_2])
-def test_ignoring_heterogeneity_underestimates_residual_value(params):
+def test_ignoring_heterogeneity_underestimates_residual_value(params: tuple[float, float]) -> None:
     table = FH2010_TABLES[params]
     fitted = ShiftedBetaGeoModel().fit(table)
     by_sbg = fitted.residual_value(table, discount_rate=0.1, margin=1.0)
@@ -190,7 +190,7 @@ def test_ignoring_heterogeneity_underestimates_residual_value(params):
     np.testing.assert_allclose(fitted.params_, params, rtol=2e-3)
 
 
-def test_the_bias_grows_with_heterogeneity():
+def test_the_bias_grows_with_heterogeneity() -> None:
     gaps = []
     for params in (CASE_1, CASE_2):
         table = FH2010_TABLES[params]

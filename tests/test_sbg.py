@@ -196,7 +196,7 @@ FH2010_CASE_2 = [
 ]
 
 
-def test_pooled_fit_reproduces_the_published_multi_cohort_estimates_of_case_1():
+def test_pooled_fit_reproduces_the_published_multi_cohort_estimates_of_case_1() -> None:
     fitted = ShiftedBetaGeoModel().fit(FH2010_CASE_1)
     np.testing.assert_allclose(fitted.params_, [3.80, 15.19], rtol=1e-3)
     # the newest cohort (never observed over a renewal) carries no information
@@ -204,7 +204,7 @@ def test_pooled_fit_reproduces_the_published_multi_cohort_estimates_of_case_1():
     np.testing.assert_allclose(without_newest.params_, fitted.params_, rtol=1e-8)
 
 
-def test_pooled_fit_recovers_the_printed_parameters_of_case_2():
+def test_pooled_fit_recovers_the_printed_parameters_of_case_2() -> None:
     fitted = ShiftedBetaGeoModel().fit(FH2010_CASE_2)
     # printed to three decimals: 0.067 and 0.267
     np.testing.assert_allclose(fitted.params_, [0.067, 0.267], atol=5e-4)

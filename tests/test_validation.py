@@ -27,7 +27,7 @@ from crmcore.frames import (
 def _orders() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": ["a", None, "c", np.nan, "e"],
+            "customer_id": ["a", None, "c", np.nan, "a"],
             "date": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"],
             "amount": [1.0, 2.0, np.nan, 4.0, 5.0],
         },
