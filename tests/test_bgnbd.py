@@ -492,3 +492,54 @@ def test_frequency_recency_and_probability_alive_plots_draw_the_model_grid(
     assert finite.min() >= 0 and finite.max() <= 1
     assert ax2.get_title() == "Probability alive (T = 39)"
     plt.close("all")
+
+
+def test_scoring_many_customers_in_whole_days_shares_terms_without_changing_results() -> None:
+    # above 50,000 rows with few distinct (x, T) pairs the hypergeometric part is evaluated
+    # once per pair; the result must equal the row-by-row kernel
+    from crmcore.value._bgnbd_kernels import bgnbd_conditional_expected
+
+    rng = np.random.default_rng(3)
+    n = 60_000
+    T = rng.integers(1, 60, n).astype(float)
+    x, t_x = simulate_bgnbd(np.array(list(PAPER.values())), T, rng)
+    t_x = np.round(t_x)
+    model = BetaGeoModel.from_params(**PAPER)
+    fast = model.expected_purchases((x, t_x, T), 26.0)
+    direct = bgnbd_conditional_expected(np.array(list(PAPER.values())), 26.0, x, t_x, T)
+    np.testing.assert_allclose(fast, direct, rtol=1e-13)
+
+
+def test_pyarrow_tables_fit_and_score_like_pandas(
+    cdnow: pd.DataFrame, fitted: BetaGeoModel
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    table = pa.Table.from_pandas(cdnow.reset_index())
+    model = BetaGeoModel().fit(table)
+    np.testing.assert_allclose(model.params_, fitted.params_, rtol=1e-8)
+    out = model.probability_alive(table)
+    assert isinstance(out, pd.Series) and out.index.equals(pd.RangeIndex(len(cdnow)))
+    np.testing.assert_allclose(out.to_numpy(), fitted.probability_alive(cdnow), rtol=1e-8)
+
+
+@pytest.mark.parametrize("modified", [False, True])
+def test_scoring_many_customers_with_continuous_times_interpolates_accurately(
+    modified: bool,
+) -> None:
+    # above 200,000 rows with distinct (x, T) pairs the hypergeometric term is interpolated
+    # in z; it must agree with the direct formula (and hence lifetimes) to 1e-9
+    from crmcore.value import ModifiedBetaGeoModel
+    from crmcore.value._bgnbd_kernels import bgnbd_conditional_expected
+
+    rng = np.random.default_rng(11)
+    n = 220_000
+    params = np.array(list(PAPER.values()))
+    T = rng.uniform(0.5, 80.0, n)
+    x, t_x = simulate_bgnbd(params, T, rng, modified=modified)
+    cls = ModifiedBetaGeoModel if modified else BetaGeoModel
+    model = cls.from_params(**PAPER)
+    for t in (1.0, 52.0):
+        fast = model.expected_purchases((x, t_x, T), t)
+        direct = bgnbd_conditional_expected(params, t, x, t_x, T, modified=modified)
+        np.testing.assert_allclose(fast, direct, rtol=1e-9)
+        assert not np.array_equal(fast, direct)  # the interpolation path was taken

@@ -211,3 +211,40 @@ def test_non_numeric_amount_is_rejected() -> None:
     log = pd.DataFrame({"customer_id": ["a"], "date": ["2024-01-01"], "amount": ["ten"]})
     with pytest.raises(ValidationError, match="numeric"):
         btyd_summary(log, amount_col="amount", observation_end="2024-02-01")
+
+
+@pytest.mark.parametrize("polars_input", [False, True])
+def test_the_narwhals_group_by_engine_gives_the_same_frames(
+    master: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, polars_input: bool
+) -> None:
+    from crmcore.value import _summary
+
+    data = pl.from_pandas(master) if polars_input else master
+    kwargs = {
+        "amount_col": "amount",
+        "observation_end": "1998-06-30",
+        "calibration_end": "1997-09-30",
+        "time_unit": "W",
+    }
+    arrays = btyd_summary(data, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(_summary, "_ARRAY_ENGINE", False)
+    grouped = btyd_summary(data, **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(arrays, grouped, check_index_type=False)
+    plain = btyd_summary(data, amount_col="amount", observation_end="1998-06-30", time_unit="D")
+    monkeypatch.setattr(_summary, "_ARRAY_ENGINE", True)
+    pd.testing.assert_frame_equal(
+        plain,
+        btyd_summary(data, amount_col="amount", observation_end="1998-06-30", time_unit="D"),
+        check_index_type=False,
+    )
+
+
+def test_integer_customer_ids_give_the_lifetimes_summary(master: pd.DataFrame) -> None:
+    numeric = master.assign(customer_id=master["customer_id"].astype(int) * 3 + 1000)
+    expected = _lifetimes_summary(
+        numeric, "W", monetary_value_col="amount", observation_period_end="1998-06-30"
+    )
+    got = btyd_summary(numeric, amount_col="amount", observation_end="1998-06-30", time_unit="W")
+    assert got.index.equals(expected.index)
+    assert got.index.dtype.kind == "i"
+    np.testing.assert_allclose(got.to_numpy(), expected[got.columns].to_numpy(), rtol=1e-12)

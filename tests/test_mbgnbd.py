@@ -193,3 +193,32 @@ def test_parameters_are_recovered_from_200k_simulated_customers() -> None:
     table = model.summary()
     z = np.abs(table["estimate"].to_numpy() - truth) / table["std_err"].to_numpy()
     assert np.all(z < 3), table
+
+
+@pytest.mark.slow
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    params=st.tuples(
+        st.floats(0.2, 2.0), st.floats(1.0, 20.0), st.floats(0.3, 3.0), st.floats(0.5, 6.0)
+    ),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_fitted_log_likelihood_is_at_least_lifetimes(
+    params: tuple[float, float, float, float], seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = 400
+    T = rng.uniform(5.0, 60.0, n)
+    x, t_x = simulate_bgnbd(np.array(params), T, rng, modified=True)
+    if x.sum() == 0:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ModifiedBetaGeoModel().fit(pd.DataFrame({"frequency": x, "recency": t_x, "T": T}))
+        try:
+            ref = lifetimes.ModifiedBetaGeoFitter().fit(x, t_x, T)
+        except Exception:  # lifetimes' own ConvergenceError: nothing to compare
+            return
+    theirs = ref.params_[["r", "alpha", "a", "b"]].to_numpy()
+    ll_theirs = float(np.sum(bgnbd_log_likelihood(theirs, x, t_x, T, modified=True)))
+    assert model.log_likelihood_ >= ll_theirs - 1e-6 * n

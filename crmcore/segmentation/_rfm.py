@@ -7,6 +7,7 @@ narwhals, so pandas, Polars and PyArrow input give identical tables. Scoring wor
 
 from __future__ import annotations
 
+import datetime
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
@@ -42,9 +43,6 @@ __all__ = ["RFMScorer", "rfm_scores", "rfm_table"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# Day numbers count from 1601-01-01 so that every term of the year formula is >= 0
-# (floor division of negative numbers differs between backends).
-_DAY0 = np.datetime64("1601-01-01", "D")
 _SCORE_COLUMNS = ["r_score", "f_score", "m_score", "rfm_code", "rfm_score", "fm_score"]
 _DIMS = ("recency", "frequency", "monetary")
 _METHODS = ("quantile", "fixed", "r-rfm", "pymc-marketing")
@@ -52,15 +50,14 @@ _BINNINGS = ("independent", "nested")
 _TIES = ("shared", "rank", "random")
 
 
-def _day_number_expr(column: str) -> nw.Expr:
-    """Days since 1601-01-01 from year and ordinal day (an expression every backend has)."""
-    years = nw.col(column).dt.year().cast(nw.Int64) - 1601
-    ordinal = nw.col(column).dt.ordinal_day().cast(nw.Int64)
-    return years * 365 + years // 4 - years // 100 + years // 400 + ordinal - 1
+def _midnight(ts: pd.Timestamp) -> datetime.datetime:
+    """The start of the day of `ts` as a naive ``datetime`` (a literal every backend takes)."""
+    return datetime.datetime(ts.year, ts.month, ts.day)
 
 
-def _day_number(ts: pd.Timestamp) -> int:
-    return int((np.datetime64(ts.date(), "D") - _DAY0).astype(np.int64))
+def _day_values(series: nw.Series[Any]) -> npt.NDArray[np.datetime64]:
+    """Whole-day values (``datetime64[D]``) of a per-customer column of midnights."""
+    return np.asarray(series.to_numpy()).astype("datetime64[D]")
 
 
 def _normalise_ids(index: pd.Index) -> pd.Index:
@@ -173,9 +170,13 @@ def rfm_table(
             f"{who}: column {amount_col!r} must be numeric; got dtype {frame.schema[amount_col]}."
         )
     n_rows = len(frame)
-    n_missing_amounts = int(frame[amount_col].is_null().sum())
-    if frame.schema[amount_col].is_float():
-        n_missing_amounts = int((frame[amount_col].is_null() | frame[amount_col].is_nan()).sum())
+    amount = nw.col(amount_col)
+    missing_amount = (
+        amount.is_null() | amount.is_nan()
+        if frame.schema[amount_col].is_float()
+        else amount.is_null()
+    )
+    n_missing_amounts = int(frame.select(missing_amount.sum()).item())
     if n_missing_amounts == n_rows:
         raise ValidationError(
             f"{who}: all {n_rows:,} values of column {amount_col!r} are missing; "
@@ -183,16 +184,27 @@ def rfm_table(
         )
     native = frame.select(cols).to_native()
     native = coerce_datetime_column(native, date_col, who=who)
-    check_no_missing(native, cols, who=who, id_col=customer_col)
     frame = nw.from_native(native, eager_only=True)
 
-    as_day = _day_number(as_of_ts)
+    # One row pass: every date becomes the midnight starting its day (min, max and the
+    # distinct-day count are then taken on whole days). Null ids / dates, late rows and
+    # negative amounts are counted in one select of sums.
+    as_of_day = _midnight(as_of_ts)
     slim = frame.select(
         nw.col(customer_col),
-        _day_number_expr(date_col).alias("__day"),
-        nw.col(amount_col).cast(nw.Float64).alias("__amount"),
+        nw.col(date_col).dt.truncate("1d").alias("__day"),
+        amount.cast(nw.Float64).alias("__amount"),
     )
-    n_late = int((slim["__day"] > as_day).sum())
+    late = nw.col("__day") > as_of_day
+    counts = slim.select(
+        nw.col(customer_col).is_null().sum().alias("ids"),
+        nw.col("__day").is_null().sum().alias("dates"),
+        late.sum().alias("late"),
+        ((nw.col("__amount") < 0) & ~late).sum().alias("negative"),
+    ).row(0)
+    n_null_ids, n_null_dates, n_late, n_negative = (int(c or 0) for c in counts)
+    if n_null_ids or n_null_dates or n_missing_amounts:
+        check_no_missing(native, cols, who=who, id_col=customer_col)  # raises, with details
     if n_late:
         warnings.warn(
             f"{who}: {n_late:,} of {n_rows:,} rows are dated after as_of "
@@ -200,13 +212,12 @@ def rfm_table(
             CRMWarning,
             stacklevel=2,
         )
-        slim = slim.filter(nw.col("__day") <= as_day)
-    if len(slim) == 0 and customers is None:
+        slim = slim.filter(~late)
+    if n_late == n_rows and customers is None:
         raise ValidationError(
             f"{who}: no transaction is dated on or before as_of {as_of_ts:%Y-%m-%d} "
             f"(all {n_rows:,} rows are later). Hint: check as_of."
         )
-    n_negative = int((slim["__amount"] < 0).sum())
     if n_negative:
         warnings.warn(
             f"{who}: {n_negative:,} rows have negative amounts (returns); they count as "
@@ -222,7 +233,7 @@ def rfm_table(
         count.alias("__n"),
         nw.col("__amount").sum().alias("__total"),
     )
-    table = _table_from_aggregate(agg, customer_col, as_day, monetary)
+    table = _table_from_aggregate(agg, customer_col, as_of_day, monetary)
     if customers is not None:
         table = _add_customers(table, customers, who=who)
     table.attrs.update({"as_of": as_of_ts, "frequency": frequency, "monetary": monetary})
@@ -230,25 +241,28 @@ def rfm_table(
 
 
 def _table_from_aggregate(
-    agg: nw.DataFrame[Any], customer_col: str, as_day: int, monetary: str
+    agg: nw.DataFrame[Any], customer_col: str, as_of_day: datetime.datetime, monetary: str
 ) -> pd.DataFrame:
     ids = _normalise_ids(pd.Index(agg[customer_col].to_pandas(), name=customer_col))
-    first = agg["__first"].to_numpy().astype(np.int64)
-    last = agg["__last"].to_numpy().astype(np.int64)
-    count = agg["__n"].to_numpy().astype(np.int64)
-    total = agg["__total"].to_numpy().astype(np.float64)
+    # Sort the (per-customer) arrays once here instead of sorting the assembled frame.
+    order = np.asarray(ids.argsort())
+    ids = ids.take(order)
+    first = _day_values(agg["__first"])[order]
+    last = _day_values(agg["__last"])[order]
+    count = agg["__n"].to_numpy().astype(np.int64)[order]
+    total = agg["__total"].to_numpy().astype(np.float64)[order]
     value = total if monetary == "total" else total / count
-    table = pd.DataFrame(
+    recency = (np.datetime64(as_of_day, "D") - last).astype(np.int64).astype(np.float64)
+    return pd.DataFrame(
         {
-            "first_purchase": (_DAY0 + first).astype("datetime64[ns]"),
-            "last_purchase": (_DAY0 + last).astype("datetime64[ns]"),
-            "recency_days": (as_day - last).astype(np.float64),
+            "first_purchase": first.astype("datetime64[ns]"),
+            "last_purchase": last.astype("datetime64[ns]"),
+            "recency_days": recency,
             "frequency": count,
             "monetary": value,
         },
         index=ids,
     )
-    return cast("pd.DataFrame", table.sort_index(kind="stable"))
 
 
 def _add_customers(table: pd.DataFrame, customers: Iterable[Any], *, who: str) -> pd.DataFrame:

@@ -40,6 +40,15 @@ goes into this file):
     quantities (e.g. special functions over the distinct frequencies) once. The callable is
     used during ``fit`` only and never stored on the instance.
 
+Optional analytic Hessian: if the callable returned by ``_make_objective`` also has a method
+``value_grad_hessian(log_params) -> (float, ndarray, ndarray)`` (summed negative
+log-likelihood, gradient and Hessian on log scale), the base minimises with Newton's method
+(eigenvalue-floored, with a line search; L-BFGS-B is the fallback) and uses that Hessian for
+the covariance instead of differencing the gradient. BG/NBD and MBG/NBD do this.
+
+On more than 200,000 distinct rows the base first fits a systematic subsample of 50,000 rows
+to get a starting point; nothing is needed from the subclass for that.
+
 ``_extra_input_checks(self, x, t_x, T) -> list[tuple[str, ndarray]]`` (optional)
     Extra model-specific data rules as ``(rule text, boolean mask of offending rows)``, e.g.
     BG/BB's "T must be a whole number of opportunities". Counted and reported with the first ids
@@ -638,9 +647,9 @@ class TransactionModel(MaximumLikelihoodModel):
         fcol, rcol, tcol = cols
         with np.errstate(invalid="ignore"):
             rules: list[tuple[str, npt.NDArray[np.bool_]]] = [
-                (f"{fcol} must be finite", ~np.isfinite(x)),
-                (f"{rcol} must be finite", ~np.isfinite(t_x)),
-                (f"{tcol} must be finite", ~np.isfinite(T)),
+                (f"{fcol} must be finite and not missing", ~np.isfinite(x)),
+                (f"{rcol} must be finite and not missing", ~np.isfinite(t_x)),
+                (f"{tcol} must be finite and not missing", ~np.isfinite(T)),
                 (f"{fcol} must be >= 0", x < 0),
                 (f"{fcol} must be a whole number", np.isfinite(x) & (x != np.round(x))),
                 (f"{rcol} must be >= 0", t_x < 0),
@@ -678,7 +687,12 @@ class TransactionModel(MaximumLikelihoodModel):
         who: str,
     ) -> tuple[list[FloatArray], pd.Index | None]:
         """Columns of a pandas/Polars/PyArrow frame as float64 arrays plus the pandas index."""
-        require_columns(data, list(cols), who=who)
+        # checked on the narwhals wrapper so that PyArrow tables list their column names
+        require_columns(
+            data if isinstance(data, pd.DataFrame) else as_narwhals(data, who=who),
+            list(cols),
+            who=who,
+        )
         if isinstance(data, pd.DataFrame):
             index: pd.Index | None = data.index
             arrays = []

@@ -24,6 +24,7 @@ FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
     "BGNBDObjective",
+    "bgnbd_alive_mean",
     "bgnbd_conditional_expected",
     "bgnbd_log_likelihood",
     "bgnbd_population_probability",
@@ -431,16 +432,32 @@ def bgnbd_conditional_expected(
     ``(1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z)``, which cannot overflow for
     large ``x`` (MBG/NBD: ``b + x`` becomes ``b + x + 1`` throughout).
     """
+    pa = bgnbd_probability_alive(params, x, t_x, T, modified=modified)
+    alive = bgnbd_alive_mean(params, t, x, T, modified=modified)
+    return np.asarray(alive * pa, dtype=np.float64)
+
+
+def bgnbd_alive_mean(
+    params: FloatArray,
+    t: FloatArray | float,
+    x: FloatArray,
+    T: FloatArray,
+    *,
+    modified: bool = False,
+) -> FloatArray:
+    """E[X(T, T + t) | alive at T, x, T]: the new-customer mean at posterior parameters.
+
+    Depends on ``(x, T)`` only, not on ``t_x`` (see :func:`bgnbd_conditional_expected`).
+    """
     r, alpha, a, b = (float(v) for v in params)
-    bb = b + x + (1.0 if modified else 0.0)  # posterior b of the dropout probability
     tt = np.asarray(t, dtype=np.float64)
+    bb = b + x + (1.0 if modified else 0.0)  # posterior b of the dropout probability
     z = tt / (alpha + T + tt)
     c = a + bb - 1.0
     z, c = np.broadcast_arrays(z, c)
     hyp = _hyp_tail(c - r - x, np.full_like(z, a - 1.0), c, z)
     log1mz = np.log(alpha + T) - np.log(alpha + T + tt)
     bracket = 1.0 - np.exp((a - 1.0) * log1mz) * hyp
-    pa = bgnbd_probability_alive(params, x, t_x, T, modified=modified)
     alive_mean = c / (a - 1.0) * bracket
     alive_mean, bb_b, x_b, T_b, t_b = np.broadcast_arrays(alive_mean, bb, x, T, tt)
     bad = ~np.isfinite(alive_mean) | (alive_mean < 0)
@@ -449,7 +466,7 @@ def bgnbd_conditional_expected(
         w = t_b[bad] / (alpha + T_b[bad])
         alive_mean = alive_mean.copy()
         alive_mean[bad] = w * _beta_expectation("expect", a, bb_b[bad], r + x_b[bad], w)
-    return np.asarray(alive_mean * pa, dtype=np.float64)
+    return np.asarray(alive_mean, dtype=np.float64)
 
 
 def bgnbd_new_customer_expected(
@@ -556,6 +573,78 @@ def bgnbd_conditional_probability(
     second = np.where(nn > 0, second_coef * tail, 0.0)
     alive_part = first + second
     return np.asarray(pa * alive_part + (1.0 - pa) * (nn == 0), dtype=np.float64)
+
+
+def bgnbd_alive_mean_interpolated(
+    params: FloatArray,
+    t: float,
+    x: FloatArray,
+    T: FloatArray,
+    *,
+    modified: bool = False,
+    nodes: int = 512,
+) -> FloatArray | None:
+    """:func:`bgnbd_alive_mean` for many rows by cubic Hermite interpolation in ``z``.
+
+    The Euler-transformed hypergeometric term ``2F1(a + b' - 1 - r, a - 1; a + b' + x - 1; z)``
+    (``b' = b``, or ``b + 1`` for the MBG/NBD) depends on the row through ``x`` and
+    ``z = t / (alpha + T + t)`` only. For each distinct ``x`` it is tabulated with its exact
+    derivative ``(A B / C) 2F1(A + 1, B + 1; C + 1; z)`` on ``nodes + 1`` equally spaced
+    points of ``w = -ln(1 - z)`` (smooth in ``w``: the branch point ``z = 1`` is at infinity)
+    and interpolated by cubic Hermite polynomials (error ~ h^4). A sample of 256 rows is
+    checked against the direct formula; if any differs by more than 1e-9 (relative), None is
+    returned and the caller evaluates the rows directly.
+    """
+    r, alpha, a, b = (float(v) for v in params)
+    n = len(x)
+    if n == 0:
+        return None
+    ux, inv = _unique_counts(x)
+    if 2 * len(ux) * (nodes + 1) > n // 2:
+        return None
+    bb0 = b + (1.0 if modified else 0.0)
+    A = a + bb0 - 1.0 - r
+    B = a - 1.0
+    tt = float(t)
+    # interpolate in w = -ln(1 - z) = ln((alpha + T + t) / (alpha + T)), where the branch
+    # point at z = 1 moves to infinity and the function is smooth
+    w = np.log(alpha + T + tt) - np.log(alpha + T)
+    w_max = float(np.max(w))
+    if not 0.0 < w_max < np.inf:
+        return None
+    h = w_max / nodes
+    grid_w = np.linspace(0.0, w_max, nodes + 1)
+    grid_z = -np.expm1(-grid_w)
+    C = (a + bb0 - 1.0 + ux)[:, None]
+    F = np.asarray(hyp2f1(A, B, C, grid_z[None, :]), dtype=np.float64)
+    dF = np.asarray(
+        A * B / C * hyp2f1(A + 1.0, B + 1.0, C + 1.0, grid_z[None, :]) * np.exp(-grid_w)[None, :],
+        dtype=np.float64,
+    )
+    if not (np.all(np.isfinite(F)) and np.all(np.isfinite(dF))):
+        return None
+    u = w / h
+    cell = np.minimum(u.astype(np.intp), nodes - 1)
+    s = u - cell
+    idx = inv * (nodes + 1) + cell
+    f0, f1 = F.ravel()[idx], F.ravel()[idx + 1]
+    d0, d1 = dF.ravel()[idx] * h, dF.ravel()[idx + 1] * h
+    s2 = s * s
+    s3 = s2 * s
+    hyp = (
+        (2.0 * s3 - 3.0 * s2 + 1.0) * f0
+        + (s3 - 2.0 * s2 + s) * d0
+        + (3.0 * s2 - 2.0 * s3) * f1
+        + (s3 - s2) * d1
+    )
+    c = a + bb0 - 1.0 + x
+    out = c / (a - 1.0) * (1.0 - np.exp(-(a - 1.0) * w) * hyp)
+    check = np.random.default_rng(0).choice(n, min(n, 256), replace=False)
+    direct = bgnbd_alive_mean(params, tt, x[check], T[check], modified=modified)
+    scale = np.maximum(np.abs(direct), 1e-300)
+    if not np.all(np.isfinite(out)) or np.max(np.abs(out[check] - direct) / scale) > 1e-9:
+        return None
+    return np.asarray(out, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- simulation

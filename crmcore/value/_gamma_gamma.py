@@ -164,7 +164,11 @@ class GammaGammaModel(MaximumLikelihoodModel):
             cols = [frequency_col, monetary_value_col] + (
                 [weights_col] if weights_col is not None else []
             )
-            require_columns(data, cols, who=who)
+            require_columns(
+                data if isinstance(data, pd.DataFrame) else as_narwhals(data, who=who),
+                cols,
+                who=who,
+            )
             if isinstance(data, pd.DataFrame):
                 index = data.index
                 arrays = []

@@ -1,9 +1,15 @@
 """BTYD summary: from a transaction log to one (frequency, recency, T) row per customer.
 
-Written once against narwhals, so pandas, Polars and PyArrow inputs give identical results.
-Dates become whole day numbers computed from year and ordinal day (an expression every
-backend supports), periods are whole numbers derived from them, and every aggregation is a
-group-by or a join.
+The input is read through narwhals (pandas, Polars and PyArrow give identical results) and
+validated at that edge. Two engines compute the same numbers (tested against each other and
+against lifetimes):
+
+- arrays (used for eager frames): ids are factorised (offsets for compact integer ids),
+  dates become whole periods, distinct (customer, period) pairs come from one sort of packed
+  integer keys and the totals from bincounts — several times faster than group-bys over
+  millions of customers;
+- narwhals group-by/join expressions only (periods from year and ordinal day, an expression
+  every backend supports), kept for engines that cannot hand over arrays.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 
 import narwhals.stable.v1 as nw
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from crmcore._validation import (
@@ -40,16 +47,24 @@ def _days_before_year(year: nw.Expr) -> nw.Expr:
     return y * 365 + y // 4 - y // 100 + y // 400
 
 
-def _period_expr(date_col: str, unit: str) -> nw.Expr:
-    """Whole-number period of each date: days since 1970-01-01, Monday-based weeks, months."""
-    year = nw.col(date_col).dt.year().cast(nw.Int64)
+def _with_period(frame: nw.DataFrame[Any], date_col: str, unit: str) -> nw.DataFrame[Any]:
+    """Add ``__period__``: days since 1970-01-01, Monday-based weeks, or months."""
+    date = nw.col(date_col)
     if unit == "M":
-        return year * 12 + nw.col(date_col).dt.month().cast(nw.Int64) - 1
-    day = _days_before_year(year) + nw.col(date_col).dt.ordinal_day().cast(nw.Int64) - 1 - _EPOCH
-    if unit == "W":
-        # 1970-01-01 was a Thursday: weeks run Monday to Sunday (pandas' "W" periods)
-        return (day + 3) // 7
-    return day
+        return frame.with_columns(
+            (date.dt.year().cast(nw.Int64) * 12 + date.dt.month().cast(nw.Int64) - 1).alias(
+                "__period__"
+            )
+        )
+    # year and ordinal day once, as columns, then integer arithmetic on them
+    frame = frame.with_columns(
+        date.dt.year().cast(nw.Int64).alias("__year__"),
+        date.dt.ordinal_day().cast(nw.Int64).alias("__yday__"),
+    )
+    day = _days_before_year(nw.col("__year__")) + nw.col("__yday__") - 1 - _EPOCH
+    # 1970-01-01 was a Thursday: weeks run Monday to Sunday (pandas' "W" periods)
+    period = (day + 3) // 7 if unit == "W" else day
+    return frame.with_columns(period.alias("__period__")).drop("__year__", "__yday__")
 
 
 def _period_of(ts: pd.Timestamp, unit: str) -> int:
@@ -130,6 +145,9 @@ def btyd_summary(
 
     Notes
     -----
+    Computed from numpy arrays taken from the frame (one sort of packed (customer, period)
+    keys, bincounts), or with narwhals group-bys; both give the same frame.
+
     The numbers equal lifetimes' ``summary_data_from_transaction_data`` and
     ``calibration_and_holdout_data`` for ``freq="D"`` and ``"W"`` (the calibration columns
     without the ``_cal`` suffix). As in lifetimes, the end of observation is compared by
@@ -161,7 +179,13 @@ def btyd_summary(
             f"Got {include_first_transaction!r} instead."
         )
     cols = [customer_col, date_col] + ([amount_col] if amount_col is not None else [])
-    require_columns(transactions, cols, who=_WHO)
+    require_columns(
+        transactions
+        if isinstance(transactions, pd.DataFrame)
+        else as_narwhals(transactions, who=_WHO),
+        cols,
+        who=_WHO,
+    )
     check_no_missing(transactions, cols, who=_WHO)
     obs_end = coerce_timestamp(observation_end, name="observation_end", who=_WHO)
     cal_end = (
@@ -182,7 +206,21 @@ def btyd_summary(
     frame = as_narwhals(coerce_datetime_column(frame.to_native(), date_col, who=_WHO), who=_WHO)
     multiplier = float(unit_multiplier)
     unit_label = time_unit if multiplier == 1 else f"{unit_multiplier:g}{time_unit}"
-    frame = frame.with_columns(_period_expr(date_col, time_unit).alias("__period__"))
+    if _ARRAY_ENGINE:
+        summary = _summary_from_arrays(
+            frame,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            unit=time_unit,
+            obs_end=obs_end,
+            cal_end=cal_end,
+            multiplier=multiplier,
+            include_first=include_first_transaction,
+        )
+        summary.attrs["time_unit"] = unit_label
+        return summary
+    frame = _with_period(frame, date_col, time_unit)
 
     if cal_end is None:
         end_period = _period_of(obs_end, time_unit)
@@ -210,6 +248,137 @@ def btyd_summary(
     return summary
 
 
+# Eager frames are summarised from numpy arrays (hash factorisation of the ids, one sort of
+# packed (customer, period) keys, bincounts): several times faster than group-bys over a
+# million customers. The narwhals group-by implementation below gives identical results
+# (tested) and is the path for engines that cannot hand over arrays.
+_ARRAY_ENGINE = True
+
+
+def _as_us(ts: pd.Timestamp) -> np.datetime64:
+    return np.datetime64(ts.to_pydatetime(), "us")
+
+
+def _day_numbers(values: npt.NDArray[Any], unit: str) -> npt.NDArray[np.int64]:
+    """Periods of datetime64 values, on the same scale as :func:`_period_of`."""
+    if unit == "M":
+        months = values.astype("datetime64[M]").astype(np.int64)
+        return np.asarray(months + 1970 * 12, dtype=np.int64)
+    days = values.astype("datetime64[D]").astype(np.int64)
+    return np.asarray((days + 3) // 7 if unit == "W" else days, dtype=np.int64)
+
+
+def _distinct_periods(
+    codes: npt.NDArray[np.int64], periods: npt.NDArray[np.int64], n_customers: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per customer code: number of distinct periods, first period, last period."""
+    count = np.zeros(n_customers, dtype=np.int64)
+    first = np.zeros(n_customers, dtype=np.int64)
+    last = np.zeros(n_customers, dtype=np.int64)
+    if len(codes) == 0:
+        return count, first, last
+    p_lo = int(periods.min())
+    width = int(periods.max()) - p_lo + 1
+    if n_customers * width < 2**62:
+        # packed keys; int32 when they fit (half the memory traffic of the sort)
+        kind = np.int32 if n_customers * width < 2**31 else np.int64
+        keys = np.sort((codes * width + (periods - p_lo)).astype(kind)).astype(np.int64)
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        cust = keys // width
+        per = keys % width + p_lo
+    else:  # pragma: no cover - needs an enormous id x period range
+        order = np.lexsort((periods, codes))
+        c_sorted, p_sorted = codes[order], periods[order]
+        new = np.concatenate(
+            ([True], (c_sorted[1:] != c_sorted[:-1]) | (p_sorted[1:] != p_sorted[:-1]))
+        )
+        cust, per = c_sorted[new], p_sorted[new]
+    count += np.bincount(cust, minlength=n_customers)
+    starts = np.flatnonzero(np.concatenate(([True], cust[1:] != cust[:-1])))
+    ends = np.concatenate((starts[1:] - 1, [len(cust) - 1]))
+    first[cust[starts]] = per[starts]
+    last[cust[starts]] = per[ends]
+    return count, first, last
+
+
+def _customer_codes(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Dense codes of the ids in sorted order of the distinct ids, and those ids."""
+    if ids.dtype.kind in "iu" and len(ids):
+        lo, hi = int(ids.min()), int(ids.max())
+        if hi - lo < 4 * len(ids) + 1024:
+            # compact integer ids: offsets instead of hashing
+            offsets = ids.astype(np.int64) - lo
+            present = np.bincount(offsets, minlength=hi - lo + 1) > 0
+            lookup = np.cumsum(present) - 1
+            uniques = (np.flatnonzero(present) + lo).astype(ids.dtype)
+            return lookup[offsets].astype(np.int64), uniques
+    codes, uniques = pd.factorize(ids, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def _summary_from_arrays(
+    frame: nw.DataFrame[Any],
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None,
+    unit: str,
+    obs_end: pd.Timestamp,
+    cal_end: pd.Timestamp | None,
+    multiplier: float,
+    include_first: bool,
+) -> pd.DataFrame:
+    codes, uniques = _customer_codes(np.asarray(frame[customer_col].to_numpy()))
+    dates = np.asarray(frame[date_col].to_numpy()).astype("datetime64[us]")
+    periods = _day_numbers(dates, unit)
+    amounts = (
+        np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
+        if amount_col is not None
+        else None
+    )
+    n_customers = len(uniques)
+    if cal_end is None:
+        end_period = _period_of(obs_end, unit)
+        keep = periods <= end_period
+    else:
+        end_period = _period_of(cal_end, unit)
+        keep = dates <= _as_us(cal_end)
+    c, p = codes[keep], periods[keep]
+    count, first, last = _distinct_periods(c, p, n_customers)
+    present = count > 0
+    n_f = count[present].astype(np.float64)
+    data: dict[str, Any] = {
+        "frequency": n_f if include_first else n_f - 1.0,
+        "recency": (last[present] - first[present]).astype(np.float64) / multiplier,
+        "T": (float(end_period) - first[present].astype(np.float64)) / multiplier,
+    }
+    if amounts is not None:
+        a = amounts[keep]
+        total = np.bincount(c, weights=a, minlength=n_customers)[present]
+        if include_first:
+            data["monetary_value"] = total / n_f
+        else:
+            in_first = p == first[c]
+            first_total = np.bincount(c[in_first], weights=a[in_first], minlength=n_customers)
+            repeat = n_f - 1.0
+            data["monetary_value"] = np.where(
+                repeat > 0, (total - first_total[present]) / np.maximum(repeat, 1.0), 0.0
+            )
+    if cal_end is not None:
+        hold = (dates > _as_us(cal_end)) & (dates <= _as_us(obs_end))
+        hold_count, _, _ = _distinct_periods(codes[hold], periods[hold], n_customers)
+        data["frequency_holdout"] = hold_count[present].astype(np.float64)
+        if amounts is not None:
+            n_tx = np.bincount(codes[hold], minlength=n_customers)[present]
+            spent = np.bincount(codes[hold], weights=amounts[hold], minlength=n_customers)[present]
+            data["monetary_value_holdout"] = np.where(n_tx > 0, spent / np.maximum(n_tx, 1), 0.0)
+        duration = (_period_of(obs_end, unit) - end_period) / multiplier
+        data["duration_holdout"] = np.full(int(present.sum()), float(duration))
+    index = pd.Index(np.asarray(uniques)[present], name=customer_col)
+    result: pd.DataFrame = pd.DataFrame(data, index=index, dtype=np.float64)
+    return result
+
+
 def _summarise(
     frame: nw.DataFrame[Any],
     *,
@@ -219,24 +388,24 @@ def _summarise(
     multiplier: float,
     include_first: bool,
 ) -> pd.DataFrame:
-    aggs = [nw.len().alias("__n__")]
-    if amount_col is not None:
-        aggs.append(nw.col(amount_col).sum().alias("__amount__"))
-    periods = frame.group_by([customer_col, "__period__"]).agg(*aggs)
+    # one single-key group-by: first and last period, number of distinct periods, total
     cust_aggs = [
         nw.col("__period__").min().alias("__first__"),
         nw.col("__period__").max().alias("__last__"),
-        nw.len().alias("__count__"),
+        nw.col("__period__").n_unique().alias("__count__"),
     ]
     if amount_col is not None:
-        cust_aggs.append(nw.col("__amount__").sum().alias("__total__"))
-    customers = periods.group_by(customer_col).agg(*cust_aggs)
+        cust_aggs.append(nw.col(amount_col).sum().alias("__total__"))
+    customers = frame.group_by(customer_col).agg(*cust_aggs)
     if amount_col is not None:
-        first = periods.join(
-            customers.select(customer_col, "__first__"),
-            left_on=[customer_col, "__period__"],
-            right_on=[customer_col, "__first__"],
-        ).select(customer_col, nw.col("__amount__").alias("__first_amount__"))
+        # total of the first period: transactions joined to their customer's first period
+        first = (
+            frame.select(customer_col, "__period__", amount_col)
+            .join(customers.select(customer_col, "__first__"), on=customer_col)
+            .filter(nw.col("__period__") == nw.col("__first__"))
+            .group_by(customer_col)
+            .agg(nw.col(amount_col).sum().alias("__first_amount__"))
+        )
         customers = customers.join(first, on=customer_col)
     customers = customers.sort(customer_col)
     ids = customers[customer_col].to_list()
@@ -271,8 +440,7 @@ def _add_holdout(
     customer_col: str,
     amount_col: str | None,
 ) -> pd.DataFrame:
-    periods = hold.group_by([customer_col, "__period__"]).agg(nw.len().alias("__n__"))
-    freq = periods.group_by(customer_col).agg(nw.len().alias("__freq__"))
+    freq = hold.group_by(customer_col).agg(nw.col("__period__").n_unique().alias("__freq__"))
     out: pd.DataFrame = summary.copy()
     ids = freq[customer_col].to_list()
     values = pd.Series(
