@@ -14,6 +14,7 @@ __all__ = ["SECTIONS", "demo_report", "overview_report"]
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("RFM segments (as of 1998-07-01)", "crmcore.segmentation._demo"),
     ("ABC tiers and revenue concentration", "crmcore.segmentation._demo_tiers"),
+    ("Customer lifetime value (BG/NBD + Gamma-Gamma)", "crmcore.value._demo_clv"),
     ("Cohorts and the economics of retention", "crmcore.value._demo_retention"),
 )
 

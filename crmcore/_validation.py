@@ -122,9 +122,10 @@ def _columns_of(data: Any) -> list[str]:
         return [str(c) for c in data.columns]
     if isinstance(data, nw.DataFrame):
         return list(data.columns)
-    cols = getattr(data, "columns", None)
+    # PyArrow tables: `.columns` holds the column arrays, `.column_names` the names
+    cols = getattr(data, "column_names", None)
     if cols is None:
-        cols = getattr(data, "column_names", None)
+        cols = getattr(data, "columns", None)
     if cols is None:
         return []
     return [str(c) for c in cols]

@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+from crmcore._plots.clv import plot_frequency_recency_matrix, plot_probability_alive_matrix
 from crmcore._plots.clv_checking import (
     plot_calibration_holdout,
     plot_period_transactions,
@@ -35,9 +36,11 @@ from crmcore._plots.segmentation_tiers import (
 __all__ = [
     "plot_calibration_holdout",
     "plot_cohort_heatmap",
+    "plot_frequency_recency_matrix",
     "plot_lorenz_curve",
     "plot_migration_heatmap",
     "plot_period_transactions",
+    "plot_probability_alive_matrix",
     "plot_retention_sensitivity",
     "plot_retention_survival",
     "plot_rfm_heatmap",

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import crmcore.segmentation._rfm as rfm_module
 from crmcore.exceptions import ColumnNotFoundError, CRMWarning, ValidationError
 from crmcore.segmentation import rfm_table
 
@@ -243,3 +244,108 @@ def test_totals_equal_input_and_row_order_does_not_matter(frame: pd.DataFrame, r
     pd.testing.assert_frame_equal(table, shuffled)
     assert (table["recency_days"] >= 0).all()
     assert (table["first_purchase"] <= table["last_purchase"]).all()
+
+
+def _boundary_orders() -> pd.DataFrame:
+    # Times just either side of midnight, dates before 1970 and before 1900, a leap day,
+    # and rows at the very end of the as_of day and the first instant after it.
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "customer_id": ["x", "x", "x", "y", "y", "y", "z"],
+            "date": pd.to_datetime(
+                [
+                    "1969-12-31 23:59:59",
+                    "1970-01-01 00:00:00",
+                    "1970-01-01 23:59:59",
+                    "1899-03-01 12:00:00",
+                    "2000-02-29 23:00:00",
+                    "2000-03-01 23:59:59",  # on the as_of day: counts
+                    "2000-03-02 00:00:00",  # first instant after as_of: excluded
+                ]
+            ),
+            "amount": [1.0, 2.0, 4.0, 8.0, -16.0, 32.0, -64.0],
+        }
+    )
+    return frame
+
+
+def _boundary_expected(frequency: str) -> pd.DataFrame:
+    # Hand derivation with the standard library's proleptic Gregorian calendar.
+    from datetime import date
+
+    as_of = date(2000, 3, 1)
+    first = {"x": date(1969, 12, 31), "y": date(1899, 3, 1)}
+    last = {"x": date(1970, 1, 1), "y": date(2000, 3, 1)}
+    count = {"x": 2, "y": 3} if frequency == "days" else {"x": 3, "y": 3}
+    expected: pd.DataFrame = pd.DataFrame(
+        {
+            "first_purchase": pd.to_datetime([first["x"], first["y"]]).astype("datetime64[ns]"),
+            "last_purchase": pd.to_datetime([last["x"], last["y"]]).astype("datetime64[ns]"),
+            "recency_days": [float((as_of - last[c]).days) for c in "xy"],
+            "frequency": np.array([count["x"], count["y"]], dtype=np.int64),
+            "monetary": [7.0, 24.0],
+        },
+        index=pd.Index(["x", "y"], name="customer_id").astype("str"),
+    )
+    return expected
+
+
+@pytest.mark.parametrize("truncate", [True, False], ids=["dt.truncate", "year-ordinal"])
+@pytest.mark.parametrize("frequency", ["orders", "days"])
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_whole_days_are_exact_for_every_time_unit_and_backend(
+    frequency: str, unit: str, truncate: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # truncate=False forces the day-number path used with narwhals releases lacking
+    # dt.truncate; both paths must give the hand-derived table.
+    if truncate and not rfm_module._HAS_TRUNCATE:
+        pytest.skip("this narwhals has no dt.truncate")
+    monkeypatch.setattr(rfm_module, "_HAS_TRUNCATE", truncate)
+    frame = _boundary_orders().astype({"date": f"datetime64[{unit}]"})
+    expected = _boundary_expected(frequency)
+    inputs: list[object] = [frame]
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    inputs.append(pa.Table.from_pandas(frame, preserve_index=False))
+    if unit != "s":  # Polars has no second-resolution Datetime
+        inputs.append(pl.from_pandas(frame).with_columns(pl.col("date").cast(pl.Datetime(unit))))
+    for data in inputs:
+        with pytest.warns(CRMWarning) as caught:
+            table = rfm_table(data, as_of="2000-03-01", frequency=frequency)
+        messages = " | ".join(str(w.message) for w in caught)
+        assert "1 of 7 rows are dated after as_of 2000-03-01" in messages
+        # the late row's return (-64) is excluded, not reported as a kept return
+        assert "1 rows have negative amounts" in messages
+        pd.testing.assert_frame_equal(table, expected, check_index_type=False)
+        assert str(table.index.dtype) in ("str", "string", "object")
+
+
+def test_text_ids_come_out_sorted_whatever_the_row_order_and_backend() -> None:
+    rng = np.random.default_rng(7)
+    ids = np.array([f"c{i:03d}" for i in rng.permutation(300)] * 2)
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, 600), "D"),
+            "amount": rng.integers(1, 100, 600).astype(float),
+        }
+    )
+    table = rfm_table(frame, as_of="2024-06-30")
+    assert table.index.tolist() == sorted(set(ids.tolist()))
+    pl = pytest.importorskip("polars")
+    got = rfm_table(pl.from_pandas(frame.iloc[::-1]), as_of="2024-06-30")
+    assert got.index.tolist() == table.index.tolist()
+    pd.testing.assert_frame_equal(got, table)
+
+
+def test_missing_ids_and_dates_in_polars_input_are_reported() -> None:
+    pl = pytest.importorskip("polars")
+    frame = pl.from_pandas(_orders()).with_columns(
+        pl.when(pl.col("amount") == 30.0)
+        .then(None)
+        .otherwise(pl.col("customer_id"))
+        .alias("customer_id"),
+        pl.when(pl.col("amount") == 15.0).then(None).otherwise(pl.col("date")).alias("date"),
+    )
+    with pytest.raises(ValidationError, match=r"'customer_id' has 1 missing.*'date' has 1"):
+        rfm_table(frame, as_of="2024-03-31")

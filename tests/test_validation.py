@@ -157,3 +157,9 @@ def test_several_currencies_are_rejected_with_their_counts() -> None:
 def test_bins_outside_the_range_are_rejected_in_scikit_learn_words(value: object) -> None:
     with pytest.raises(ValidationError, match=r"The 'bins' parameter of rfm_scores must be an int"):
         check_param_number("bins", value, who="rfm_scores", low=2, integer=True)
+
+
+def test_a_missing_column_in_a_pyarrow_table_lists_the_column_names() -> None:
+    with pytest.raises(ColumnNotFoundError) as info:
+        require_columns(pa.table({"customer": [1], "day": [2]}), ["customer_id"], who="x")
+    assert "Available columns: customer, day." in str(info.value)

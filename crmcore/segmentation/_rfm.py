@@ -50,14 +50,37 @@ _BINNINGS = ("independent", "nested")
 _TIES = ("shared", "rank", "random")
 
 
-def _midnight(ts: pd.Timestamp) -> datetime.datetime:
-    """The start of the day of `ts` as a naive ``datetime`` (a literal every backend takes)."""
-    return datetime.datetime(ts.year, ts.month, ts.day)
+# ``dt.truncate`` came to narwhals in 2025 (narwhals-dev/narwhals#2465); releases without
+# it (the pin allows 1.30) get whole days as day numbers from year and ordinal day instead.
+# Both give the same table (tested by forcing the fallback).
+_HAS_TRUNCATE = hasattr(nw.col("_").dt, "truncate")
+# Day numbers count from 1601-01-01 so that every term of the year formula is >= 0
+# (floor division of negative numbers differs between backends).
+_DAY0 = np.datetime64("1601-01-01", "D")
+
+
+def _day_key(column: str, as_of: pd.Timestamp, *, truncate: bool) -> tuple[nw.Expr, Any]:
+    """Row-level whole-day key of `column` and the value of the `as_of` day to compare with.
+
+    With ``dt.truncate`` the key is the midnight starting the day (one cheap pass on every
+    backend); otherwise it is the day number since 1601-01-01 from year and ordinal day.
+    """
+    if truncate:
+        return nw.col(column).dt.truncate("1d"), datetime.datetime(
+            as_of.year, as_of.month, as_of.day
+        )
+    years = nw.col(column).dt.year().cast(nw.Int64) - 1601
+    ordinal = nw.col(column).dt.ordinal_day().cast(nw.Int64)
+    number = years * 365 + years // 4 - years // 100 + years // 400 + ordinal - 1
+    return number, int((np.datetime64(as_of.date(), "D") - _DAY0).astype(np.int64))
 
 
 def _day_values(series: nw.Series[Any]) -> npt.NDArray[np.datetime64]:
-    """Whole-day values (``datetime64[D]``) of a per-customer column of midnights."""
-    return np.asarray(series.to_numpy()).astype("datetime64[D]")
+    """Whole days (``datetime64[D]``) of a per-customer column of midnights or day numbers."""
+    values = np.asarray(series.to_numpy())
+    if np.issubdtype(values.dtype, np.datetime64):
+        return values.astype("datetime64[D]")
+    return np.asarray(_DAY0 + values.astype(np.int64), dtype="datetime64[D]")
 
 
 def _normalise_ids(index: pd.Index) -> pd.Index:
@@ -125,9 +148,13 @@ def rfm_table(
 
     Notes
     -----
-    ``recency_days = as_of - last_purchase`` in whole days; times of day are ignored
-    (dates are turned into day numbers from year and ordinal day, so every dataframe
-    backend computes the same integers).
+    ``recency_days = as_of - last_purchase`` in whole days; times of day are ignored.
+    Each date is truncated to its day (``dt.truncate("1d")``, which pandas, Polars and
+    PyArrow compute alike for any time unit and for dates before 1970); minimum, maximum
+    and the distinct-day count are taken on these midnights, and day differences are
+    computed on the per-customer table only, so the row-level work is one truncation.
+    (With a narwhals release that lacks ``dt.truncate``, whole days are day numbers from
+    year and ordinal day instead; the table is the same.)
 
     Negative amounts (returns) are kept: they count as rows and are netted into
     ``monetary``; a :class:`~crmcore.CRMWarning` gives their count. Filter them out first
@@ -186,16 +213,16 @@ def rfm_table(
     native = coerce_datetime_column(native, date_col, who=who)
     frame = nw.from_native(native, eager_only=True)
 
-    # One row pass: every date becomes the midnight starting its day (min, max and the
-    # distinct-day count are then taken on whole days). Null ids / dates, late rows and
-    # negative amounts are counted in one select of sums.
-    as_of_day = _midnight(as_of_ts)
+    # Row level: every date becomes a whole-day key (min, max and the distinct-day count
+    # are then taken on whole days; day differences are only computed on the per-customer
+    # result). Null ids / dates, late rows and negative amounts are counted in one select.
+    day_key, as_of_key = _day_key(date_col, as_of_ts, truncate=_HAS_TRUNCATE)
     slim = frame.select(
         nw.col(customer_col),
-        nw.col(date_col).dt.truncate("1d").alias("__day"),
+        day_key.alias("__day"),
         amount.cast(nw.Float64).alias("__amount"),
     )
-    late = nw.col("__day") > as_of_day
+    late = nw.col("__day") > as_of_key
     counts = slim.select(
         nw.col(customer_col).is_null().sum().alias("ids"),
         nw.col("__day").is_null().sum().alias("dates"),
@@ -233,7 +260,7 @@ def rfm_table(
         count.alias("__n"),
         nw.col("__amount").sum().alias("__total"),
     )
-    table = _table_from_aggregate(agg, customer_col, as_of_day, monetary)
+    table = _table_from_aggregate(agg, customer_col, as_of_ts, monetary)
     if customers is not None:
         table = _add_customers(table, customers, who=who)
     table.attrs.update({"as_of": as_of_ts, "frequency": frequency, "monetary": monetary})
@@ -241,7 +268,7 @@ def rfm_table(
 
 
 def _table_from_aggregate(
-    agg: nw.DataFrame[Any], customer_col: str, as_of_day: datetime.datetime, monetary: str
+    agg: nw.DataFrame[Any], customer_col: str, as_of: pd.Timestamp, monetary: str
 ) -> pd.DataFrame:
     ids = _normalise_ids(pd.Index(agg[customer_col].to_pandas(), name=customer_col))
     # Sort the (per-customer) arrays once here instead of sorting the assembled frame.
@@ -252,8 +279,8 @@ def _table_from_aggregate(
     count = agg["__n"].to_numpy().astype(np.int64)[order]
     total = agg["__total"].to_numpy().astype(np.float64)[order]
     value = total if monetary == "total" else total / count
-    recency = (np.datetime64(as_of_day, "D") - last).astype(np.int64).astype(np.float64)
-    return pd.DataFrame(
+    recency = (np.datetime64(as_of.date(), "D") - last).astype(np.int64).astype(np.float64)
+    table = pd.DataFrame(
         {
             "first_purchase": first.astype("datetime64[ns]"),
             "last_purchase": last.astype("datetime64[ns]"),
@@ -263,6 +290,7 @@ def _table_from_aggregate(
         },
         index=ids,
     )
+    return cast("pd.DataFrame", table)
 
 
 def _add_customers(table: pd.DataFrame, customers: Iterable[Any], *, who: str) -> pd.DataFrame:

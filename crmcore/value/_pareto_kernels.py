@@ -37,7 +37,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import betaln, gammaln, hyp2f1, hyperu
+from scipy.special import betaln, gammaln, hyperu
+
+from crmcore.value._special import hyp2f1_guarded as hyp2f1
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
