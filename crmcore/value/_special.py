@@ -33,6 +33,14 @@ def hyp2f1_guarded(
     ...                        epsabs=0, epsrel=1e-13)[0]
     >>> bool(np.isclose(hyp2f1_guarded(1.0, b, c, z), exact, rtol=1e-10, atol=0))
     True
+
+    A large ``b`` with ``z`` near 1, where scipy returns ``inf``:
+
+    >>> b, c, z = 169.52536935808, 171.7564458277406, 0.9978492741548862
+    >>> integrand = lambda t: np.exp((c - 2) * np.log1p(-t) - b * np.log1p(-z * t))
+    >>> exact = (c - 1) * quad(integrand, 0, 1, epsabs=0, epsrel=1e-12, limit=500)[0]
+    >>> bool(np.isclose(hyp2f1_guarded(1.0, b, c, z), exact, rtol=1e-10, atol=0))
+    True
     """
     a_, b_, c_, z_ = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c, z)))
     with np.errstate(all="ignore"):
@@ -44,4 +52,41 @@ def hyp2f1_guarded(
             down = hyp2f1(a_[bad], b_[bad], cb * (1.0 - _C_NUDGE), z_[bad])
             out = out.copy()
             out[bad] = 0.5 * (up + down)
+        # scipy also overflows for large b with z near 1 (e.g. 2F1(1, 169.5; 171.8; 0.998)
+        # = inf, true value 91.4). For a = 1 and c > b > 0 every term of the power series
+        # is positive and below the one before, so the series itself is the safe fallback.
+        bad = ~np.isfinite(out) & (a_ == 1.0) & (c_ > b_) & (b_ > 0) & (z_ >= 0) & (z_ < 1)
+        if bad.any():
+            out = out.copy()
+            out[bad] = _series_a1(b_[bad], c_[bad], z_[bad])
     return out
+
+
+_CHUNK = 2048
+_MAX_TERMS = 20_000_000
+
+
+def _series_a1(
+    b: npt.NDArray[np.float64], c: npt.NDArray[np.float64], z: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Sum 2F1(1, b; c; z) = sum_k (b)_k / (c)_k z^k, vectorised over the entries.
+
+    The loop runs over chunks of terms, never over entries; it needs about
+    ``35 / (1 - z)`` terms, and returns NaN where ``z`` is so close to 1 that more than
+    20 million terms would be needed.
+    """
+    total = np.ones_like(z)
+    term = np.ones_like(z)
+    active = np.ones(z.shape, dtype=bool)
+    k0 = 0
+    while active.any() and k0 < _MAX_TERMS:
+        k = np.arange(k0, k0 + _CHUNK, dtype=np.float64)[None, :]
+        idx = np.flatnonzero(active)
+        ratios = z[idx, None] * (b[idx, None] + k) / (c[idx, None] + k)
+        terms = term[idx, None] * np.cumprod(ratios, axis=1)
+        total[idx] += terms.sum(axis=1)
+        term[idx] = terms[:, -1]
+        active[idx] = term[idx] > 1e-17 * total[idx]
+        k0 += _CHUNK
+    total[active] = np.nan
+    return total
