@@ -63,7 +63,7 @@ def hyp2f1_guarded(
 
 
 _CHUNK = 2048
-_MAX_TERMS = 20_000_000
+_MAX_TERMS = 131_072
 
 
 def _series_a1(
@@ -72,8 +72,9 @@ def _series_a1(
     """Sum 2F1(1, b; c; z) = sum_k (b)_k / (c)_k z^k, vectorised over the entries.
 
     The loop runs over chunks of terms, never over entries; it needs about
-    ``35 / (1 - z)`` terms, and returns NaN where ``z`` is so close to 1 that more than
-    20 million terms would be needed.
+    ``35 / (1 - z)`` terms, and returns NaN where ``z`` is so close to 1 (above about
+    0.9997) that more than 131,072 terms would be needed; the likelihood optimiser treats
+    such a point as infeasible and steps back.
     """
     total = np.ones_like(z)
     term = np.ones_like(z)
