@@ -55,7 +55,7 @@ def test_margin_multiple_matches_the_hand_formula_and_the_explicit_series():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    r=st.floats(0.0, 0.95),
+    r=st.floats(0.0, 0.95, allow_subnormal=False),
     dr=st.floats(0.001, 0.04),
     i=st.floats(0.01, 0.5),
     di=st.floats(0.001, 0.1),

@@ -1,0 +1,11 @@
+"""Test configuration: Hypothesis is derandomised on CI so that a run is reproducible."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
