@@ -173,3 +173,13 @@ def test_model_pickles():
     model = CustomerMigrationModel.from_params(purchase_probabilities=P_EXAMPLE)
     clone = pickle.loads(pickle.dumps(model))
     pd.testing.assert_frame_equal(clone.transition_matrix_, model.transition_matrix_)
+
+
+def test_state_values_agree_with_an_independent_implementation_of_the_migration_model() -> None:
+    # Peer-computed reference: the phpOMS framework's Metrics::migrationModel, an independent
+    # implementation of Pfeifer & Carraway (2000), V = (I - P / (1 + d))^-1 R, asserts in its
+    # own test suite V = (231.08, 57.29, 21.01, 0.0) for purchase probabilities
+    # (0.5, 0.2, 0.1, 0), a payoff of 100 on purchase, no mailing cost and d = 0.1.
+    model = CustomerMigrationModel.from_params(purchase_probabilities=[0.5, 0.2, 0.1, 0.0])
+    values = model.state_values(discount_rate=0.1, margin=100.0, marketing_cost=0.0)
+    np.testing.assert_allclose(values.to_numpy(), [231.08, 57.29, 21.01, 0.0], atol=0.005)
