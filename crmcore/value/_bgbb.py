@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from scipy.special import betaln, gammaln
 
 from crmcore.exceptions import ValidationError
@@ -107,15 +106,6 @@ class BetaGeoBetaBinomModel(TransactionModel):
         w: FloatArray,
     ) -> tuple[float, FloatArray]:
         return bgbb_neg_ll_and_grad(log_params, x, t_x, T, w)
-
-    def _store_fit(self, **kwargs: Any) -> None:
-        # the base maps the log-scale covariance with theta_i * c_ij * theta_j, which is
-        # symmetric only up to rounding; average with the transpose so it is exactly symmetric
-        super()._store_fit(**kwargs)
-        cov = self.covariance_.to_numpy(dtype=np.float64)
-        self.covariance_ = pd.DataFrame(
-            0.5 * (cov + cov.T), index=self.covariance_.index, columns=self.covariance_.columns
-        )
 
     def _extra_input_checks(
         self, x: FloatArray, t_x: FloatArray, T: FloatArray

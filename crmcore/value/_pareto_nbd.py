@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from crmcore._validation import check_param_number
 from crmcore.value._base import TransactionModel
@@ -102,15 +101,6 @@ class ParetoNBDModel(TransactionModel):
         w: FloatArray,
     ) -> tuple[float, FloatArray]:
         return pareto_neg_ll_and_grad(log_params, x, t_x, T, w)
-
-    def _store_fit(self, **kwargs: Any) -> None:
-        # the base maps the log-scale covariance with theta_i * c_ij * theta_j, which is
-        # symmetric only up to rounding; average with the transpose so it is exactly symmetric
-        super()._store_fit(**kwargs)
-        cov = self.covariance_.to_numpy(dtype=np.float64)
-        self.covariance_ = pd.DataFrame(
-            0.5 * (cov + cov.T), index=self.covariance_.index, columns=self.covariance_.columns
-        )
 
     def _make_objective(
         self, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray
