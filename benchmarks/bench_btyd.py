@@ -15,51 +15,17 @@ Peak memory is measured with tracemalloc in a separate, untimed run.
 from __future__ import annotations
 
 import time
-import tracemalloc
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _timing import best, peak_mb, row
 
 from crmcore.value import BetaGeoModel, btyd_summary
 from crmcore.value._bgnbd_kernels import simulate_bgnbd
 
 TRUTH = np.array([0.243, 4.414, 0.793, 2.426])
-
-
-def _best(fn: Callable[[], Any], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _peak_mb(fn: Callable[[], Any]) -> float:
-    tracemalloc.start()
-    try:
-        fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak / 1e6
-
-
-def _row(
-    case: str, ours: float, peer: str, theirs: float | None, peak: float | None, note: str
-) -> dict[str, object]:
-    return {
-        "case": case,
-        "crmcore_s": ours,
-        "peer": peer,
-        "peer_s": theirs,
-        "ratio": None if theirs is None else theirs / ours,
-        "peak_mb": peak,
-        "note": note,
-    }
 
 
 def _customers(n: int, seed: int = 0) -> pd.DataFrame:
@@ -97,9 +63,9 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     # --- BG/NBD fit
     n = 50_000 if quick else 1_000_000
     data = _customers(n)
-    ours = _best(lambda: BetaGeoModel().fit(data), repeat)
+    ours = best(lambda: BetaGeoModel().fit(data), repeat)
     model = BetaGeoModel().fit(data)
-    peak = _peak_mb(lambda: BetaGeoModel().fit(data))
+    peak = peak_mb(lambda: BetaGeoModel().fit(data))
     theirs: float | None = None
     note = "continuous recency and T (weeks), no compression"
     if lifetimes is not None:
@@ -111,7 +77,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         ref = fitter.params_[["r", "alpha", "a", "b"]].to_numpy()
         diff = float(np.max(np.abs(model.params_.to_numpy() / ref - 1)))
         note += f"; max rel. param difference {diff:.1e}"
-    rows.append(_row(f"BG/NBD fit, {n:,} customers", ours, "lifetimes", theirs, peak, note))
+    rows.append(row(f"BG/NBD fit, {n:,} customers", ours, "lifetimes", theirs, peak, note))
 
     # --- scoring: on a summary in whole days (what btyd_summary produces) and on continuous
     # times (where every (x, T) pair is distinct and the hypergeometric terms cannot be shared)
@@ -123,8 +89,8 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             model.expected_purchases(frame, 52.0)
             model.probability_alive(frame)
 
-        ours = _best(score, repeat)
-        peak = _peak_mb(score)
+        ours = best(score, repeat)
+        peak = peak_mb(score)
         theirs = None
         note = f"expected purchases (t=52) + P(alive), {label}"
         if lifetimes is not None:
@@ -134,14 +100,14 @@ def run(quick: bool = False) -> list[dict[str, object]]:
                 ref_model.conditional_expected_number_of_purchases_up_to_time(52.0, x, t_x, T)
                 ref_model.conditional_probability_alive(x, t_x, T)
 
-            theirs = _best(score_ref, repeat)
+            theirs = best(score_ref, repeat)
             same = np.allclose(
                 model.expected_purchases(frame, 52.0).to_numpy(),
                 ref_model.conditional_expected_number_of_purchases_up_to_time(52.0, x, t_x, T),
                 rtol=1e-6,
             )
             note += "; equal to lifetimes" if same else "; DIFFERS from lifetimes"
-        rows.append(_row(f"BG/NBD scoring, {n:,} customers", ours, "lifetimes", theirs, peak, note))
+        rows.append(row(f"BG/NBD scoring, {n:,} customers", ours, "lifetimes", theirs, peak, note))
 
     # --- btyd_summary
     n_tx = 200_000 if quick else 10_000_000
@@ -152,8 +118,8 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     def summarise() -> pd.DataFrame:
         return btyd_summary(tx, amount_col="amount", observation_end=end)
 
-    ours = _best(summarise, 1 if not quick else 2)
-    peak = _peak_mb(summarise)
+    ours = best(summarise, 1 if not quick else 2)
+    peak = peak_mb(summarise)
     theirs = None
     note = "daily periods, with amounts, pandas input"
     if lifetimes is not None:
@@ -167,7 +133,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             got.to_numpy(), ref_frame[got.columns].to_numpy(), rtol=1e-12
         )
         note += "; equal to lifetimes" if same else "; DIFFERS from lifetimes"
-    rows.append(_row(f"btyd_summary, {n_tx:,} transactions", ours, "lifetimes", theirs, peak, note))
+    rows.append(row(f"btyd_summary, {n_tx:,} transactions", ours, "lifetimes", theirs, peak, note))
     return rows
 
 

@@ -13,13 +13,12 @@ Cases
 
 from __future__ import annotations
 
-import time
-import tracemalloc
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _timing import best, peak_mb, row
 
 from crmcore.datasets import load_cdnow_summary, load_donations
 from crmcore.value import (
@@ -36,39 +35,6 @@ BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 BGBB = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
 
 
-def _best(fn: Callable[[], Any], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _peak_mb(fn: Callable[[], Any]) -> float:
-    tracemalloc.start()
-    try:
-        fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak / 1e6
-
-
-def _row(
-    case: str, ours: float, peer: str, theirs: float | None, peak: float | None, note: str
-) -> dict[str, object]:
-    return {
-        "case": case,
-        "crmcore_s": ours,
-        "peer": peer,
-        "peer_s": theirs,
-        "ratio": None if theirs is None else theirs / ours,
-        "peak_mb": peak,
-        "note": note,
-    }
-
-
 def run(quick: bool = False) -> list[dict[str, object]]:
     """Run the benchmark cases; ``quick`` uses small sizes (< 60 s)."""
     warnings.filterwarnings("ignore")
@@ -82,35 +48,35 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     # --- Pareto/NBD fit on CDNOW
     cdnow = load_cdnow_summary()
     model = ParetoNBDModel()
-    ours = _best(lambda: model.fit(cdnow), repeat)
-    peak = _peak_mb(lambda: ParetoNBDModel().fit(cdnow))
+    ours = best(lambda: model.fit(cdnow), repeat)
+    peak = peak_mb(lambda: ParetoNBDModel().fit(cdnow))
     theirs = None
     note = (
         f"LL {model.log_likelihood_:.2f}; std errors {model.summary()['std_err'].round(3).tolist()}"
     )
     if lifetimes is not None:
         fitter = lifetimes.ParetoNBDFitter()
-        theirs = _best(lambda: fitter.fit(cdnow["frequency"], cdnow["recency"], cdnow["T"]), repeat)
+        theirs = best(lambda: fitter.fit(cdnow["frequency"], cdnow["recency"], cdnow["T"]), repeat)
         note += (
             f"; max rel param diff {np.max(np.abs(model.params_.to_numpy() / fitter.params_.to_numpy() - 1)):.1e}"
             "; lifetimes gives no standard errors"
         )
-    rows.append(_row("Pareto/NBD fit, CDNOW 2,357", ours, "lifetimes", theirs, peak, note))
+    rows.append(row("Pareto/NBD fit, CDNOW 2,357", ours, "lifetimes", theirs, peak, note))
 
     # --- Pareto/NBD fit on simulated customers
     n_sim = 20_000 if quick else 100_000
     ages = np.random.default_rng(0).uniform(26.0, 52.0, n_sim)
     sim = simulate_pareto_nbd(**PNBD, T=ages, random_state=1)
-    ours = _best(lambda: ParetoNBDModel().fit(sim), 1)
+    ours = best(lambda: ParetoNBDModel().fit(sim), 1)
     theirs = None
     peer = "lifetimes"
     if lifetimes is not None and not quick:
         fitter = lifetimes.ParetoNBDFitter()
-        theirs = _best(lambda: fitter.fit(sim["frequency"], sim["recency"], sim["T"]), 1)
+        theirs = best(lambda: fitter.fit(sim["frequency"], sim["recency"], sim["T"]), 1)
     elif quick:
         peer = "-"
     rows.append(
-        _row(
+        row(
             f"Pareto/NBD fit, {n_sim:,} simulated (continuous T)",
             ours,
             peer,
@@ -129,8 +95,8 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         scorer.expected_purchases(big, 52.0)
         scorer.probability_alive(big)
 
-    ours = _best(ours_predict, repeat)
-    peak = _peak_mb(ours_predict)
+    ours = best(ours_predict, repeat)
+    peak = peak_mb(ours_predict)
     theirs = None
     if lifetimes is not None:
         ref = scorer.to_lifetimes()
@@ -140,9 +106,9 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             ref.conditional_expected_number_of_purchases_up_to_time(52.0, x, t_x, T)
             ref.conditional_probability_alive(x, t_x, T)
 
-        theirs = _best(theirs_predict, repeat)
+        theirs = best(theirs_predict, repeat)
     rows.append(
-        _row(
+        row(
             f"Pareto/NBD expected purchases + P(alive), {n_pred:,}",
             ours,
             "lifetimes",
@@ -154,14 +120,14 @@ def run(quick: bool = False) -> list[dict[str, object]]:
 
     # --- BG/BB on donations
     donations = load_donations()
-    ours = _best(
+    ours = best(
         lambda: BetaGeoBetaBinomModel().fit(donations, T_col="periods", weights_col="weights"),
         repeat,
     )
     theirs = None
     if lifetimes is not None:
         bb = lifetimes.BetaGeoBetaBinomFitter()
-        theirs = _best(
+        theirs = best(
             lambda: bb.fit(
                 donations["frequency"],
                 donations["recency"],
@@ -170,7 +136,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             ),
             repeat,
         )
-    rows.append(_row("BG/BB fit, donations 11,104", ours, "lifetimes", theirs, None, "22 rows"))
+    rows.append(row("BG/BB fit, donations 11,104", ours, "lifetimes", theirs, None, "22 rows"))
 
     # --- simulators
     n_cust = 100_000 if quick else 1_000_000
@@ -197,7 +163,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         ),
     ]
     for name, fn, peer_fn in sims:
-        ours = _best(fn, repeat)
+        ours = best(fn, repeat)
         theirs = None
         note = f"{n_cust / ours:,.0f} customers/s"
         if lifetimes is not None and peer_fn is not None:
@@ -207,15 +173,15 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             small = 2_000
             try:
                 if name == "BG/BB":
-                    t_small = _best(
+                    t_small = best(
                         lambda gen=gen, small=small: gen(np.full(small, 6), *BGBB.values()), 1
                     )
                 elif name == "Pareto/NBD":
-                    t_small = _best(
+                    t_small = best(
                         lambda gen=gen, small=small: gen(39.0, *PNBD.values(), size=small), 1
                     )
                 else:
-                    t_small = _best(
+                    t_small = best(
                         lambda gen=gen, small=small: gen(39.0, *BG.values(), size=small), 1
                     )
                 theirs = t_small * n_cust / small
@@ -223,7 +189,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             except Exception as exc:  # lifetimes' generators break on current pandas
                 note += f"; lifetimes generator failed: {type(exc).__name__}"
         rows.append(
-            _row(f"simulate {name}, {n_cust:,} customers", ours, "lifetimes", theirs, None, note)
+            row(f"simulate {name}, {n_cust:,} customers", ours, "lifetimes", theirs, None, note)
         )
     return rows
 
