@@ -543,3 +543,11 @@ def test_scoring_many_customers_with_continuous_times_interpolates_accurately(
         direct = bgnbd_conditional_expected(params, t, x, t_x, T, modified=modified)
         np.testing.assert_allclose(fast, direct, rtol=1e-9)
         assert not np.array_equal(fast, direct)  # the interpolation path was taken
+
+
+def test_jupyter_display_shows_the_summary_table() -> None:
+    unfitted = BetaGeoModel()._repr_html_()
+    assert "not fitted" in unfitted and "<table" not in unfitted
+    fitted = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    text = fitted._repr_html_()
+    assert "<table" in text and "r=0.243" in text

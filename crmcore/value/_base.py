@@ -550,6 +550,22 @@ class MaximumLikelihoodModel:
             extra += f"; time_unit={self.time_unit_!r}"
         return f"{name}({params}{extra})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the repr line and, once fitted, the ``summary()`` table."""
+        import html
+
+        head = f"<p><code>{html.escape(repr(self))}</code></p>"
+        if not hasattr(self, "params_"):
+            return head
+        table = self.summary().to_html(float_format=lambda v: f"{v:.4g}")
+        fit = ""
+        if self.n_obs_ > 0:
+            fit = (
+                f"<p>log-likelihood {self.log_likelihood_:.2f}, AIC {self.aic_:.2f}, "
+                f"BIC {self.bic_:.2f}</p>"
+            )
+        return head + table + fit
+
 
 class TransactionModel(MaximumLikelihoodModel):
     """Base of the (frequency, recency, T) transaction models; see the module docstring.
