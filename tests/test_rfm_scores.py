@@ -21,7 +21,7 @@ from crmcore.segmentation import (
     rfm_table,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rfm_orders.csv"
+DATA = Path(__file__).resolve().parent / "data" / "rfm_orders.csv"
 
 
 @pytest.fixture(scope="module")

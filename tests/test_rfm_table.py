@@ -15,7 +15,7 @@ import crmcore.segmentation._rfm as rfm_module
 from crmcore.exceptions import ColumnNotFoundError, CRMWarning, ValidationError
 from crmcore.segmentation import rfm_table
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rfm_orders.csv"
+DATA = Path(__file__).resolve().parent / "data" / "rfm_orders.csv"
 
 
 def _orders() -> pd.DataFrame:
