@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 from _timing import best, peak_mb, row
 
-from crmcore.value import BetaGeoModel, btyd_summary
-from crmcore.value._bgnbd_kernels import simulate_bgnbd
+from crmcore.value import BetaGeoModel, btyd_summary, simulate_bgnbd
 
 TRUTH = np.array([0.243, 4.414, 0.793, 2.426])
 
@@ -31,7 +30,8 @@ TRUTH = np.array([0.243, 4.414, 0.793, 2.426])
 def _customers(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     T = rng.uniform(10.0, 78.0, n)  # weeks, continuous
-    x, t_x = simulate_bgnbd(TRUTH, T, rng)
+    sim = simulate_bgnbd(*TRUTH, T=T, random_state=rng)
+    x, t_x = sim["frequency"].to_numpy(float), sim["recency"].to_numpy(float)
     return pd.DataFrame({"frequency": x, "recency": t_x, "T": T})
 
 

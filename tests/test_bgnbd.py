@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from _btyd_sim import simulate_bgnbd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
@@ -16,7 +17,7 @@ from scipy import integrate, stats
 from crmcore.datasets import load_cdnow_summary
 from crmcore.exceptions import NotFittedError, ValidationError
 from crmcore.value import BetaGeoModel, TransactionModel
-from crmcore.value._bgnbd_kernels import BGNBDObjective, bgnbd_log_likelihood, simulate_bgnbd
+from crmcore.value._bgnbd_kernels import BGNBDObjective, bgnbd_log_likelihood
 
 lifetimes = pytest.importorskip("lifetimes")
 

@@ -8,13 +8,14 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _btyd_sim import simulate_bgnbd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmcore.datasets import load_cdnow_summary
 from crmcore.exceptions import ValidationError
 from crmcore.value import BetaGeoModel, ModifiedBetaGeoModel
-from crmcore.value._bgnbd_kernels import BGNBDObjective, bgnbd_log_likelihood, simulate_bgnbd
+from crmcore.value._bgnbd_kernels import BGNBDObjective, bgnbd_log_likelihood
 
 lifetimes = pytest.importorskip("lifetimes")
 

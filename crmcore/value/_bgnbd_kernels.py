@@ -29,7 +29,6 @@ __all__ = [
     "bgnbd_log_likelihood",
     "bgnbd_population_probability",
     "bgnbd_probability_alive",
-    "simulate_bgnbd",
 ]
 
 
@@ -648,31 +647,3 @@ def bgnbd_alive_mean_interpolated(
 
 
 # ---------------------------------------------------------------------------- simulation
-def simulate_bgnbd(
-    params: FloatArray,
-    T: FloatArray,
-    rng: np.random.Generator,
-    *,
-    modified: bool = False,
-) -> tuple[FloatArray, FloatArray]:
-    """Draw ``(x, t_x)`` for customers of ages `T` from the BG/NBD (or MBG/NBD).
-
-    Notes
-    -----
-    Each customer draws ``lambda ~ Gamma(r, 1/alpha)`` and ``p ~ Beta(a, b)``; ``N ~
-    Poisson(lambda T)`` purchases would happen if he never dropped out; he drops out after his
-    ``J``-th repeat purchase, ``J ~ Geometric(p)`` on {1, 2, ...} (MBG/NBD: on {0, 1, ...},
-    dropout possible at time 0). Then ``x = min(N, J)`` and, given ``N``, the purchase times
-    are uniform order statistics, so ``t_x = T * Beta(x, N - x + 1)`` for ``x > 0``.
-    """
-    r, alpha, a, b = (float(v) for v in params)
-    n = len(T)
-    lam = rng.gamma(r, 1.0 / alpha, size=n)
-    p = rng.beta(a, b, size=n)
-    N = rng.poisson(lam * T)
-    J = rng.geometric(p) - (1 if modified else 0)
-    x = np.minimum(N, J)
-    t_x = np.zeros(n)
-    pos = x > 0
-    t_x[pos] = T[pos] * rng.beta(x[pos], N[pos] - x[pos] + 1)
-    return x.astype(np.float64), t_x
