@@ -194,6 +194,9 @@ def test_random_ties_are_reproducible_with_a_seed() -> None:
     pd.testing.assert_frame_equal(a, b)
     assert not a["f_score"].equals(c["f_score"])
     assert a["f_score"].value_counts().tolist() == [8] * 5
+    # the random order is attached to the customer ids, not to the row positions
+    shuffled = rfm_scores(table.iloc[::-1], ties="random", random_state=1)
+    pd.testing.assert_frame_equal(shuffled.loc[a.index], a)
 
 
 def test_nested_binning_scores_frequency_within_each_recency_bin() -> None:

@@ -36,6 +36,7 @@ from crmcore.segmentation._rfm_kernels import (
     quantile_edges,
     r_rfm_breaks,
     rank_bins,
+    tiebreak_keys,
 )
 
 __all__ = ["RFMScorer", "rfm_scores", "rfm_table"]
@@ -676,13 +677,10 @@ def _assemble(
 
 
 def _tiebreak_keys(index: pd.Index, ties: str, random_state: Any) -> IntArray:
-    if ties == "random":
-        rng = np.random.default_rng(random_state)
-        return rng.permutation(len(index)).astype(np.int64)
     order = np.argsort(index.to_numpy(), kind="stable")
-    keys = np.empty(len(index), dtype=np.int64)
-    keys[order] = np.arange(len(index), dtype=np.int64)
-    return keys
+    id_rank = np.empty(len(index), dtype=np.int64)
+    id_rank[order] = np.arange(len(index), dtype=np.int64)
+    return tiebreak_keys(id_rank, ties, random_state)
 
 
 def rfm_scores(

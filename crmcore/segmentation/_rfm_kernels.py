@@ -14,6 +14,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -24,6 +26,7 @@ __all__ = [
     "r_quantile_type7",
     "r_rfm_breaks",
     "rank_bins",
+    "tiebreak_keys",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -110,6 +113,28 @@ def bin_left_closed(values: FloatArray, edges: FloatArray) -> IntArray:
     [1, 2, 2, 3]
     """
     return (np.searchsorted(edges, values, side="right") + 1).astype(np.int64)
+
+
+def tiebreak_keys(id_rank: IntArray, ties: str, random_state: Any = None) -> IntArray:
+    """Keys that order tied rows for the forced-rank tie policies.
+
+    ``"rank"``: ascending customer id (`id_rank` is each row's 0-based rank in id order).
+    ``"random"``: a seeded random order attached to the ids, not to the row positions, so
+    permuting the input rows never changes the result.
+
+    Examples
+    --------
+    >>> tiebreak_keys(np.array([2, 0, 1]), "rank").tolist()
+    [2, 0, 1]
+    >>> a = tiebreak_keys(np.array([2, 0, 1]), "random", 7)
+    >>> b = tiebreak_keys(np.array([0, 1, 2]), "random", 7)
+    >>> a.tolist() == b[[2, 0, 1]].tolist()
+    True
+    """
+    if ties == "random":
+        permutation = np.random.default_rng(random_state).permutation(id_rank.size)
+        return np.asarray(permutation, dtype=np.int64)[id_rank]
+    return np.asarray(id_rank, dtype=np.int64)
 
 
 def rank_bins(values: FloatArray, bins: int, tiebreak: npt.NDArray[np.int64]) -> IntArray:

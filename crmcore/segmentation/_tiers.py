@@ -26,6 +26,7 @@ from crmcore._validation import (
     to_pandas,
 )
 from crmcore.exceptions import CRMWarning, ValidationError
+from crmcore.segmentation._rfm_kernels import rank_bins, tiebreak_keys
 
 __all__ = [
     "abc_tiers",
@@ -513,19 +514,18 @@ def quantile_tiers(
     n = len(arr)
     id_rank = _id_rank(ids)
     rank = np.empty(n, dtype=np.int64)
-    if ties == "random":
-        rng = np.random.default_rng(random_state)
-        keys_by_id = rng.permutation(n)
-        tie_key = keys_by_id[id_rank]
-        order = np.lexsort((tie_key, arr))
-    else:
-        order = np.lexsort((id_rank, arr))
+    # the same forced-rank rule and tie-break keys as rfm_scores (crmcore.segmentation
+    # ._rfm_kernels); "shared" gives a tie group the tier where the group starts
+    keys = tiebreak_keys(id_rank, "random" if ties == "random" else "rank", random_state)
+    order = np.lexsort((keys, arr))
     rank[order] = np.arange(1, n + 1, dtype=np.int64)
     if ties == "shared" and n:
         sorted_vals = arr[order]
         starts = np.searchsorted(sorted_vals, sorted_vals, side="left")
         rank[order] = starts + 1
-    tier = (1 + (int(bins) * (rank - 1)) // max(n, 1)).astype(np.int64)
+        tier = (1 + (int(bins) * (rank - 1)) // n).astype(np.int64)
+    else:
+        tier = rank_bins(arr, int(bins), keys)
     if ties == "shared" and n:
         used = len(np.unique(tier))
         if used < int(bins):
