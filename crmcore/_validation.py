@@ -10,6 +10,7 @@ imported that the caller did not use. None of them mutates its input.
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import math
 import numbers
@@ -297,23 +298,70 @@ def check_single_currency(data: Any, currency_col: str = "currency", *, who: str
     return None if counts.empty else str(counts.index[0])
 
 
-def coerce_timestamp(value: Any, *, name: str, who: str) -> pd.Timestamp:
-    """Coerce a scalar date (str, date, datetime, numpy or pandas) to a naive Timestamp.
+_ISO_HINT = (
+    'Hint: pass date_format="%d/%m/%Y" (day first), date_format="%m/%d/%Y" (month first) '
+    "or the layout your export uses; crmcore reads one format for a whole column and never "
+    "guesses per row."
+)
+
+
+def coerce_timestamp(
+    value: Any, *, name: str, who: str, date_format: str | None = None
+) -> pd.Timestamp:
+    """Coerce a scalar date (ISO string, date, datetime, numpy or pandas) to a naive Timestamp.
 
     A tz-aware value keeps its wall-clock time in its own zone (the zone is dropped),
-    the same rule :func:`coerce_datetime_column` applies to columns.
+    the same rule :func:`coerce_datetime_column` applies to columns. A string must be
+    ISO 8601 (``"2011-12-09"``, ``"2011-12-09T10:00"``) or match `date_format`: a string such
+    as ``"10/12/2011"`` reads as 10 December or 12 October depending on convention, so it
+    is refused rather than guessed. Numbers are refused (an integer is not a date).
+
+    Raises
+    ------
+    ValidationError
+        If `value` is not a date, or is a string that is neither ISO 8601 nor in
+        `date_format`.
 
     Examples
     --------
     >>> coerce_timestamp("2006-12-31", name="as_of", who="rfm_table")
     Timestamp('2006-12-31 00:00:00')
+    >>> coerce_timestamp("31/12/2006", name="as_of", who="rfm_table", date_format="%d/%m/%Y")
+    Timestamp('2006-12-31 00:00:00')
+    >>> coerce_timestamp("10/12/2011", name="as_of", who="rfm_table")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: rfm_table: as_of='10/12/2011' is not an ISO 8601 date ...
     """
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
+    if isinstance(value, str):
+        ts: Any = pd.NaT
+        for fmt in ("ISO8601",) if date_format is None else ("ISO8601", date_format):
+            try:
+                ts = pd.to_datetime(value, format=fmt)
+                break
+            except (TypeError, ValueError, OverflowError):
+                continue
+        if ts is pd.NaT:
+            layout = "ISO 8601" if date_format is None else f"ISO 8601 or {date_format!r}"
+            raise ValidationError(
+                f"{who}: {name}={value!r} is not an ISO 8601 date"
+                + ("" if date_format is None else f" nor in date_format={date_format!r}")
+                + f" (a string is read as {layout} only: '10/12/2011' could be 10 December "
+                "or 12 October). Hint: pass an ISO date such as '2011-12-10', a "
+                "datetime.date or a pandas Timestamp."
+            )
+    elif isinstance(value, (_dt.date, np.datetime64, pd.Timestamp)):
+        try:
+            ts = pd.Timestamp(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValidationError(
+                f"{who}: {name} must be a date or datetime; got {value!r} ({type(value).__name__})."
+            ) from exc
+    else:
         raise ValidationError(
-            f"{who}: {name} must be a date or datetime; got {value!r} ({type(value).__name__})."
-        ) from exc
+            f"{who}: {name} must be a date, datetime, pandas Timestamp or ISO 8601 string; "
+            f"got {value!r} ({type(value).__name__})."
+        )
     if ts is pd.NaT:
         raise ValidationError(f"{who}: {name} must be a date or datetime; got a missing value.")
     if ts.tzinfo is not None:
@@ -321,18 +369,31 @@ def coerce_timestamp(value: Any, *, name: str, who: str) -> pd.Timestamp:
     return cast(pd.Timestamp, ts)
 
 
-def coerce_datetime_column(data: Any, column: str, *, who: str) -> Any:
+def coerce_datetime_column(
+    data: Any, column: str, *, who: str, date_format: str | None = None
+) -> Any:
     """Return a copy of `data` (same backend) whose `column` is a naive datetime column.
 
-    Accepted: strings in an ISO-like format, dates, naive datetimes and tz-aware datetimes
-    in one time zone (kept as wall-clock time in that zone, the zone dropped: a purchase on
-    the evening of 3 March in New York is a 3 March purchase). Mixed time zones are
-    rejected. The input is not modified.
+    One rule for every function that reads dates:
+
+    - datetime columns are used as they are; tz-aware values in one zone keep their
+      wall-clock time in that zone (the zone dropped: a purchase on the evening of 3 March in
+      New York is a 3 March purchase); Python ``date`` / ``datetime`` objects likewise;
+    - a **string** column is parsed with **one** format for the whole column: `date_format`
+      (``strftime`` codes, e.g. ``"%d/%m/%Y"``) when given, else ISO 8601. A column of
+      ``"01/12/2010"``-style strings is never read element by element with two
+      conventions: without `date_format` it is refused with examples and a hint;
+    - a numeric column (e.g. ``19970101``) is read only with `date_format` (``"%Y%m%d"``);
+    - mixed time zones (or zone-aware mixed with naive values) are refused; every row is
+      checked, vectorised.
+
+    The input is not modified.
 
     Raises
     ------
     ValidationError
-        If values cannot be parsed (count and first rows given) or time zones are mixed.
+        If values cannot be parsed with the one format (count, first rows and examples
+        given), the dtype is not a date, or time zones are mixed.
 
     Examples
     --------
@@ -343,24 +404,41 @@ def coerce_datetime_column(data: Any, column: str, *, who: str) -> Any:
     True
     >>> frame["date"].dtype == object or str(frame["date"].dtype) in ("str", "string")
     True
-    """
+    >>> day_first = pd.DataFrame({"date": ["01/12/2010", "13/12/2010"]})
+    >>> coerce_datetime_column(day_first, "date", who="demo", date_format="%d/%m/%Y")["date"]
+    0   2010-12-01
+    1   2010-12-13
+    Name: date, dtype: datetime64[...]
+    >>> coerce_datetime_column(day_first, "date", who="demo")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: demo: column 'date' holds 2 strings that are not ISO 8601 dates ...
+    """  # noqa: E501
+    if date_format is not None and not isinstance(date_format, str):
+        raise ValidationError(
+            f"The 'date_format' parameter of {who} must be a strftime string such as "
+            f"'%d/%m/%Y' or None. Got {date_format!r} instead."
+        )
     if isinstance(data, pd.DataFrame):
-        return data.assign(**{column: _coerce_pandas_dates(data[column], column, who)})
+        return data.assign(**{column: _coerce_pandas_dates(data[column], column, who, date_format)})
     frame = as_narwhals(data, who=who)
     dtype = frame.schema[column]
-    if dtype == nw.String:
-        try:
-            frame = frame.with_columns(nw.col(column).str.to_datetime())
-        except Exception as exc:  # backends raise different types
-            raise ValidationError(
-                f"{who}: column {column!r} has strings that are not dates ({exc}). "
-                "Hint: parse the column yourself or use ISO 8601 (YYYY-MM-DD)."
-            ) from exc
-    elif dtype == nw.Date:
+    if dtype == nw.Date:
         frame = frame.with_columns(nw.col(column).cast(nw.Datetime("us")))
     elif isinstance(dtype, nw.Datetime):
         if dtype.time_zone is not None:
             frame = frame.with_columns(nw.col(column).dt.replace_time_zone(None))
+    elif dtype == nw.String or dtype.is_numeric() or dtype == nw.Object:
+        # parse on pandas with the one-format rule, then hand the column back
+        parsed = _coerce_pandas_dates(frame[column].to_pandas(), column, who, date_format)
+        values = np.asarray(parsed.to_numpy(dtype="datetime64[us]"))
+        series = nw.new_series(
+            column,
+            values,
+            nw.Datetime("us"),
+            native_namespace=nw.get_native_namespace(frame),
+        )
+        frame = frame.with_columns(series)
     else:
         raise ValidationError(
             f"{who}: column {column!r} must hold dates or datetimes; got dtype {dtype}."
@@ -368,51 +446,84 @@ def coerce_datetime_column(data: Any, column: str, *, who: str) -> Any:
     return frame.to_native()
 
 
-def _coerce_pandas_dates(series: pd.Series[Any], column: str, who: str) -> pd.Series[Any]:
+def _coerce_pandas_dates(
+    series: pd.Series[Any], column: str, who: str, date_format: str | None = None
+) -> pd.Series[Any]:
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
         return cast("pd.Series[Any]", series.dt.tz_localize(None))
     if pd.api.types.is_datetime64_dtype(dtype):
         return series
-    # object or string: python datetimes/dates or strings
-    values = series.to_numpy(dtype=object)
-    zones: set[str | None] = set()
-    for v in values[: min(len(values), 100_000)]:
-        tz = getattr(v, "tzinfo", None)
-        if tz is not None:
-            zones.add(str(tz))
-        elif hasattr(v, "year") and not isinstance(v, str):
-            zones.add(None)
-    if len(zones) > 1:
+    if pd.api.types.is_bool_dtype(dtype):
         raise ValidationError(
-            f"{who}: column {column!r} mixes time zones ({', '.join(sorted(map(str, zones)))}). "
-            "Hint: convert every value to one zone (e.g. UTC) first."
+            f"{who}: column {column!r} must hold dates or datetimes; got dtype {dtype}."
         )
-    if zones and next(iter(zones)) is not None:
-        # one zone throughout (python datetimes): keep wall-clock time
-        converted = pd.Series(
-            [pd.NaT if v is None else pd.Timestamp(v).tz_localize(None) for v in values],
-            index=series.index,
-            name=series.name,
+    if pd.api.types.is_numeric_dtype(dtype):
+        if date_format is None:
+            raise ValidationError(
+                f"{who}: column {column!r} holds numbers (dtype {dtype}), not dates "
+                f"(first values: {format_ids(series.head(2))}). Hint: for numbers such as "
+                'yyyymmdd pass date_format="%Y%m%d", or convert the column to dates first.'
+            )
+        ints = pd.to_numeric(series, errors="coerce")
+        whole = ints.notna() & (ints == np.floor(ints))
+        text = pd.Series(np.where(whole, ints.astype("float64"), np.nan), index=series.index)
+        series = text.map(lambda v: None if v != v else str(int(v)))
+        dtype = series.dtype
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in ("datetime", "datetime64", "date"):
+        try:
+            parsed = pd.to_datetime(series)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValidationError(
+                f"{who}: column {column!r} mixes time zones (or zone-aware and naive "
+                f"values), e.g. {_zone_examples(series)}. Hint: convert every value to one "
+                "zone (e.g. UTC) first."
+            ) from exc
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_localize(None)
+        return cast("pd.Series[Any]", parsed)
+    if kind not in ("string", "empty"):
+        raise ValidationError(
+            f"{who}: column {column!r} must hold dates, datetimes or date strings; it holds "
+            f"{kind} values (first values: {format_ids(series.head(2))})."
         )
-        return pd.to_datetime(converted)
+    fmt = "ISO8601" if date_format is None else date_format
     try:
-        parsed = pd.to_datetime(series, errors="coerce", format="mixed")
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{who}: column {column!r} cannot be read as dates ({exc}).") from exc
+        parsed = pd.to_datetime(series, format=fmt, errors="coerce")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationError(
+            f"{who}: column {column!r} holds date strings with different time-zone offsets "
+            f"({exc}). Hint: convert them to one zone (e.g. UTC) first."
+        ) from exc
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        raise ValidationError(
-            f"{who}: column {column!r} holds strings with time-zone offsets; "
-            "Hint: convert them to one zone first."
-        )
-    bad = parsed.isna().to_numpy() & series.notna().to_numpy()
+        parsed = parsed.dt.tz_localize(None)
+    bad = (parsed.isna().to_numpy() & series.notna().to_numpy()).astype(bool)
     if bad.any():
+        examples = ", ".join(repr(v) for v in series[bad].astype(str).unique()[:2])
+        where = f"first rows: {format_ids(series.index[bad])}"
+        if date_format is None:
+            raise ValidationError(
+                f"{who}: column {column!r} holds {int(bad.sum()):,} strings that are not ISO "
+                f"8601 dates (e.g. {examples}; {where}). {_ISO_HINT}"
+            )
         raise ValidationError(
-            f"{who}: column {column!r} has {int(bad.sum()):,} values that are not dates "
-            f"(first rows: {format_ids(series.index[bad])}; first values: "
-            f"{format_ids(series[bad].astype(str))})."
+            f"{who}: column {column!r} has {int(bad.sum()):,} values that do not match "
+            f"date_format={date_format!r} (e.g. {examples}; {where})."
         )
-    return parsed
+    return cast("pd.Series[Any]", parsed)
+
+
+def _zone_examples(series: pd.Series[Any]) -> str:
+    """Up to three distinct zones among the first 10,000 values (for the message only)."""
+    zones: list[str] = []
+    for v in series.dropna().iloc[:10_000]:
+        z = str(getattr(v, "tzinfo", None))
+        if z not in zones:
+            zones.append(z)
+        if len(zones) == 3:
+            break
+    return ", ".join(zones)
 
 
 def check_param_choice(name: str, value: Any, choices: Sequence[Any], *, who: str) -> None:

@@ -17,13 +17,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._orderlog import exclude_after, read_order_log
 from crmcore._validation import (
     as_narwhals,
     check_no_missing,
     check_param_choice,
     check_param_number,
-    check_single_currency,
-    coerce_datetime_column,
     coerce_timestamp,
     format_ids,
     require_columns,
@@ -104,6 +103,9 @@ def rfm_table(
     monetary: str = "total",
     customers: Iterable[Any] | None = None,
     currency_col: str = "currency",
+    status_col: str | None = "status",
+    statuses: Iterable[str] | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Summarise an order log into one recency / frequency / monetary row per customer.
 
@@ -128,7 +130,18 @@ def rfm_table(
         purchase dates. Customers with orders who are missing from the list are kept too,
         and counted in a warning.
     currency_col : str
-        If this column exists, all rows must be in one currency.
+        If this column exists, all rows must be in one currency (convert first with
+        :meth:`crmcore.money.ExchangeRates.convert_frame`).
+    status_col : str or None, default "status"
+        If this column exists, only purchases count: rows whose status is in `statuses`.
+        Excluded rows are counted by status in a :class:`~crmcore.CRMWarning`.
+    statuses : iterable of str, optional
+        Statuses that count as purchases; default ``("confirmed", "fulfilled")`` (draft,
+        cancelled and returned orders do not count, see the order-log rules in the
+        architecture guide).
+    date_format : str, optional
+        ``strftime`` layout of a string date column, e.g. ``"%d/%m/%Y"``; without it,
+        strings must be ISO 8601 (a column is never read with two conventions).
 
     Returns
     -------
@@ -182,7 +195,7 @@ def rfm_table(
     who = "rfm_table"
     check_param_choice("frequency", frequency, ("orders", "days"), who=who)
     check_param_choice("monetary", monetary, ("total", "mean"), who=who)
-    as_of_ts = coerce_timestamp(as_of, name="as_of", who=who)
+    as_of_ts = coerce_timestamp(as_of, name="as_of", who=who, date_format=date_format)
     frame = as_narwhals(transactions, who=who)
     cols = [customer_col, date_col, amount_col]
     require_columns(frame, cols, who=who)
@@ -191,61 +204,55 @@ def rfm_table(
             f"{who}: the transactions frame is empty (0 rows); an RFM table needs at least "
             "one order."
         )
-    if currency_col in frame.columns:
-        check_single_currency(frame.select(currency_col).to_native(), currency_col, who=who)
-    if not frame.schema[amount_col].is_numeric():
-        raise ValidationError(
-            f"{who}: column {amount_col!r} must be numeric; got dtype {frame.schema[amount_col]}."
-        )
     n_rows = len(frame)
-    amount = nw.col(amount_col)
-    missing_amount = (
-        amount.is_null() | amount.is_nan()
-        if frame.schema[amount_col].is_float()
-        else amount.is_null()
-    )
-    n_missing_amounts = int(frame.select(missing_amount.sum()).item())
-    if n_missing_amounts == n_rows:
-        raise ValidationError(
-            f"{who}: all {n_rows:,} values of column {amount_col!r} are missing; "
-            f"monetary value cannot be computed. Hint: is amount_col={amount_col!r} right?"
+    if frame.schema[amount_col].is_numeric():
+        amount = nw.col(amount_col)
+        missing_amount = (
+            amount.is_null() | amount.is_nan()
+            if frame.schema[amount_col].is_float()
+            else amount.is_null()
         )
-    native = frame.select(cols).to_native()
-    native = coerce_datetime_column(native, date_col, who=who)
-    frame = nw.from_native(native, eager_only=True)
+        if int(frame.select(missing_amount.sum()).item()) == n_rows:
+            raise ValidationError(
+                f"{who}: all {n_rows:,} values of column {amount_col!r} are missing; "
+                f"monetary value cannot be computed. Hint: is amount_col={amount_col!r} right?"
+            )
+    frame = read_order_log(
+        transactions,
+        who=who,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        status_col=status_col,
+        statuses=statuses,
+        currency_col=currency_col,
+        date_format=date_format,
+    )
+    n_purchases = len(frame)
+    frame = exclude_after(
+        frame,
+        date_col=date_col,
+        customer_col=customer_col,
+        cutoff=as_of_ts,
+        name="as_of",
+        who=who,
+    )
+    if len(frame) == 0 and customers is None:
+        raise ValidationError(
+            f"{who}: no transaction is dated on or before as_of {as_of_ts:%Y-%m-%d} "
+            f"(all {n_purchases:,} rows are later). Hint: check as_of."
+        )
 
     # Row level: every date becomes a whole-day key (min, max and the distinct-day count
     # are then taken on whole days; day differences are only computed on the per-customer
-    # result). Null ids / dates, late rows and negative amounts are counted in one select.
-    day_key, as_of_key = _day_key(date_col, as_of_ts, truncate=_HAS_TRUNCATE)
+    # result).
+    day_key, _ = _day_key(date_col, as_of_ts, truncate=_HAS_TRUNCATE)
     slim = frame.select(
         nw.col(customer_col),
         day_key.alias("__day"),
-        amount.cast(nw.Float64).alias("__amount"),
+        nw.col(amount_col).cast(nw.Float64).alias("__amount"),
     )
-    late = nw.col("__day") > as_of_key
-    counts = slim.select(
-        nw.col(customer_col).is_null().sum().alias("ids"),
-        nw.col("__day").is_null().sum().alias("dates"),
-        late.sum().alias("late"),
-        ((nw.col("__amount") < 0) & ~late).sum().alias("negative"),
-    ).row(0)
-    n_null_ids, n_null_dates, n_late, n_negative = (int(c or 0) for c in counts)
-    if n_null_ids or n_null_dates or n_missing_amounts:
-        check_no_missing(native, cols, who=who, id_col=customer_col)  # raises, with details
-    if n_late:
-        warnings.warn(
-            f"{who}: {n_late:,} of {n_rows:,} rows are dated after as_of "
-            f"{as_of_ts:%Y-%m-%d} and were excluded.",
-            CRMWarning,
-            stacklevel=2,
-        )
-        slim = slim.filter(~late)
-    if n_late == n_rows and customers is None:
-        raise ValidationError(
-            f"{who}: no transaction is dated on or before as_of {as_of_ts:%Y-%m-%d} "
-            f"(all {n_rows:,} rows are later). Hint: check as_of."
-        )
+    n_negative = int(slim.select((nw.col("__amount") < 0).sum()).item() or 0)
     if n_negative:
         warnings.warn(
             f"{who}: {n_negative:,} rows have negative amounts (returns); they count as "
