@@ -146,7 +146,7 @@ def test_fit_transactions_matches_fit_on_purchase_history():
         }
     )
     before = tx.copy()
-    with pytest.warns(CRMWarning, match="1 transactions after"):
+    with pytest.warns(CRMWarning, match="1 of 6 rows are dated after as_of"):
         table = purchase_history(tx, as_of="2024-05-31")
     assert table.shape == (3, 5)
     assert table.to_numpy().sum() == 5

@@ -5,22 +5,19 @@ Written once against narwhals, so pandas, Polars and PyArrow input give the same
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import narwhals.stable.v1 as nw
 import numpy as np
 import pandas as pd
 
+from crmcore._orderlog import exclude_after, read_order_log
 from crmcore._validation import (
-    as_narwhals,
-    check_no_missing,
     check_param_choice,
-    coerce_datetime_column,
     coerce_timestamp,
-    require_columns,
 )
-from crmcore.exceptions import CRMWarning, ValidationError
+from crmcore.exceptions import ValidationError
 from crmcore.value._migration_chain import _period_index, _period_start
 
 __all__ = ["cohort_churn_rates", "cohort_table"]
@@ -66,6 +63,10 @@ def cohort_table(
     metric: str = "customers",
     as_of: Any,
     relative: bool = False,
+    status_col: str | None = "status",
+    statuses: Iterable[str] | None = None,
+    currency_col: str | None = "currency",
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Return a cohort x age table of active customers, revenue or orders.
 
@@ -84,11 +85,21 @@ def cohort_table(
     metric : {"customers", "revenue", "orders"}, default "customers"
         Distinct active customers, sum of `amount_col`, or number of rows.
     as_of : date-like
-        End of observation. Orders after it are excluded (counted in a
-        :class:`~crmcore.exceptions.CRMWarning`); the period containing it is included
-        even if incomplete.
+        End of observation; a date includes its whole day. Orders after it are excluded
+        (counted in a :class:`~crmcore.exceptions.CRMWarning`); the period containing it
+        is included even if incomplete.
     relative : bool, default False
         Divide each row by its age-0 value (share of period 0).
+    status_col : str or None, default "status"
+        When this column exists only purchases count (status in `statuses`); the other
+        rows are counted by status in a ``CRMWarning``.
+    statuses : iterable of str, optional
+        Statuses that count as purchases; default ``("confirmed", "fulfilled")``.
+    currency_col : str or None, default "currency"
+        For ``metric="revenue"``, every row must be in one currency when this column
+        exists (convert with :meth:`crmcore.money.ExchangeRates.convert_frame`).
+    date_format : str, optional
+        ``strftime`` layout of a string date column (else ISO 8601; never guessed per row).
 
     Returns
     -------
@@ -128,25 +139,24 @@ def cohort_table(
     check_param_choice("cohort", cohort, _FREQS, who=who)
     check_param_choice("period", period, _FREQS, who=who)
     check_param_choice("metric", metric, _METRICS, who=who)
-    cols = [customer_col, date_col] + ([amount_col] if metric == "revenue" else [])
-    require_columns(transactions, cols, who=who)
-    check_no_missing(transactions, cols, who=who)
-    end = coerce_timestamp(as_of, name="as_of", who=who)
-    frame = as_narwhals(coerce_datetime_column(transactions, date_col, who=who), who=who)
-    frame = frame.select(
-        [nw.col(c) for c in cols]
-        + ([] if metric == "revenue" else [nw.lit(1.0).alias("__amount__")])
+    end = coerce_timestamp(as_of, name="as_of", who=who, date_format=date_format)
+    frame = read_order_log(
+        transactions,
+        who=who,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col if metric == "revenue" else None,
+        status_col=status_col,
+        statuses=statuses,
+        currency_col=currency_col,
+        date_format=date_format,
     )
+    if metric != "revenue":
+        frame = frame.with_columns(nw.lit(1.0).alias("__amount__"))
     amount = amount_col if metric == "revenue" else "__amount__"
-    n_total = len(frame)
-    frame = frame.filter(nw.col(date_col) <= nw.lit(end.to_pydatetime()))
-    n_late = n_total - len(frame)
-    if n_late:
-        warnings.warn(
-            f"{who}: {n_late:,} orders after as_of={end.date()} were excluded.",
-            CRMWarning,
-            stacklevel=2,
-        )
+    frame = exclude_after(
+        frame, date_col=date_col, customer_col=customer_col, cutoff=end, name="as_of", who=who
+    )
     if len(frame) == 0:
         raise ValidationError(f"{who}: no orders on or before as_of={end.date()}.")
     first = (

@@ -9,23 +9,21 @@ state is ``V = (I - P/(1+d))^{-1} R``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._orderlog import exclude_after, read_order_log
 from crmcore._validation import (
-    check_no_missing,
     check_param_choice,
     check_param_number,
-    coerce_datetime_column,
     coerce_timestamp,
-    require_columns,
     to_pandas,
 )
-from crmcore.exceptions import CRMWarning, NotFittedError, ValidationError
+from crmcore.exceptions import NotFittedError, ValidationError
 
 __all__ = ["CustomerMigrationModel", "purchase_history"]
 
@@ -84,6 +82,9 @@ def purchase_history(
     date_col: str = "date",
     period: str = "M",
     as_of: Any,
+    status_col: str | None = "status",
+    statuses: Iterable[str] | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Return a customer x period table of purchase counts (the migration model's input).
 
@@ -96,8 +97,16 @@ def purchase_history(
     period : {"D", "W", "M", "Q", "Y"}, default "M"
         Calendar period (week = Monday to Sunday, month = calendar month).
     as_of : date-like
-        End of observation; the period containing it is the last column. Purchases after
-        it are excluded and counted in a :class:`~crmcore.exceptions.CRMWarning`.
+        End of observation (a date includes its whole day); the period containing it is
+        the last column. Purchases after it are excluded and counted in a
+        :class:`~crmcore.exceptions.CRMWarning`.
+    status_col : str or None, default "status"
+        When this column exists only purchases count (status in `statuses`); the other
+        rows are counted by status in a ``CRMWarning``.
+    statuses : iterable of str, optional
+        Statuses that count as purchases; default ``("confirmed", "fulfilled")``.
+    date_format : str, optional
+        ``strftime`` layout of a string date column (else ISO 8601; never guessed per row).
 
     Returns
     -------
@@ -120,24 +129,25 @@ def purchase_history(
     >>> purchase_history(tx, as_of="2024-03-31").to_numpy().tolist()
     [[1, 0, 1], [0, 1, 0]]
     """
-    import warnings
 
     who = "purchase_history"
     check_param_choice("period", period, _PERIODS, who=who)
-    require_columns(transactions, [customer_col, date_col], who=who)
-    check_no_missing(transactions, [customer_col, date_col], who=who)
-    end = coerce_timestamp(as_of, name="as_of", who=who)
-    frame = to_pandas(coerce_datetime_column(transactions, date_col, who=who), who=who)
-    late = (frame[date_col] > end).to_numpy()
-    if late.any():
-        warnings.warn(
-            f"{who}: {int(late.sum()):,} transactions after as_of={end.date()} were excluded.",
-            CRMWarning,
-            stacklevel=2,
-        )
-        frame = frame.loc[~late]
-    if frame.empty:
+    end = coerce_timestamp(as_of, name="as_of", who=who, date_format=date_format)
+    log = read_order_log(
+        transactions,
+        who=who,
+        customer_col=customer_col,
+        date_col=date_col,
+        status_col=status_col,
+        statuses=statuses,
+        date_format=date_format,
+    )
+    log = exclude_after(
+        log, date_col=date_col, customer_col=customer_col, cutoff=end, name="as_of", who=who
+    )
+    if len(log) == 0:
         raise ValidationError(f"{who}: no transactions on or before as_of={end.date()}.")
+    frame = to_pandas(log.to_native(), who=who)
     idx = _period_index(frame[date_col], period)
     last = int(_period_index(pd.Series([end]), period)[0])
     first = int(idx.min())
@@ -322,10 +332,24 @@ class CustomerMigrationModel:
         date_col: str = "date",
         period: str = "M",
         as_of: Any,
+        status_col: str | None = "status",
+        statuses: Iterable[str] | None = None,
+        date_format: str | None = None,
     ) -> _M:
-        """Fit from a transaction table: :func:`purchase_history` then :meth:`fit`."""
+        """Fit from a transaction table: :func:`purchase_history` then :meth:`fit`.
+
+        The order-log keywords (`status_col`, `statuses`, `date_format`) are those of
+        :func:`purchase_history`.
+        """
         table = purchase_history(
-            transactions, customer_col=customer_col, date_col=date_col, period=period, as_of=as_of
+            transactions,
+            customer_col=customer_col,
+            date_col=date_col,
+            period=period,
+            as_of=as_of,
+            status_col=status_col,
+            statuses=statuses,
+            date_format=date_format,
         )
         return self.fit(table)
 

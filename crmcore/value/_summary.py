@@ -15,6 +15,7 @@ against lifetimes):
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from typing import Any
 
 import narwhals.stable.v1 as nw
@@ -22,21 +23,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._orderlog import cutoff_bound, exclude_after, read_order_log
 from crmcore._validation import (
-    as_narwhals,
-    check_no_missing,
     check_param_choice,
     check_param_number,
-    coerce_datetime_column,
     coerce_timestamp,
-    require_columns,
 )
 from crmcore.exceptions import ValidationError
 
 __all__ = ["btyd_summary"]
 
 _WHO = "btyd_summary"
-_UNITS = ("D", "W", "M")
+_UNITS = ("h", "D", "W", "M")
 # day number of 1970-01-01 under _days_before_year + ordinal day - 1
 _EPOCH = 719162
 
@@ -48,7 +46,7 @@ def _days_before_year(year: nw.Expr) -> nw.Expr:
 
 
 def _with_period(frame: nw.DataFrame[Any], date_col: str, unit: str) -> nw.DataFrame[Any]:
-    """Add ``__period__``: days since 1970-01-01, Monday-based weeks, or months."""
+    """Add ``__period__``: hours or days since 1970-01-01, Monday-based weeks, or months."""
     date = nw.col(date_col)
     if unit == "M":
         return frame.with_columns(
@@ -63,7 +61,10 @@ def _with_period(frame: nw.DataFrame[Any], date_col: str, unit: str) -> nw.DataF
     )
     day = _days_before_year(nw.col("__year__")) + nw.col("__yday__") - 1 - _EPOCH
     # 1970-01-01 was a Thursday: weeks run Monday to Sunday (pandas' "W" periods)
-    period = (day + 3) // 7 if unit == "W" else day
+    if unit == "h":
+        period = day * 24 + date.dt.hour().cast(nw.Int64)
+    else:
+        period = (day + 3) // 7 if unit == "W" else day
     return frame.with_columns(period.alias("__period__")).drop("__year__", "__yday__")
 
 
@@ -71,7 +72,14 @@ def _period_of(ts: pd.Timestamp, unit: str) -> int:
     if unit == "M":
         return int(ts.year) * 12 + int(ts.month) - 1
     day = (_dt.date(ts.year, ts.month, ts.day) - _dt.date(1970, 1, 1)).days
+    if unit == "h":
+        return day * 24 + int(ts.hour)
     return (day + 3) // 7 if unit == "W" else day
+
+
+def _last_instant(ts: pd.Timestamp) -> pd.Timestamp:
+    """The last instant a cut-off includes (the end of the day for a date)."""
+    return cutoff_bound(ts) - pd.Timedelta(microseconds=1)
 
 
 def btyd_summary(
@@ -85,6 +93,10 @@ def btyd_summary(
     unit_multiplier: float = 1,
     calibration_end: Any = None,
     include_first_transaction: bool = False,
+    status_col: str | None = "status",
+    statuses: Iterable[str] | None = None,
+    currency_col: str | None = "currency",
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Summarise a transaction log into the (frequency, recency, T) form of the BTYD models.
 
@@ -96,13 +108,18 @@ def btyd_summary(
         Customer id and transaction date (dates, datetimes or ISO strings; tz-aware values
         are taken as wall-clock time in their zone).
     amount_col : str, optional
-        Transaction value; adds ``monetary_value`` (and ``monetary_value_holdout``).
+        Transaction value; adds ``monetary_value`` (and ``monetary_value_holdout``). All
+        purchase rows must then be in one currency when `currency_col` exists (convert
+        with :meth:`crmcore.money.ExchangeRates.convert_frame`).
     observation_end : date-like
-        End of the observation period (required: the clock is never read). Transactions in
-        later periods are left out.
-    time_unit : {"D", "W", "M"}, default "D"
-        Period of the summary: calendar days, Monday-to-Sunday weeks (pandas' ``"W"``) or
-        calendar months. Purchases in the same period merge into one.
+        End of the observation period (required: the clock is never read). A date includes
+        its whole day; later transactions are left out and counted (rows, and customers
+        seen only after it) in a :class:`~crmcore.CRMWarning`. Strings must be ISO 8601
+        (or match `date_format`).
+    time_unit : {"h", "D", "W", "M"}, default "D"
+        Period of the summary: clock hours, calendar days, Monday-to-Sunday weeks (pandas'
+        ``"W"``) or calendar months. Purchases in the same period merge into one (the one
+        definition of a repeat purchase used by every model and checking table).
     unit_multiplier : float, default 1
         Periods per time unit of the output: ``time_unit="D", unit_multiplier=7`` counts days
         but reports recency and T in weeks.
@@ -113,6 +130,15 @@ def btyd_summary(
     include_first_transaction : bool, default False
         Count the first period in ``frequency`` and ``monetary_value`` (keep False for the
         BTYD models, which model repeat purchases).
+    status_col : str or None, default "status"
+        When this column exists only purchases count (rows whose status is in
+        `statuses`); the others are counted by status in a ``CRMWarning``.
+    statuses : iterable of str, optional
+        Statuses that count as purchases; default ``("confirmed", "fulfilled")``.
+    currency_col : str or None, default "currency"
+        Currency column checked when `amount_col` is given.
+    date_format : str, optional
+        ``strftime`` layout of a string date column (else ISO 8601; never guessed per row).
 
     Returns
     -------
@@ -150,11 +176,16 @@ def btyd_summary(
 
     The numbers equal lifetimes' ``summary_data_from_transaction_data`` and
     ``calibration_and_holdout_data`` for ``freq="D"`` and ``"W"`` (the calibration columns
-    without the ``_cal`` suffix). As in lifetimes, the end of observation is compared by
-    period (a transaction later in the same period as `observation_end` counts), the
-    calibration split by instant, customers whose first purchase is after the (calibration)
-    end do not appear, and the holdout monetary value is the mean of individual transactions
-    rather than of period totals.
+    without the ``_cal`` suffix) when the cut-offs are whole days at the end of a period.
+    One difference by design: lifetimes keeps a transaction later in the same week or
+    month as `observation_end`; crmcore applies the one cut-off rule of every order-log
+    function (the cut-off day is included, later days are not). ``T`` runs to the period
+    containing the cut-off. Customers whose first purchase is after the (calibration) end
+    do not appear (counted in the warning), and the holdout monetary value is the mean of
+    individual transactions rather than of period totals, as in lifetimes.
+
+    A customer whose first purchase falls in the last period has ``T = 0``; every model
+    accepts such rows (they carry no information about the purchase process).
 
     Examples
     --------
@@ -178,32 +209,45 @@ def btyd_summary(
             f"The 'include_first_transaction' parameter of {_WHO} must be a bool. "
             f"Got {include_first_transaction!r} instead."
         )
-    cols = [customer_col, date_col] + ([amount_col] if amount_col is not None else [])
-    require_columns(
-        transactions
-        if isinstance(transactions, pd.DataFrame)
-        else as_narwhals(transactions, who=_WHO),
-        cols,
-        who=_WHO,
+    obs_end = coerce_timestamp(
+        observation_end, name="observation_end", who=_WHO, date_format=date_format
     )
-    check_no_missing(transactions, cols, who=_WHO)
-    obs_end = coerce_timestamp(observation_end, name="observation_end", who=_WHO)
     cal_end = (
         None
         if calibration_end is None
-        else coerce_timestamp(calibration_end, name="calibration_end", who=_WHO)
+        else coerce_timestamp(
+            calibration_end, name="calibration_end", who=_WHO, date_format=date_format
+        )
     )
     if cal_end is not None and cal_end >= obs_end:
         raise ValidationError(
             f"{_WHO}: calibration_end ({cal_end.date()}) must be before observation_end "
             f"({obs_end.date()})."
         )
-    frame = as_narwhals(transactions, who=_WHO).select(cols)
-    if amount_col is not None and not frame.schema[amount_col].is_numeric():
+    frame = read_order_log(
+        transactions,
+        who=_WHO,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        status_col=status_col,
+        statuses=statuses,
+        currency_col=currency_col,
+        date_format=date_format,
+    )
+    frame = exclude_after(
+        frame,
+        date_col=date_col,
+        customer_col=customer_col,
+        cutoff=obs_end,
+        name="observation_end",
+        who=_WHO,
+    )
+    if len(frame) == 0:
         raise ValidationError(
-            f"{_WHO}: column {amount_col!r} must be numeric; got dtype {frame.schema[amount_col]}."
+            f"{_WHO}: no transaction is dated on or before observation_end "
+            f"{obs_end:%Y-%m-%d}. Hint: check observation_end."
         )
-    frame = as_narwhals(coerce_datetime_column(frame.to_native(), date_col, who=_WHO), who=_WHO)
     multiplier = float(unit_multiplier)
     unit_label = time_unit if multiplier == 1 else f"{unit_multiplier:g}{time_unit}"
     if _ARRAY_ENGINE:
@@ -223,11 +267,11 @@ def btyd_summary(
     frame = _with_period(frame, date_col, time_unit)
 
     if cal_end is None:
-        end_period = _period_of(obs_end, time_unit)
-        calib = frame.filter(nw.col("__period__") <= end_period)
+        end_period = _period_of(_last_instant(obs_end), time_unit)
+        calib = frame
     else:
-        end_period = _period_of(cal_end, time_unit)
-        calib = frame.filter(nw.col(date_col) <= cal_end.to_pydatetime())
+        end_period = _period_of(_last_instant(cal_end), time_unit)
+        calib = frame.filter(nw.col(date_col) < cutoff_bound(cal_end).to_pydatetime())
     summary = _summarise(
         calib,
         customer_col=customer_col,
@@ -237,12 +281,9 @@ def btyd_summary(
         include_first=include_first_transaction,
     )
     if cal_end is not None:
-        hold = frame.filter(
-            (nw.col(date_col) > cal_end.to_pydatetime())
-            & (nw.col(date_col) <= obs_end.to_pydatetime())
-        )
+        hold = frame.filter(nw.col(date_col) >= cutoff_bound(cal_end).to_pydatetime())
         summary = _add_holdout(hold, summary, customer_col=customer_col, amount_col=amount_col)
-        duration = (_period_of(obs_end, time_unit) - end_period) / multiplier
+        duration = (_period_of(_last_instant(obs_end), time_unit) - end_period) / multiplier
         summary["duration_holdout"] = float(duration)
     summary.attrs["time_unit"] = unit_label
     return summary
@@ -264,6 +305,8 @@ def _day_numbers(values: npt.NDArray[Any], unit: str) -> npt.NDArray[np.int64]:
     if unit == "M":
         months = values.astype("datetime64[M]").astype(np.int64)
         return np.asarray(months + 1970 * 12, dtype=np.int64)
+    if unit == "h":
+        return np.asarray(values.astype("datetime64[h]").astype(np.int64), dtype=np.int64)
     days = values.astype("datetime64[D]").astype(np.int64)
     return np.asarray((days + 3) // 7 if unit == "W" else days, dtype=np.int64)
 
@@ -338,11 +381,11 @@ def _summary_from_arrays(
     )
     n_customers = len(uniques)
     if cal_end is None:
-        end_period = _period_of(obs_end, unit)
-        keep = periods <= end_period
+        end_period = _period_of(_last_instant(obs_end), unit)
+        keep = np.ones(dates.shape[0], dtype=bool)
     else:
-        end_period = _period_of(cal_end, unit)
-        keep = dates <= _as_us(cal_end)
+        end_period = _period_of(_last_instant(cal_end), unit)
+        keep = dates < _as_us(cutoff_bound(cal_end))
     c, p = codes[keep], periods[keep]
     count, first, last = _distinct_periods(c, p, n_customers)
     present = count > 0
@@ -365,14 +408,14 @@ def _summary_from_arrays(
                 repeat > 0, (total - first_total[present]) / np.maximum(repeat, 1.0), 0.0
             )
     if cal_end is not None:
-        hold = (dates > _as_us(cal_end)) & (dates <= _as_us(obs_end))
+        hold = ~keep
         hold_count, _, _ = _distinct_periods(codes[hold], periods[hold], n_customers)
         data["frequency_holdout"] = hold_count[present].astype(np.float64)
         if amounts is not None:
             n_tx = np.bincount(codes[hold], minlength=n_customers)[present]
             spent = np.bincount(codes[hold], weights=amounts[hold], minlength=n_customers)[present]
             data["monetary_value_holdout"] = np.where(n_tx > 0, spent / np.maximum(n_tx, 1), 0.0)
-        duration = (_period_of(obs_end, unit) - end_period) / multiplier
+        duration = (_period_of(_last_instant(obs_end), unit) - end_period) / multiplier
         data["duration_holdout"] = np.full(int(present.sum()), float(duration))
     index = pd.Index(np.asarray(uniques)[present], name=customer_col)
     result: pd.DataFrame = pd.DataFrame(data, index=index, dtype=np.float64)
