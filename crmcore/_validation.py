@@ -283,7 +283,7 @@ def check_single_currency(data: Any, currency_col: str = "currency", *, who: str
     >>> check_single_currency(pd.DataFrame({"currency": ["EUR", "USD", "USD"]}), who="rfm_table")
     Traceback (most recent call last):
     ...
-    crmcore.exceptions.ValidationError: rfm_table: amounts are in 2 currencies (EUR: 1 rows, USD: 2 rows); analytics need one. Hint: convert with crmcore.ExchangeRates first.
+    crmcore.exceptions.ValidationError: rfm_table: amounts are in 2 currencies (EUR: 1 rows, USD: 2 rows); analytics need one. Hint: convert with crmcore.ExchangeRates.convert_frame(frame, to=...) first.
     """  # noqa: E501
     if currency_col not in _columns_of(data):
         return None
@@ -293,7 +293,7 @@ def check_single_currency(data: Any, currency_col: str = "currency", *, who: str
         detail = ", ".join(f"{k}: {v:,} rows" for k, v in counts.items())
         raise ValidationError(
             f"{who}: amounts are in {len(counts)} currencies ({detail}); analytics need one. "
-            "Hint: convert with crmcore.ExchangeRates first."
+            "Hint: convert with crmcore.ExchangeRates.convert_frame(frame, to=...) first."
         )
     return None if counts.empty else str(counts.index[0])
 

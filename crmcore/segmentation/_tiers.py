@@ -636,6 +636,10 @@ def relationship_type(
     cv_threshold: float = 0.5,
     min_purchase_days: int = 3,
     size_threshold: float | None = None,
+    status_col: str | None = "status",
+    statuses: Collection[str] | None = None,
+    currency_col: str | None = "currency",
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Classify B2B accounts as transactional, hybrid or relationship buyers.
 
@@ -655,6 +659,11 @@ def relationship_type(
     size_threshold : float, optional
         An account orders large when its mean order value is >= this; default: the median
         of the accounts' mean order values.
+    status_col, statuses, currency_col, date_format
+        The order-log rules shared by every transaction function: only purchase rows count
+        (status ``confirmed`` / ``fulfilled`` by default, the others counted in a
+        :class:`~crmcore.CRMWarning`), one currency, and string dates read with one format
+        (`date_format`, else ISO 8601).
 
     Returns
     -------
@@ -694,18 +703,25 @@ def relationship_type(
     >>> relationship_type(orders, contracts=["a"])["relationship_type"].tolist()
     ['relationship', 'transactional']
     """
-    from crmcore._validation import check_no_missing, coerce_datetime_column
+    from crmcore._orderlog import read_order_log
 
     who = "relationship_type"
     check_param_number("cv_threshold", cv_threshold, who=who, low=0)
     check_param_number("min_purchase_days", min_purchase_days, who=who, low=2, integer=True)
     if size_threshold is not None:
         check_param_number("size_threshold", size_threshold, who=who)
-    require_columns(transactions, [customer_col, date_col, amount_col], who=who)
-    check_no_missing(
-        transactions, [customer_col, date_col, amount_col], who=who, id_col=customer_col
+    log = read_order_log(
+        transactions,
+        who=who,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        status_col=status_col,
+        statuses=statuses,
+        currency_col=currency_col,
+        date_format=date_format,
     )
-    frame = to_pandas(coerce_datetime_column(transactions, date_col, who=who), who=who)
+    frame = to_pandas(log.to_native(), who=who)
     amount = frame[amount_col]
     if pd.api.types.is_bool_dtype(amount.dtype) or not pd.api.types.is_numeric_dtype(amount.dtype):
         raise ValidationError(f"{who}: column {amount_col!r} must be numeric; got {amount.dtype}.")

@@ -16,23 +16,26 @@ __all__ = ["customer_lifetime_value"]
 
 _WHO = "customer_lifetime_value"
 # length of one unit in days; a month is 365.25 / 12 days (never a hidden 30)
-_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Q": 365.25 / 4.0, "Y": 365.25}
-_UNIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*([DWMQY])\s*$")
+_DAYS = {"h": 1.0 / 24.0, "D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Q": 365.25 / 4.0, "Y": 365.25}
+_UNIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*([hDWMQY])\s*$")
 
 
 def unit_in_days(unit: str, *, name: str = "time_unit", who: str = _WHO) -> float:
-    """Length in days of a time unit such as ``"D"``, ``"W"``, ``"M"``, ``"Q"``, ``"Y"``, ``"7D"``.
+    """Length in days of a time unit such as ``"h"``, ``"D"``, ``"W"``, ``"M"`` or ``"7D"``.
 
     Examples
     --------
     >>> unit_in_days("W"), unit_in_days("7D"), round(unit_in_days("M"), 4)
     (7.0, 7.0, 30.4375)
+    >>> unit_in_days("h") * 24, unit_in_days("12h")
+    (1.0, 0.5)
     """
     match = _UNIT_RE.match(str(unit)) if isinstance(unit, str) else None
     if match is None:
         raise ValidationError(
-            f"The {name!r} parameter of {who} must be a time unit 'D', 'W', 'M' (365.25/12 "
-            f"days), 'Q' or 'Y', optionally with a multiple such as '7D'. Got {unit!r} instead."
+            f"The {name!r} parameter of {who} must be a time unit 'h' (hour), 'D', 'W', 'M' "
+            f"(365.25/12 days), 'Q' or 'Y', optionally with a multiple such as '7D'. "
+            f"Got {unit!r} instead."
         )
     count = float(match.group(1)) if match.group(1) else 1.0
     if count <= 0:

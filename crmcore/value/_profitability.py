@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import narwhals.stable.v1 as nw
 import numpy as np
 import pandas as pd
 
+from crmcore._orderlog import read_order_log
 from crmcore._validation import (
-    as_narwhals,
     check_no_missing,
     check_param_number,
-    check_single_currency,
     format_ids,
     require_columns,
     to_pandas,
@@ -73,6 +73,8 @@ def customer_profitability(
     acquisition_costs: Any = None,
     acquisition_cost_col: str = "acquisition_cost",
     currency_col: str = "currency",
+    status_col: str | None = "status",
+    statuses: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Return revenue, costs and profit per customer (input of a whale curve).
 
@@ -101,7 +103,13 @@ def customer_profitability(
     acquisition_cost_col : str, default "acquisition_cost"
         Column of an `acquisition_costs` frame.
     currency_col : str, default "currency"
-        If present, must hold one currency.
+        If present, must hold one currency (convert with
+        :meth:`crmcore.money.ExchangeRates.convert_frame`).
+    status_col : str or None, default "status"
+        When this column exists only purchases count (status in `statuses`); the other
+        rows are counted by status in a :class:`~crmcore.CRMWarning`.
+    statuses : iterable of str, optional
+        Statuses that count as purchases; default ``("confirmed", "fulfilled")``.
 
     Returns
     -------
@@ -142,14 +150,22 @@ def customer_profitability(
     who = "customer_profitability"
     cols = [customer_col, amount_col] + ([cogs_col] if cogs_col is not None else [])
     require_columns(transactions, cols, who=who)
-    check_no_missing(transactions, cols, who=who)
-    check_single_currency(transactions, currency_col, who=who)
     if cogs_col is not None and cogs_rate is not None:
         raise ValidationError(f"{who}: give cogs_col or cogs_rate, not both.")
     if cogs_rate is not None:
         check_param_number("cogs_rate", cogs_rate, who=who, low=0, high=1)
     check_param_number("cost_per_order", cost_per_order, who=who, low=0)
-    frame = as_narwhals(transactions, who=who)
+    frame = read_order_log(
+        transactions,
+        who=who,
+        customer_col=customer_col,
+        date_col=None,
+        amount_col=amount_col,
+        extra_cols=[cogs_col] if cogs_col is not None else [],
+        status_col=status_col,
+        statuses=statuses,
+        currency_col=currency_col,
+    )
     cogs_expr = (
         nw.col(cogs_col).sum().alias("cogs")
         if cogs_col is not None
