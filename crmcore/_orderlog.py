@@ -57,9 +57,8 @@ def cutoff_bound(ts: pd.Timestamp) -> pd.Timestamp:
     >>> cutoff_bound(pd.Timestamp("2011-12-09 12:00"))
     Timestamp('2011-12-09 12:00:00.000001')
     """
-    if ts == ts.normalize():
-        return ts + pd.Timedelta(days=1)
-    return ts + pd.Timedelta(microseconds=1)
+    step = pd.Timedelta(days=1) if ts == ts.normalize() else pd.Timedelta(microseconds=1)
+    return pd.Timestamp(ts + step)
 
 
 def _check_statuses(statuses: Any, who: str) -> tuple[str, ...]:

@@ -1,12 +1,13 @@
 """Exact money: a Decimal amount in an ISO-4217 currency, and a dated exchange-rate table.
 
-This module imports only the standard library and attrs, so ERP code can use it cheaply
-(it never imports numpy or pandas).
+This module imports only the standard library and attrs, so ERP code can use it cheaply: numpy,
+pandas and narwhals are imported only when :meth:`ExchangeRates.convert_frame` is called.
 
 :class:`Money` is a frozen value: arithmetic stays inside one currency, mixing currencies raises
 :class:`~crmcore.exceptions.CurrencyMismatchError` (a :class:`TypeError`), and ``sum()`` works
 because ``0 + Money`` is allowed. :class:`ExchangeRates` is an immutable table of dated rates used
-to convert between currencies explicitly.
+to convert between currencies explicitly, one Money at a time or a whole order frame at once
+(:meth:`ExchangeRates.convert_frame`).
 
 Notes
 -----
@@ -34,14 +35,18 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import attrs
 
 from crmcore.exceptions import CurrencyMismatchError, MissingRateError, ValidationError
+
+if TYPE_CHECKING:  # annotations only: the module never imports numpy at run time
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = [
     "ISO_4217_MINOR_UNITS",
@@ -433,8 +438,19 @@ RateRecord = tuple[str, str, dt.date, Decimal]
 
 
 def _as_date(value: object, *, owner: str, field: str) -> dt.date:
+    # pandas.NaT subclasses datetime but is a missing value: it is the only date unequal to itself.
+    if isinstance(value, dt.date) and value != value:
+        raise ValidationError(
+            f"{owner}: {field} must be a datetime.date; got a missing value {_describe(value)}. "
+            "Hint: drop rows without a date before converting."
+        )
     if isinstance(value, dt.datetime):
-        return value.date()
+        day = value.date()
+        if type(day) is not dt.date:  # a date-like subclass that cannot name its calendar day
+            raise ValidationError(
+                f"{owner}: {field} must be a datetime.date; got {_describe(value)}."
+            )
+        return day
     if isinstance(value, dt.date):
         return value
     raise ValidationError(f"{owner}: {field} must be a datetime.date; got {_describe(value)}.")
@@ -642,6 +658,9 @@ the earliest rate for this pair (or its inverse) starts on 2024-01-01.
 
         Raises
         ------
+        ValidationError
+            If `money` is not Money, a code is unknown, or `on` is not a date (a missing
+            value such as ``pandas.NaT`` included).
         MissingRateError
             When no rate is in force; see :meth:`rate`.
 
@@ -656,7 +675,120 @@ the earliest rate for this pair (or its inverse) starts on 2024-01-01.
             raise ValidationError(
                 f"ExchangeRates.convert: money must be a Money; got {_describe(money)}."
             )
+        _as_date(on, owner="ExchangeRates.convert", field="on")
         return Money(money.amount * self.rate(money.currency, to_currency, on), to_currency)
+
+    def convert_frame(
+        self,
+        frame: Any,
+        *,
+        to: str,
+        amount_col: str | Sequence[str] = "amount",
+        currency_col: str = "currency",
+        date_col: str = "date",
+        date_format: str | None = None,
+    ) -> Any:
+        """Convert every row of an order frame into currency `to` at the rate of the row's date.
+
+        Parameters
+        ----------
+        frame : pandas, Polars or PyArrow DataFrame
+            One row per order (or any dated amount). It is not modified.
+        to : str
+            The target ISO-4217 code.
+        amount_col : str or sequence of str, default "amount"
+            The amount column, or several converted with the same rates: pass every money
+            column of the frame (for :func:`crmcore.frames.orders_to_frame`,
+            ``("amount", "amount_exact", "margin", "margin_exact")``), since `currency_col`
+            is set to `to` for the whole row.
+        currency_col : str, default "currency"
+            The ISO-4217 code of each row's amounts.
+        date_col : str, default "date"
+            The day whose rate applies. Strings are parsed with one format for the whole
+            column (`date_format`, else ISO 8601); a datetime counts as its own calendar date
+            (a tz-aware one in its own zone).
+        date_format : str, optional
+            A :func:`~datetime.datetime.strptime` format for a string `date_col`.
+
+        Returns
+        -------
+        DataFrame
+            A new frame of the same backend, rows, order and columns, where each amount column
+            holds the converted amounts and `currency_col` holds `to`. Amounts come back as
+            float64, except a pandas ``object`` column of :class:`~decimal.Decimal` values,
+            which comes back as exact Decimals (the same numbers :meth:`convert` gives, not
+            rounded). Polars and Arrow decimal columns come back as float64 (their fixed scale
+            cannot hold an unrounded product). Rows already in `to` keep their amounts; other
+            columns, the date column included, are unchanged.
+
+        Raises
+        ------
+        ColumnNotFoundError
+            If a named column is missing.
+        ValidationError
+            If `to` or a code in `currency_col` is not an active ISO-4217 code, a currency or
+            amount is missing (null or NaN), an amount column is not numeric, or a row to
+            convert has no date or a date that cannot be parsed. Counts and first rows are given.
+        MissingRateError
+            If some rows have no rate in force on their date (dated before the first rate of
+            every route). The message names the pair, the first such date, the row count and
+            the day the rates start; every other pair lacking rates is listed too.
+
+        Notes
+        -----
+        The rate of a row is chosen for its own date, in this order:
+
+        1. the direct pair ``currency->to`` in force on that day;
+        2. else ``1 / rate`` of the inverse pair ``to->currency`` in force;
+        3. else triangulation through one intermediate currency ``m`` linked by a pair (either
+           direction) to both ``currency`` and `to`, with ``rate(currency->m) * rate(m->to)``,
+           each leg chosen as in 1-2 and in force on that day. Candidates are tried in
+           alphabetical order of ``m``; the first with both legs in force wins.
+
+        Steps 1-2 are exactly :meth:`rate`; :meth:`rate` and :meth:`convert` do not triangulate.
+        A rate never expires (it stays in force until the next start of its pair), so a row
+        lacks a rate only when it is dated before every route's first rate.
+
+        The lookup is vectorised: rows are grouped by currency and each pair's sorted start
+        dates are searched with :func:`numpy.searchsorted`; only the few columns needed are
+        read as arrays.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import pandas as pd
+        >>> rates = ExchangeRates([
+        ...     ("GBP", "EUR", dt.date(2024, 1, 1), "1.20"),
+        ...     ("GBP", "EUR", dt.date(2024, 7, 1), "1.25"),
+        ...     ("EUR", "USD", dt.date(2024, 1, 1), "1.10"),
+        ... ])
+        >>> orders = pd.DataFrame({
+        ...     "customer_id": ["a", "b", "c", "d"],
+        ...     "date": ["2024-06-30", "2024-07-01", "2024-03-01", "2024-05-05"],
+        ...     "amount": [100.0, 100.0, 55.0, 20.0],
+        ...     "currency": ["GBP", "GBP", "USD", "EUR"],
+        ... })
+        >>> rates.convert_frame(orders, to="EUR")
+          customer_id        date  amount currency
+        0           a  2024-06-30   120.0      EUR
+        1           b  2024-07-01   125.0      EUR
+        2           c  2024-03-01    50.0      EUR
+        3           d  2024-05-05    20.0      EUR
+
+        GBP has no USD pair: it goes through EUR (1.20 * 1.10 = 1.32 GBP->USD until June).
+
+        >>> rates.convert_frame(orders, to="USD")["amount"].round(2).tolist()
+        [132.0, 137.5, 55.0, 22.0]
+        """
+        return _convert_frame(
+            self,
+            frame,
+            to=to,
+            amount_col=amount_col,
+            currency_col=currency_col,
+            date_col=date_col,
+            date_format=date_format,
+        )
 
     def __len__(self) -> int:
         return sum(len(rows) for rows in self._table.values())
@@ -704,3 +836,327 @@ def _check_record(record: object, index: int) -> RateRecord:
             f"got {_describe(raw_rate)}."
         )
     return base, quote, start, rate
+
+
+# ====================================================================== frame conversion
+# numpy, pandas and narwhals are imported inside these functions only, so that importing this
+# module stays cheap for entity code.
+
+_WHO_FRAME = "ExchangeRates.convert_frame"
+
+
+def _rows_text(labels: Any) -> str:
+    from crmcore._validation import format_ids
+
+    return format_ids(labels)
+
+
+def _pair_arrays(
+    rates: ExchangeRates, pair: tuple[str, str], *, exact: bool, invert: bool
+) -> tuple[NDArray[Any], NDArray[Any]] | None:
+    """Sorted start days (datetime64[D]) and rates of `pair`, as Decimal objects or float64."""
+    import numpy as np
+
+    rows = rates._table.get(pair)
+    if not rows:
+        return None
+    starts = np.array([start for start, _ in rows], dtype="datetime64[D]")
+    if exact:
+        values = np.array([Decimal(1) / r if invert else r for _, r in rows], dtype=object)
+    else:
+        as_float = np.array([float(r) for _, r in rows], dtype=np.float64)
+        values = 1.0 / as_float if invert else as_float
+    return starts, values
+
+
+def _leg(
+    rates: ExchangeRates, base: str, quote: str, days: NDArray[Any], *, exact: bool
+) -> tuple[NDArray[Any], NDArray[np.bool_]]:
+    """The base->quote rate in force on each day (direct, else inverse) and where one exists."""
+    import numpy as np
+
+    size = len(days)
+    values: NDArray[Any] = (
+        np.full(size, None, dtype=object) if exact else np.full(size, np.nan, dtype=np.float64)
+    )
+    found = np.zeros(size, dtype=bool)
+    for pair, invert in (((base, quote), False), ((quote, base), True)):
+        arrays = _pair_arrays(rates, pair, exact=exact, invert=invert)
+        if arrays is None:
+            continue
+        starts, table = arrays
+        position = np.searchsorted(starts, days, side="right") - 1
+        take = (position >= 0) & ~found
+        values[take] = table[position[take]]
+        found |= take
+    return values, found
+
+
+def _linked(rates: ExchangeRates, code: str) -> set[str]:
+    return {q if b == code else b for b, q in rates._table if code in (b, q)}
+
+
+def _intermediates(rates: ExchangeRates, base: str, quote: str) -> list[str]:
+    return sorted((_linked(rates, base) & _linked(rates, quote)) - {base, quote})
+
+
+def _route(
+    rates: ExchangeRates, base: str, quote: str, days: NDArray[Any], *, exact: bool
+) -> tuple[NDArray[Any], NDArray[np.bool_]]:
+    """Direct or inverse rate on each day, else the product through the first intermediate."""
+    import numpy as np
+
+    values, found = _leg(rates, base, quote, days, exact=exact)
+    for middle in _intermediates(rates, base, quote):
+        if found.all():
+            break
+        need = np.flatnonzero(~found)
+        first, first_found = _leg(rates, base, middle, days[need], exact=exact)
+        second, second_found = _leg(rates, middle, quote, days[need], exact=exact)
+        both = first_found & second_found
+        values[need[both]] = first[both] * second[both]
+        found[need[both]] = True
+    return values, found
+
+
+def _earliest(rates: ExchangeRates, base: str, quote: str) -> dt.date | None:
+    starts = rates._starts.get((base, quote), ()) + rates._starts.get((quote, base), ())
+    return min(starts) if starts else None
+
+
+def _route_start(rates: ExchangeRates, base: str, quote: str) -> dt.date | None:
+    """The first day on which some route from `base` to `quote` has a rate in force."""
+    candidates = [_earliest(rates, base, quote)]
+    for middle in _intermediates(rates, base, quote):
+        legs = (_earliest(rates, base, middle), _earliest(rates, middle, quote))
+        if legs[0] is not None and legs[1] is not None:
+            candidates.append(max(legs[0], legs[1]))
+    known = [c for c in candidates if c is not None]
+    return min(known) if known else None
+
+
+def _factorize(column: Any) -> tuple[NDArray[np.intp], list[Any]]:
+    """Integer codes of a (null-free) column and its distinct values, hashed in C.
+
+    A pandas Series goes through :func:`pandas.factorize`; a narwhals Series through Arrow's
+    ``dictionary_encode`` (zero-copy from Polars and PyArrow), else through numpy and pandas.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(column, pd.Series):
+        codes, levels = pd.factorize(column)
+        return np.asarray(codes, dtype=np.intp), list(levels)
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(column.to_arrow())
+    except (ImportError, ModuleNotFoundError):  # Polars without pyarrow installed
+        codes, levels = pd.factorize(column.to_numpy())
+        return np.asarray(codes, dtype=np.intp), list(levels)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return np.asarray(indices, dtype=np.intp), list(encoded.dictionary.to_pylist())
+
+
+def _amount_array(data: Any, frame: Any, column: str) -> tuple[NDArray[Any], bool]:
+    """The amounts of `column` as float64, or as Decimal objects (second item True)."""
+    import numpy as np
+    import pandas as pd
+
+    if frame is None:
+        series = data[column]
+        dtype = series.dtype
+        shown = str(dtype)
+        if pd.api.types.is_object_dtype(dtype):
+            kind = pd.api.types.infer_dtype(series, skipna=True)
+            if kind == "decimal":
+                return series.to_numpy(dtype=object), True
+            if kind in ("integer", "floating", "mixed-integer-float"):
+                return series.to_numpy(dtype=np.float64), False
+            shown = f"object ({kind} values)"
+        elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            return series.to_numpy(dtype=np.float64), False
+    else:
+        import narwhals.stable.v1 as nw
+
+        dtype = frame.schema[column]
+        if dtype.is_numeric() and dtype != nw.Boolean:
+            return np.asarray(frame[column].to_numpy(), dtype=np.float64), False
+        shown = str(dtype)
+    raise ValidationError(
+        f"{_WHO_FRAME}: column {column!r} must hold numbers (ints, floats or Decimals); got "
+        f"dtype {shown}. Hint: cast the amounts to float or Decimal first."
+    )
+
+
+def _convert_frame(
+    rates: ExchangeRates,
+    data: Any,
+    *,
+    to: str,
+    amount_col: str | Sequence[str],
+    currency_col: str,
+    date_col: str,
+    date_format: str | None,
+) -> Any:
+    import narwhals.stable.v1 as nw
+    import numpy as np
+    import pandas as pd
+
+    from crmcore._validation import (
+        as_narwhals,
+        check_no_missing,
+        coerce_datetime_column,
+        require_columns,
+    )
+
+    who = _WHO_FRAME
+    validate_currency_code(to, field="to", owner=who)
+    amount_cols = [amount_col] if isinstance(amount_col, str) else list(amount_col)
+    for name, value in (("currency_col", currency_col), ("date_col", date_col)):
+        if not isinstance(value, str):
+            raise ValidationError(f"{who}: {name} must be a column name (str); got {value!r}.")
+    if (
+        not amount_cols
+        or not all(isinstance(c, str) for c in amount_cols)
+        or len(set(amount_cols)) != len(amount_cols)
+        or {currency_col, date_col} & set(amount_cols)
+        or currency_col == date_col
+    ):
+        raise ValidationError(
+            f"{who}: amount_col must be one column name or a sequence of distinct names, none of "
+            f"them the currency or date column; got amount_col={amount_col!r}, "
+            f"currency_col={currency_col!r}, date_col={date_col!r}."
+        )
+
+    frame = None if isinstance(data, pd.DataFrame) else as_narwhals(data, who=who)
+    source = data if frame is None else frame
+    require_columns(source, [*amount_cols, currency_col, date_col], who=who)
+    check_no_missing(source, [*amount_cols, currency_col], who=who)
+    size = len(source)
+
+    def labels(mask: NDArray[np.bool_]) -> Any:
+        return data.index[mask] if frame is None else np.flatnonzero(mask)
+
+    # ---------------------------------------------------------------- currencies
+    codes, uniques = _factorize(data[currency_col] if frame is None else frame[currency_col])
+    bad = [k for k, u in enumerate(uniques) if not (isinstance(u, str) and u in _ISO_4217)]
+    if bad:
+        mask = np.isin(codes, bad)
+        raise ValidationError(
+            f"{who}: column {currency_col!r} has {int(mask.sum()):,} rows whose code is not an "
+            f"active ISO-4217 code ({', '.join(repr(uniques[k]) for k in bad)}; first rows: "
+            f"{_rows_text(labels(mask))}). Hint: use uppercase codes such as 'EUR'."
+        )
+    target = uniques.index(to) if to in uniques else -1
+    needs = codes != target
+
+    # ---------------------------------------------------------------- amounts
+    columns = {column: _amount_array(data, frame, column) for column in amount_cols}
+    modes = sorted({exact for _, exact in columns.values()})
+
+    # ---------------------------------------------------------------- rates per row
+    rate_of: dict[bool, NDArray[Any]] = {}
+    if needs.any():
+        subset = data[[date_col]] if frame is None else frame.select(date_col).to_native()
+        parsed = coerce_datetime_column(subset, date_col, who=who, date_format=date_format)
+        raw_days = (
+            parsed[date_col].to_numpy()
+            if frame is None
+            else as_narwhals(parsed, who=who)[date_col].to_numpy()
+        )
+        days = np.asarray(raw_days).astype("datetime64[D]")
+        undated = needs & np.isnat(days)
+        if undated.any():
+            raise ValidationError(
+                f"{who}: column {date_col!r} has {int(undated.sum()):,} missing dates on rows "
+                f"that need converting (first rows: {_rows_text(labels(undated))}). Hint: drop "
+                "or fill them; a rate applies on a date."
+            )
+        missing: list[tuple[str, NDArray[np.intp]]] = []
+        for exact in modes:
+            rate_of[exact] = (
+                np.full(size, Decimal(1), dtype=object) if exact else np.ones(size, np.float64)
+            )
+        for k, code in enumerate(uniques):
+            if k == target:
+                continue
+            rows = np.flatnonzero(codes == k)  # one pass per currency: a handful at most
+            found = np.ones(len(rows), dtype=bool)
+            for exact in modes:
+                values, found = _route(rates, code, to, days[rows], exact=exact)
+                rate_of[exact][rows[found]] = values[found]
+            if not found.all():
+                missing.append((code, rows[~found]))
+        if missing:
+            raise MissingRateError(_missing_message(rates, to, sorted(missing), days, labels))
+
+    # ---------------------------------------------------------------- result
+    converted: dict[str, NDArray[Any]] = {}
+    for column, (amounts, exact) in columns.items():
+        if exact:
+            out = amounts.copy()
+            if needs.any():
+                out[needs] = amounts[needs] * rate_of[True][needs]
+        else:
+            out = amounts * rate_of[False] if needs.any() else amounts.copy()
+        converted[column] = out
+    if frame is None:
+        replaced = {
+            column: pd.Series(values, index=data.index, name=column)
+            for column, values in converted.items()
+        }
+        return data.assign(**replaced, **{currency_col: to})
+    namespace = nw.get_native_namespace(frame)
+    new_columns = [
+        nw.new_series(column, values, nw.Float64, native_namespace=namespace)
+        for column, values in converted.items()
+    ]
+    return frame.with_columns(*new_columns, nw.lit(to).alias(currency_col)).to_native()
+
+
+def _missing_message(
+    rates: ExchangeRates,
+    to: str,
+    missing: list[tuple[str, NDArray[Any]]],
+    days: NDArray[Any],
+    labels: Any,
+) -> str:
+    import numpy as np
+
+    parts = []
+    for code, rows in missing:
+        first_day = str(days[rows].min())
+        count = len(rows)
+        start = _route_start(rates, code, to)
+        parts.append((code, first_day, count, start, rows))
+    code, first_day, count, start, rows = parts[0]
+    counted = f"and {count - 1:,} more rows, {count:,} in all" if count > 1 else "1 row in all"
+    if start is not None:
+        where = f"rates start {start.isoformat()}"
+    else:
+        pairs = ", ".join(f"{b}->{q}" for b, q in sorted(rates._table)) or "none"
+        where = (
+            f"the table has no {code}->{to} or {to}->{code} rate and no currency linked to "
+            f"both; pairs available: {pairs}"
+        )
+    mask = np.zeros(len(days), dtype=bool)
+    mask[rows] = True
+    message = (
+        f"{_WHO_FRAME}: no {code}->{to} rate in force on {first_day} ({counted}; {where}). "
+        f"First rows: {_rows_text(labels(mask))}."
+    )
+    if len(parts) > 1:
+        others = "; ".join(
+            f"{c}->{to} ({n:,} row{'s' if n > 1 else ''} from {d}"
+            + (f", rates start {s.isoformat()})" if s is not None else ", no route)")
+            for c, d, n, s, _ in parts[1:]
+        )
+        message += f" Also missing: {others}."
+    return message + (
+        " Hint: add earlier rates (or a missing pair) with ExchangeRates.add(); a rate is in "
+        "force from its start date until the next start of its pair."
+    )

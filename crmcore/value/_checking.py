@@ -19,9 +19,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from crmcore._validation import check_param_number, require_columns, to_pandas
+from crmcore._validation import (
+    check_no_missing,
+    check_param_number,
+    format_ids,
+    require_columns,
+    to_pandas,
+)
 from crmcore.exceptions import ValidationError
 
 __all__ = ["calibration_holdout_table", "period_transactions", "tracking_table"]
@@ -211,6 +218,19 @@ def period_transactions(
     return result
 
 
+def _float_vector(values: Any, name: str, who: str) -> npt.NDArray[np.float64]:
+    try:
+        out = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"{who}: {name} must be numbers (times in the model's unit); got "
+            f"{type(values).__name__}."
+        ) from None
+    if not np.all(np.isfinite(out)):
+        raise ValidationError(f"{who}: {name} must be finite numbers.")
+    return out
+
+
 def tracking_table(
     model: Any,
     transactions: Any,
@@ -218,6 +238,7 @@ def tracking_table(
     times: Any,
     customer_col: str = "customer_id",
     time_col: str = "time",
+    period: float | None = None,
 ) -> pd.DataFrame:
     """Actual vs expected repeat transactions of a cohort over calendar time.
 
@@ -228,12 +249,19 @@ def tracking_table(
     transactions : DataFrame
         Transaction log with a numeric time column in the model's time unit, measured from a
         common origin (e.g. weeks since the start of the acquisition window:
-        ``(date - start) / pd.Timedelta(7, "D")``). A customer's first transaction is his
-        acquisition; every later one is a repeat transaction.
+        ``(date - start) / pd.Timedelta(7, "D")``), the origin at the start of a period
+        (midnight for days). A customer's first purchase period is his acquisition; every
+        later period with a purchase is one repeat purchase, several transactions in one
+        period counting once — the definition of :func:`btyd_summary` and the models.
     times : 1-D array-like of float
         Increasing calendar times (same origin and unit) at which to compare.
     customer_col, time_col : str
         Column names.
+    period : float, optional
+        Length of a purchase period in the model's time unit, counted from the origin:
+        ``1 / 7`` for days when times are in weeks, ``1`` for weekly periods. Default:
+        transactions at the same time merge (when times come from dates, several orders
+        on one day are one purchase, as in a daily :func:`btyd_summary`).
 
     Returns
     -------
@@ -264,20 +292,36 @@ def tracking_table(
     who = "tracking_table"
     frame = to_pandas(transactions, who=who)
     require_columns(frame, [customer_col, time_col], who=who)
-    grid = np.asarray(times, dtype=np.float64).ravel()
-    t = frame[time_col].to_numpy(dtype=np.float64)
+    check_no_missing(frame, [customer_col], who=who)
+    grid = _float_vector(times, "times", who)
+    column = frame[time_col]
+    if pd.api.types.is_bool_dtype(column.dtype) or not pd.api.types.is_numeric_dtype(column.dtype):
+        raise ValidationError(
+            f"{who}: column {time_col!r} must hold numbers (time since a common origin in "
+            f"the model's unit); got dtype {column.dtype}. Hint: from dates, use "
+            "(date - start) / pd.Timedelta(7, 'D') for weeks."
+        )
+    t = column.to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(t)):
-        raise ValidationError(f"{who}: column {time_col!r} must hold finite numbers.")
+        bad = ~np.isfinite(t)
+        raise ValidationError(
+            f"{who}: column {time_col!r} must hold finite numbers; {int(bad.sum()):,} rows "
+            f"do not (first rows: {format_ids(frame.index[bad])})."
+        )
+    if period is not None:
+        check_param_number("period", period, who=who, low=0, low_inclusive=False)
     codes, _ = pd.factorize(frame[customer_col])
     first = np.full(codes.max() + 1 if codes.size else 0, np.inf)
     np.minimum.at(first, codes, t)
-    order = np.lexsort((t, codes))
-    is_first = np.ones(t.shape[0], dtype=bool)
-    sorted_codes = codes[order]
-    is_first_sorted = np.ones(t.shape[0], dtype=bool)
-    is_first_sorted[1:] = sorted_codes[1:] != sorted_codes[:-1]
-    is_first[order] = is_first_sorted
-    repeat_times = np.sort(t[~is_first])
+    # one repeat purchase per later period with a purchase (as in btyd_summary)
+    key = t if period is None else np.floor(t / float(period) + 1e-9)
+    order = np.lexsort((t, key, codes))
+    c_sorted, k_sorted = codes[order], key[order]
+    new_pair = np.ones(t.shape[0], dtype=bool)
+    new_pair[1:] = (c_sorted[1:] != c_sorted[:-1]) | (k_sorted[1:] != k_sorted[:-1])
+    new_customer = np.ones(t.shape[0], dtype=bool)
+    new_customer[1:] = c_sorted[1:] != c_sorted[:-1]
+    repeat_times = np.sort(t[order][new_pair & ~new_customer])
     curve = model.tracking_curve(first, grid)
     actual_cum = np.searchsorted(repeat_times, grid, side="right").astype(np.float64)
     out: pd.DataFrame = pd.DataFrame(
