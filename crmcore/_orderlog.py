@@ -58,7 +58,8 @@ def cutoff_bound(ts: pd.Timestamp) -> pd.Timestamp:
     Timestamp('2011-12-09 12:00:00.000001')
     """
     step = pd.Timedelta(days=1) if ts == ts.normalize() else pd.Timedelta(microseconds=1)
-    return pd.Timestamp(ts + step)
+    bound: pd.Timestamp = pd.Timestamp(ts + step)
+    return bound
 
 
 def _check_statuses(statuses: Any, who: str) -> tuple[str, ...]:

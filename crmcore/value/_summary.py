@@ -79,7 +79,8 @@ def _period_of(ts: pd.Timestamp, unit: str) -> int:
 
 def _last_instant(ts: pd.Timestamp) -> pd.Timestamp:
     """The last instant a cut-off includes (the end of the day for a date)."""
-    return pd.Timestamp(cutoff_bound(ts) - pd.Timedelta(microseconds=1))
+    last: pd.Timestamp = pd.Timestamp(cutoff_bound(ts) - pd.Timedelta(microseconds=1))
+    return last
 
 
 def btyd_summary(
