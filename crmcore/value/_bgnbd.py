@@ -80,7 +80,7 @@ class _BetaGeoFamily(TransactionModel):
         self, params: FloatArray, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
     ) -> FloatArray:
         if np.ndim(t) == 0 and len(x) >= 200_000:
-            # many rows: interpolate the hypergeometric term in z (checked, ~1e-11)
+            # many rows: interpolate the alive mean in z per frequency (checked, ~1e-11)
             alive = bgnbd_alive_mean_interpolated(params, float(t), x, T, modified=self._modified)
             if alive is not None:
                 pa = bgnbd_probability_alive(params, x, t_x, T, modified=self._modified)
@@ -163,7 +163,10 @@ class BetaGeoModel(_BetaGeoFamily):
     ``A3 = -(r + x) ln(alpha + T)`` and ``A4 = ln a - ln(b + x - 1) - (r + x) ln(alpha + t_x)``,
     with its analytic gradient. Predictions: conditional expectation (FHL 2005 eq. 10),
     P(alive) (Hardie note 021, extended to a future date), P(X(t) = n) (eq. 8) and its
-    conditional version.
+    conditional version. The expectations (eq. 9 and 10) divide by ``a - 1``; at and near
+    ``a = 1`` that singularity is removable and they are evaluated in a regular form
+    (power series in ``z``, or interpolation in ``a`` through points away from 1), accurate
+    to about 1e-11 relative against 50-digit mpmath.
 
     References
     ----------

@@ -17,8 +17,18 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate
-from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, polygamma, xlogy
+from scipy.special import (
+    betainc,
+    betaln,
+    digamma,
+    expit,
+    exprel,
+    gammaln,
+    hyp2f1,
+    log_expit,
+    polygamma,
+    xlogy,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -334,36 +344,181 @@ class BGNBDObjective:
 
 
 # ---------------------------------------------------------------------------- predictions
-def _hyp_tail(A: FloatArray, B: FloatArray, C: FloatArray, z: FloatArray) -> FloatArray:
-    return np.asarray(hyp2f1(A, B, C, z), dtype=np.float64)
+# Every expectation below is the alive mean of a customer who is alive at the start of the
+# window, with (posterior) parameters r', alpha', a, b':
+#
+#   M = E_p[(1 - (1 + p t / alpha')^(-r')) / p],  p ~ Beta(a, b')
+#     = C / (a - 1) [1 - (1 - z)^(a - 1) 2F1(C - r', a - 1; C; z)],  C = a + b' - 1,
+#
+# z = t / (alpha' + t) (FHL 2005 eq. 9-10 after Euler's transformation). The integral has no
+# singularity at a = 1; the closed form has a removable one, where 1 / (a - 1) meets a bracket
+# that vanishes. `_alive_mean_core` evaluates M without that cancellation.
+
+_Z_SERIES = 0.25  # power series in z below this (times 1 / max(1, |a - 1|))
+_SERIES_MAX_TERMS = 512
+_EPS_HALF_WIDTH = 0.05  # half-width of the Chebyshev nodes in a - 1 around a = 1
+_EPS_NEAR = 0.1  # interpolate when |a - 1| < _EPS_NEAR * half-width
+_N_EPS_NODES = 8
+_EPS_NODES = np.cos((2.0 * np.arange(_N_EPS_NODES) + 1.0) * np.pi / (2.0 * _N_EPS_NODES))
+_EPS_WEIGHTS = (-1.0) ** np.arange(_N_EPS_NODES) * np.sin(
+    (2.0 * np.arange(_N_EPS_NODES) + 1.0) * np.pi / (2.0 * _N_EPS_NODES)
+)
+
+
+def _mean_series(
+    eps: FloatArray, rr: FloatArray, bb: FloatArray, z: FloatArray, L: FloatArray
+) -> FloatArray:
+    """Alive mean ``M`` by its power series in ``z`` (any ``a``; used for small ``z``).
+
+    With ``e = a - 1``, ``A = C - r'`` and ``L = ln(1 - z)``, writing ``(e)_k = e (1 + e)_{k-1}``
+    in ``2F1(A, e; C; z)`` takes the factor ``e`` out of the bracket exactly:
+    ``M = C [(1 - (1 - z)^e) / e - (1 - z)^e G]`` with
+    ``G = sum_{k >= 1} (A)_k (1 + e)_{k-1} / ((C)_k k!) z^k`` and
+    ``(1 - (1 - z)^e) / e = -L expm1(e L) / (e L)``. Terms fall by a factor of at most about
+    ``z max(1, |e|)``; the sum stops once they are below 1e-17 of the total.
+    """
+    C = bb + eps
+    A = C - rr
+    first = -L * exprel(eps * L)
+    term = A * z / C
+    G = term.copy()
+    for k in range(1, _SERIES_MAX_TERMS):
+        term = term * z * (A + k) * (eps + k) / ((C + k) * (k + 1.0))
+        G += term
+        if k % 8 == 0 and np.all(np.abs(term) <= 1e-17 * np.abs(G)):
+            break
+    return np.asarray(C * (first - np.exp(eps * L) * G), dtype=np.float64)
+
+
+def _mean_closed(
+    eps: FloatArray, rr: FloatArray, bb: FloatArray, z: FloatArray, L: FloatArray
+) -> FloatArray:
+    """Alive mean ``M`` by the closed form, ``C [-expm1(e L) - e^(e L) (2F1 - 1)] / e``."""
+    C = bb + eps
+    with np.errstate(all="ignore"):
+        hyp = hyp2f1(C - rr, eps, C, z)
+        return np.asarray(
+            C * (-np.expm1(eps * L) - np.exp(eps * L) * (hyp - 1.0)) / eps, dtype=np.float64
+        )
+
+
+def _mean_near_one(
+    eps: FloatArray, rr: FloatArray, bb: FloatArray, z: FloatArray, L: FloatArray, h: FloatArray
+) -> FloatArray:
+    """Alive mean ``M`` for ``|a - 1|`` small: barycentric Chebyshev interpolation in ``a``.
+
+    ``M`` is analytic in ``e = a - 1`` for ``Re e > -1`` (the integral form), so it is
+    interpolated through the closed form at 8 Chebyshev points ``e_j = h cos((2j+1) pi / 16)``
+    (``h`` = 0.05, smaller when ``b'`` is small so that no node sits near ``C = 0``), where the
+    closed form loses at most ``1e-16 / |e_j|``; the interpolation error is about
+    ``(h / 2)^8 / 8!`` relative to the size of ``M`` in the disc ``|e| < 1``.
+    """
+    num = np.zeros_like(z)
+    den = np.zeros_like(z)
+    for node, weight in zip(_EPS_NODES, _EPS_WEIGHTS, strict=True):
+        e_j = h * node
+        f_j = _mean_closed(e_j, rr, bb, z, L)
+        c_j = weight / (eps - e_j)
+        num += c_j * f_j
+        den += c_j
+    return np.asarray(num / den, dtype=np.float64)
+
+
+def _alive_mean_core(
+    a: float, rr: FloatArray, bb: FloatArray, z: FloatArray, L: FloatArray
+) -> FloatArray:
+    """``M(r', a, b'; z)`` (see above), accurate to about 1e-10 relative for every ``a > 0``.
+
+    Measured against 50-digit mpmath on 1,600 random rows (``a`` at, within 1e-13..1e-2 of,
+    and far from 1; ``z`` from 1e-9 to 1 - 1e-4): at most 7e-12, and 4e-10 at integer
+    ``r`` with ``z = 1 - 1e-5``.
+
+    ``L = ln(1 - z)`` is passed in (computed as ``ln alpha' - ln(alpha' + t)``, exact near
+    ``z = 1``). Small ``z``: power series (:func:`_mean_series`); otherwise the closed form,
+    or near ``a = 1`` its Chebyshev interpolation in ``a`` (:func:`_mean_near_one`). Rows
+    where scipy's ``hyp2f1`` still fails go to the quadrature of :func:`_beta_expectation`.
+    """
+    arrays = np.broadcast_arrays(rr, bb, z, L)
+    shape = arrays[0].shape
+    rr, bb, z, L = (np.asarray(v, dtype=np.float64).ravel() for v in arrays)
+    eps = a - 1.0
+    out = np.zeros(z.shape, dtype=np.float64)
+    positive = z > 0.0
+    series = positive & (z <= _Z_SERIES / max(1.0, abs(eps)))
+    if series.any():
+        e = np.full(int(series.sum()), eps)
+        out[series] = _mean_series(e, rr[series], bb[series], z[series], L[series])
+    rest = positive & ~series
+    if rest.any():
+        h = np.minimum(_EPS_HALF_WIDTH, 0.25 * bb[rest])
+        near = abs(eps) < _EPS_NEAR * h
+        idx = np.flatnonzero(rest)
+        far_idx, near_idx = idx[~near], idx[near]
+        if len(far_idx):
+            e = np.full(len(far_idx), eps)
+            out[far_idx] = _mean_closed(e, rr[far_idx], bb[far_idx], z[far_idx], L[far_idx])
+        if len(near_idx):
+            e = np.full(len(near_idx), eps)
+            out[near_idx] = _mean_near_one(
+                e, rr[near_idx], bb[near_idx], z[near_idx], L[near_idx], h[near]
+            )
+    bad = ~np.isfinite(out) | (out < 0.0)
+    if bad.any():
+        # E[X | alive, lambda, p] = (1 - (1 + p w)^-(r'))/p with w = t / alpha' = z / (1 - z)
+        w = np.expm1(-L[bad])
+        out[bad] = _beta_expectation("expect", a, bb[bad], rr[bad], w)
+    return out.reshape(shape)
+
+
+def _alive_mean_slope(
+    a: float, rr: FloatArray, bb: FloatArray, z: FloatArray, L: FloatArray
+) -> FloatArray:
+    """``dM / dW`` with ``W = -ln(1 - z)``: ``r' (1 - z)^(a - 1) 2F1(a, C - r'; C + 1; z)``.
+
+    ``dM/dt = E_p[(r'/alpha') (1 + p t/alpha')^-(r'+1)] = (r'/alpha') 2F1(r' + 1, a; a + b';
+    -t/alpha')`` (Euler's integral), Pfaff-transformed, times ``dt/dW = alpha' / (1 - z)``.
+    Regular at ``a = 1``.
+    """
+    C = a + bb - 1.0
+    with np.errstate(all="ignore"):
+        hyp = hyp2f1(np.full_like(z, a), C - rr, C + 1.0, z)
+    return np.asarray(rr * np.exp((a - 1.0) * L) * hyp, dtype=np.float64)
+
+
+_DE_STEP = 1.0 / 64.0
+_DE_T = np.arange(-6.2, 6.2 + _DE_STEP / 2, _DE_STEP)
+_DE_CHUNK = 1024
 
 
 def _beta_expectation(
     kind: str, a: float, bb: FloatArray, shape: FloatArray, w: FloatArray
 ) -> FloatArray:
-    """E_p[g(p)] for p ~ Beta(a, bb) by adaptive quadrature (fallback where hyp2f1 fails).
+    """E_p[g(p)] for p ~ Beta(a, bb) by double-exponential quadrature, vectorised over rows.
 
     ``kind="survive"``: ``g(p) = (1 + p w)^(-shape)``; ``kind="expect"``:
-    ``g(p) = (1 - (1 + p w)^(-shape)) / (p w)`` (times ``w`` outside). Used only for the rare
-    rows (very large frequency with ``z`` close to 1) where scipy's ``hyp2f1`` returns NaN.
+    ``g(p) = (1 - (1 + p w)^(-shape)) / p``. The substitution ``p = expit(pi sinh u)``
+    (``dp = pi cosh u p (1 - p) du``) makes the integrand decay double-exponentially at both
+    ends, whatever the endpoint singularities of the beta density, and the trapezoidal rule
+    with step 1/64 on ``|u| <= 6.2`` then converges to about machine precision. Fallback for
+    the rare rows where scipy's ``hyp2f1`` returns a non-finite value.
     """
     out = np.empty(len(bb))
-    for i in range(len(bb)):
-        b_i, s_i, w_i = float(bb[i]), float(shape[i]), float(w[i])
-        log_norm = float(betaln(a, b_i))
-
-        def integrand(
-            p: float, b_i: float = b_i, s_i: float = s_i, w_i: float = w_i, ln: float = log_norm
-        ) -> float:
-            if p <= 0.0 or p >= 1.0:
-                return 0.0
-            log_pdf = (a - 1.0) * np.log(p) + (b_i - 1.0) * np.log1p(-p) - ln
-            decay = np.exp(-s_i * np.log1p(p * w_i))
-            g = decay if kind == "survive" else -np.expm1(-s_i * np.log1p(p * w_i)) / p
-            return float(np.exp(log_pdf) * g)
-
-        mode = min(max((a - 1.0) / (a + b_i - 2.0), 1e-12), 1 - 1e-12) if a + b_i > 2 else 0.5
-        out[i] = integrate.quad(integrand, 0.0, 1.0, points=[mode], limit=200)[0]
+    s = np.pi * np.sinh(_DE_T)
+    log_p = log_expit(s)[None, :]
+    log_q = log_expit(-s)[None, :]
+    p = expit(s)[None, :]
+    log_jac = (np.log(np.pi * np.cosh(_DE_T)) + np.log(_DE_STEP))[None, :]
+    for lo in range(0, len(bb), _DE_CHUNK):
+        sl = slice(lo, lo + _DE_CHUNK)
+        b_, s_, w_ = bb[sl, None], shape[sl, None], w[sl, None]
+        log_dens = a * log_p + b_ * log_q - betaln(a, b_) + log_jac  # p^a (1-p)^b / B
+        decay = -s_ * np.log1p(p * w_)
+        if kind == "survive":
+            vals = np.exp(log_dens + decay)
+        else:
+            with np.errstate(divide="ignore"):
+                vals = np.exp(log_dens - log_p + np.log(-np.expm1(decay)))
+        out[sl] = vals.sum(axis=1)
     return out
 
 
@@ -388,6 +543,7 @@ def bgnbd_probability_alive(
     ``p ~ Beta(a, b + x)`` (MBG/NBD: ``Beta(a, b + x + 1)``) gives
     ``2F1(r + x, a; a + b + x; -u / (alpha + T))``, evaluated after Pfaff's transformation as
     ``((alpha + T) / (alpha + T + u))^a 2F1(a, a + b - r; a + b + x; u / (alpha + T + u))``.
+    Nothing here is singular at ``a = 1``.
     """
     r, alpha, a, b = (float(v) for v in params)
     L = _log_alive_odds(r, alpha, a, b, x, t_x, T, modified)
@@ -399,9 +555,9 @@ def bgnbd_probability_alive(
         return np.asarray(pa * np.ones_like(u), dtype=np.float64)
     bb = b + x + (1.0 if modified else 0.0)
     z = u / (alpha + T + u)
-    survive = np.exp(a * (np.log(alpha + T) - np.log(alpha + T + u))) * _hyp_tail(
-        np.full_like(z, a), a + bb - r - x, a + bb, z
-    )
+    with np.errstate(all="ignore"):
+        hyp = hyp2f1(np.full_like(z, a), a + bb - r - x, a + bb, z)
+    survive = np.exp(a * (np.log(alpha + T) - np.log(alpha + T + u))) * hyp
     survive, bb_b, x_b, T_b, u_b = np.broadcast_arrays(survive, bb, x, T, u)
     bad = ~np.isfinite(survive) | (survive < 0) | (survive > 1)
     if np.any(bad):
@@ -426,10 +582,21 @@ def bgnbd_conditional_expected(
     Notes
     -----
     ``E = (a + b + x - 1) / (a - 1) * [1 - ((alpha + T) / (alpha + T + t))^(r + x)
-    2F1(r + x, b + x; a + b + x - 1; z)] * P(alive)`` with ``z = t / (alpha + T + t)``. The
-    hypergeometric term is evaluated after Euler's transformation,
-    ``(1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z)``, which cannot overflow for
-    large ``x`` (MBG/NBD: ``b + x`` becomes ``b + x + 1`` throughout).
+    2F1(r + x, b + x; a + b + x - 1; z)] * P(alive)`` with ``z = t / (alpha + T + t)``
+    (MBG/NBD: ``b + x`` becomes ``b + x + 1`` throughout). The first factor is
+    :func:`bgnbd_alive_mean`, evaluated without the removable singularity at ``a = 1``.
+
+    Examples
+    --------
+    Hardie's CDNOW customer (x = 2, t_x = 30.43, T = 38.86) over 39 weeks at ``a = 1``,
+    where the closed form divides 0 by 0 (50-digit mpmath at ``a = 1 + 1e-30``: 1.10213679):
+
+    >>> import numpy as np
+    >>> p = np.array([0.243, 4.414, 1.0, 2.426])
+    >>> e = bgnbd_conditional_expected(p, 39.0, np.array([2.0]), np.array([30.43]),
+    ...                                np.array([38.86]))
+    >>> round(float(e[0]), 8)
+    1.10213679
     """
     pa = bgnbd_probability_alive(params, x, t_x, T, modified=modified)
     alive = bgnbd_alive_mean(params, t, x, T, modified=modified)
@@ -447,25 +614,15 @@ def bgnbd_alive_mean(
     """E[X(T, T + t) | alive at T, x, T]: the new-customer mean at posterior parameters.
 
     Depends on ``(x, T)`` only, not on ``t_x`` (see :func:`bgnbd_conditional_expected`).
+    The posterior parameters are ``r + x, alpha + T, a, b + x`` (MBG/NBD: ``b + x + 1``);
+    see :func:`_alive_mean_core` for the evaluation, which is regular at ``a = 1``.
     """
     r, alpha, a, b = (float(v) for v in params)
     tt = np.asarray(t, dtype=np.float64)
     bb = b + x + (1.0 if modified else 0.0)  # posterior b of the dropout probability
     z = tt / (alpha + T + tt)
-    c = a + bb - 1.0
-    z, c = np.broadcast_arrays(z, c)
-    hyp = _hyp_tail(c - r - x, np.full_like(z, a - 1.0), c, z)
-    log1mz = np.log(alpha + T) - np.log(alpha + T + tt)
-    bracket = 1.0 - np.exp((a - 1.0) * log1mz) * hyp
-    alive_mean = c / (a - 1.0) * bracket
-    alive_mean, bb_b, x_b, T_b, t_b = np.broadcast_arrays(alive_mean, bb, x, T, tt)
-    bad = ~np.isfinite(alive_mean) | (alive_mean < 0)
-    if np.any(bad):
-        # E[X | alive, lambda, p] = (1 - (1 + p t / (alpha + T))^-(r + x)) / p
-        w = t_b[bad] / (alpha + T_b[bad])
-        alive_mean = alive_mean.copy()
-        alive_mean[bad] = w * _beta_expectation("expect", a, bb_b[bad], r + x_b[bad], w)
-    return np.asarray(alive_mean, dtype=np.float64)
+    L = -np.log1p(tt / (alpha + T))  # ln(1 - z), accurate for small and large t
+    return _alive_mean_core(a, r + x, bb, z, L)
 
 
 def bgnbd_new_customer_expected(
@@ -476,28 +633,29 @@ def bgnbd_new_customer_expected(
     Notes
     -----
     ``(a + b - 1) / (a - 1) [1 - (alpha / (alpha + t))^r 2F1(r, b; a + b - 1; t / (alpha + t))]``
-    (Euler-transformed like :func:`bgnbd_conditional_expected`). For the MBG/NBD the customer
-    may drop out at time 0: ``b / (a - 1) [1 - (alpha / (alpha + t))^r 2F1(r, b + 1; a + b;
-    t / (alpha + t))]``.
+    : the alive mean of :func:`_alive_mean_core` at ``(r, alpha, a, b)``. For the MBG/NBD the
+    customer may drop out at time 0: ``b / (a - 1) [1 - (alpha / (alpha + t))^r 2F1(r, b + 1;
+    a + b; t / (alpha + t))]``, i.e. ``b / (a + b)`` times the alive mean at ``b + 1``. Both
+    are evaluated without the removable singularity at ``a = 1``.
+
+    Examples
+    --------
+    At ``a = 1`` the closed form is 0 / 0; its limit (50-digit mpmath at ``a = 1 + 1e-30``)
+    is 1.62059351 for CDNOW-like parameters and 78 weeks:
+
+    >>> import numpy as np
+    >>> round(float(bgnbd_new_customer_expected(np.array([0.243, 4.414, 1.0, 2.426]), 78.0)), 8)
+    1.62059351
     """
     r, alpha, a, b = (float(v) for v in params)
     tt = np.asarray(t, dtype=np.float64)
     z = tt / (alpha + tt)
-    log1mz = np.log(alpha) - np.log(alpha + tt)
+    L = -np.log1p(tt / alpha)
     if modified:
-        # 2F1(r, b + 1; a + b; z) = (1 - z)^(a - 1 - r) 2F1(a + b - r, a - 1; a + b; z)
-        hyp = _hyp_tail(
-            np.full_like(z, a + b - r), np.full_like(z, a - 1.0), np.full_like(z, a + b), z
-        )
-        return np.asarray(
-            b / (a - 1.0) * (1.0 - np.exp((a - 1.0) * log1mz) * hyp), dtype=np.float64
-        )
-    hyp = _hyp_tail(
-        np.full_like(z, a + b - 1.0 - r), np.full_like(z, a - 1.0), np.full_like(z, a + b - 1.0), z
-    )
-    return np.asarray(
-        (a + b - 1.0) / (a - 1.0) * (1.0 - np.exp((a - 1.0) * log1mz) * hyp), dtype=np.float64
-    )
+        mean = b / (a + b) * _alive_mean_core(a, np.full_like(z, r), np.full_like(z, b + 1.0), z, L)
+    else:
+        mean = _alive_mean_core(a, np.full_like(z, r), np.full_like(z, b), z, L)
+    return np.asarray(mean.reshape(np.shape(tt)), dtype=np.float64)
 
 
 def bgnbd_population_probability(
@@ -583,16 +741,16 @@ def bgnbd_alive_mean_interpolated(
     modified: bool = False,
     nodes: int = 512,
 ) -> FloatArray | None:
-    """:func:`bgnbd_alive_mean` for many rows by cubic Hermite interpolation in ``z``.
+    """:func:`bgnbd_alive_mean` for many rows by cubic Hermite interpolation.
 
-    The Euler-transformed hypergeometric term ``2F1(a + b' - 1 - r, a - 1; a + b' + x - 1; z)``
-    (``b' = b``, or ``b + 1`` for the MBG/NBD) depends on the row through ``x`` and
-    ``z = t / (alpha + T + t)`` only. For each distinct ``x`` it is tabulated with its exact
-    derivative ``(A B / C) 2F1(A + 1, B + 1; C + 1; z)`` on ``nodes + 1`` equally spaced
-    points of ``w = -ln(1 - z)`` (smooth in ``w``: the branch point ``z = 1`` is at infinity)
-    and interpolated by cubic Hermite polynomials (error ~ h^4). A sample of 256 rows is
-    checked against the direct formula; if any differs by more than 1e-9 (relative), None is
-    returned and the caller evaluates the rows directly.
+    The alive mean ``M`` depends on the row through ``x`` and ``z = t / (alpha + T + t)``
+    only. For each distinct ``x``, ``M / z`` is tabulated with its exact derivative (from
+    :func:`_alive_mean_slope`) on ``nodes + 1`` equally spaced points of ``W = -ln(1 - z)``
+    spanning the rows (smooth in ``W``: the branch point ``z = 1`` is at infinity; dividing
+    by ``z`` keeps the relative error small where ``M`` vanishes with ``t``) and
+    interpolated by cubic Hermite polynomials (error ~ h^4). A sample of 256 rows is checked
+    against the direct formula; if any differs by more than 1e-9 (relative), None is
+    returned and the caller evaluates the rows directly. Regular at ``a = 1``.
     """
     r, alpha, a, b = (float(v) for v in params)
     n = len(x)
@@ -602,42 +760,42 @@ def bgnbd_alive_mean_interpolated(
     if 2 * len(ux) * (nodes + 1) > n // 2:
         return None
     bb0 = b + (1.0 if modified else 0.0)
-    A = a + bb0 - 1.0 - r
-    B = a - 1.0
     tt = float(t)
-    # interpolate in w = -ln(1 - z) = ln((alpha + T + t) / (alpha + T)), where the branch
-    # point at z = 1 moves to infinity and the function is smooth
-    w = np.log(alpha + T + tt) - np.log(alpha + T)
-    w_max = float(np.max(w))
-    if not 0.0 < w_max < np.inf:
+    # interpolate in W = -ln(1 - z) = ln((alpha + T + t) / (alpha + T))
+    W = np.log1p(tt / (alpha + T))
+    w_lo, w_hi = float(np.min(W)), float(np.max(W))
+    if not (w_lo > 0.0 and w_hi < np.inf):
         return None
-    h = w_max / nodes
-    grid_w = np.linspace(0.0, w_max, nodes + 1)
+    w_hi = max(w_hi, w_lo * (1.0 + 1e-12) + 1e-300)
+    h = (w_hi - w_lo) / nodes
+    grid_w = np.linspace(w_lo, w_hi, nodes + 1)[None, :]
     grid_z = -np.expm1(-grid_w)
-    C = (a + bb0 - 1.0 + ux)[:, None]
-    F = np.asarray(hyp2f1(A, B, C, grid_z[None, :]), dtype=np.float64)
-    dF = np.asarray(
-        A * B / C * hyp2f1(A + 1.0, B + 1.0, C + 1.0, grid_z[None, :]) * np.exp(-grid_w)[None, :],
-        dtype=np.float64,
-    )
-    if not (np.all(np.isfinite(F)) and np.all(np.isfinite(dF))):
+    rr = (r + ux)[:, None]
+    bb = (bb0 + ux)[:, None]
+    shape = (len(ux), nodes + 1)
+    args = [np.broadcast_to(v, shape).ravel() for v in (rr, bb, grid_z, -grid_w)]
+    M = _alive_mean_core(a, *args).reshape(shape)
+    dM = _alive_mean_slope(a, *args).reshape(shape)
+    # q = M / z, dq/dW = (dM/dW - q (1 - z)) / z
+    q = M / grid_z
+    dq = (dM - q * (1.0 - grid_z)) / grid_z
+    if not (np.all(np.isfinite(q)) and np.all(np.isfinite(dq))):
         return None
-    u = w / h
-    cell = np.minimum(u.astype(np.intp), nodes - 1)
+    u = (W - w_lo) / h
+    cell = np.clip(u.astype(np.intp), 0, nodes - 1)
     s = u - cell
     idx = inv * (nodes + 1) + cell
-    f0, f1 = F.ravel()[idx], F.ravel()[idx + 1]
-    d0, d1 = dF.ravel()[idx] * h, dF.ravel()[idx + 1] * h
+    f0, f1 = q.ravel()[idx], q.ravel()[idx + 1]
+    d0, d1 = dq.ravel()[idx] * h, dq.ravel()[idx + 1] * h
     s2 = s * s
     s3 = s2 * s
-    hyp = (
+    q_rows = (
         (2.0 * s3 - 3.0 * s2 + 1.0) * f0
         + (s3 - 2.0 * s2 + s) * d0
         + (3.0 * s2 - 2.0 * s3) * f1
         + (s3 - s2) * d1
     )
-    c = a + bb0 - 1.0 + x
-    out = c / (a - 1.0) * (1.0 - np.exp(-(a - 1.0) * w) * hyp)
+    out = q_rows * -np.expm1(-W)
     check = np.random.default_rng(0).choice(n, min(n, 256), replace=False)
     direct = bgnbd_alive_mean(params, tt, x[check], T[check], modified=modified)
     scale = np.maximum(np.abs(direct), 1e-300)

@@ -44,7 +44,8 @@ class ModifiedBetaGeoModel(_BetaGeoFamily):
     (the second term now present for ``x = 0`` too), with analytic gradient and Hessian.
     ``P(alive) = 1 / (1 + a / (b + x) ((alpha + T) / (alpha + t_x))^(r + x))``;
     ``E[X(T, T + t)] = (a + b + x) / (a - 1) [1 - ((alpha + T) / (alpha + T + t))^(r + x)
-    2F1(r + x, b + x + 1; a + b + x; t / (alpha + T + t))] P(alive)``.
+    2F1(r + x, b + x + 1; a + b + x; t / (alpha + T + t))] P(alive)``; the removable
+    singularity at ``a = 1`` is handled as in :class:`BetaGeoModel`.
 
     References
     ----------
