@@ -5,6 +5,8 @@ Usage::
     python benchmarks/run.py            # full sizes (minutes; see README.md)
     python benchmarks/run.py --quick    # small sizes, a smoke run (CI runs this)
     python benchmarks/run.py --only btyd rfm
+    python benchmarks/run.py --hypothesis-random [pytest args]   # the test suite with
+                                # fresh random Hypothesis examples, 10x as many (scheduled)
 
 Each ``bench_<topic>.py`` module beside this file exposes ``run(quick: bool) -> list[dict]``
 whose rows have the keys ``case, crmcore_s, peer, peer_s, ratio, peak_mb, note``; ``ratio``
@@ -17,7 +19,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,12 +47,31 @@ def _fmt(value: object, spec: str) -> str:
     return str(value)
 
 
+def _hypothesis_random(pytest_args: list[str]) -> int:
+    """Run pytest with HYPOTHESIS_PROFILE=random (see tests/conftest.py); return its code."""
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "random"}
+    args = pytest_args or ["-x", "-q", "-p", "no:cacheprovider", "tests"]
+    command = [sys.executable, "-m", "pytest", *args]
+    print("# HYPOTHESIS_PROFILE=random " + " ".join(command[1:]), file=sys.stderr)
+    return subprocess.call(command, cwd=HERE.parent, env=env)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--only", nargs="*", default=None, help="topics to run, e.g. btyd rfm")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--hypothesis-random",
+        action="store_true",
+        help="instead of timing, run the test suite with the Hypothesis profile 'random' "
+        "(fresh examples, 10x as many); extra arguments go to pytest (default: -x -q tests)",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.hypothesis_random:
+        return _hypothesis_random(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     modules = sorted(HERE.glob("bench_*.py"))
     if args.only:

@@ -116,6 +116,7 @@ from crmcore._validation import (
     require_columns,
 )
 from crmcore.exceptions import (
+    ColumnNotFoundError,
     ConvergenceError,
     ConvergenceWarning,
     NotFittedError,
@@ -137,6 +138,14 @@ _HUGE = 1e300
 # above this many distinct rows, fit a systematic subsample first to get a starting point
 _WARM_START_ROWS = 200_000
 _WARM_START_SAMPLE = 50_000
+# maximum check: largest gradient of the summed objective per customer, and the largest
+# log-likelihood gain a Newton step may still promise at a verified maximum
+_GRAD_TOL = 1e-4
+_GAIN_TOL = 1e-5
+# an estimate beyond exp(+-_EDGE_LOG) (3e-7, 3e6) is reported as on the boundary
+_EDGE_LOG = 15.0
+# Polars/PyArrow frames have no index: predictions are labelled by this column when present
+_DEFAULT_ID_COL = "customer_id"
 
 
 class MaximumLikelihoodModel:
@@ -155,6 +164,20 @@ class MaximumLikelihoodModel:
         Maximum number of optimiser iterations.
     initial_params : mapping of str to float, optional
         Starting values on the natural scale (all parameters must be given).
+
+    Attributes
+    ----------
+    params_, covariance_, log_likelihood_, aic_, bic_, n_obs_, n_iter_, time_unit_
+        Estimates and fit statistics (see ``summary``).
+    converged_ : bool
+        Whether the fit ended at a verified maximum inside the parameter range.
+    max_gradient_, newton_gain_ : float
+        The maximum check at the estimate: the largest gradient of the summed penalised
+        log-likelihood in log-parameters, and the log-likelihood a Newton step would still
+        gain (NaN when the Hessian is not positive definite).
+    n_excluded_ : float
+        Customers left out of the likelihood because they carry no information (T = 0 rows
+        in transaction models, frequency-0 rows in Gamma-Gamma).
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
@@ -168,6 +191,9 @@ class MaximumLikelihoodModel:
     bic_: float
     converged_: bool
     n_iter_: int
+    n_excluded_: float
+    max_gradient_: float
+    newton_gain_: float
     time_unit_: str | None
 
     def __init__(
@@ -304,8 +330,14 @@ class MaximumLikelihoodModel:
         vgh: Callable[[FloatArray], tuple[float, FloatArray, FloatArray]],
         x: FloatArray,
         n_obs: float,
+        *,
+        value_grad: Objective | None = None,
     ) -> tuple[FloatArray, int, str]:
-        """Damped Newton steps with an analytic Hessian, from a point near the optimum."""
+        """Damped Newton steps with an analytic Hessian, from a point near the optimum.
+
+        With `value_grad` (value and gradient only), line-search trials call it and the
+        (costly, e.g. numerical) Hessian from `vgh` is computed at accepted points only.
+        """
         penalizer = float(self.penalizer)
         scale = 1.0 / n_obs
 
@@ -333,7 +365,13 @@ class MaximumLikelihoodModel:
             t = 1.0
             while t > 1e-6:
                 trial = np.clip(x + t * step, -_LOG_BOUND, _LOG_BOUND)
-                v_new, g_new, h_new = full(trial)
+                if value_grad is None:
+                    v_new, g_new, h_new = full(trial)
+                else:
+                    v_new = float(value_grad(trial)[0]) * scale + penalizer * float(
+                        np.sum(np.exp(2.0 * trial))
+                    )
+                    h_new = hess
                 if math.isfinite(v_new) and v_new <= value - 1e-4 * t * decrement + 1e-15 * abs(
                     value
                 ):
@@ -341,10 +379,52 @@ class MaximumLikelihoodModel:
                 t *= 0.5
             else:
                 return x, it, "converged (Newton line search cannot improve)"
+            if value_grad is not None:
+                v_new, g_new, h_new = full(trial)
             x, value, grad, hess = trial, v_new, g_new, h_new
             if decrement < 1e-16:
                 return x, it, "converged (Newton)"
         return x, 100, "Newton's method reached 100 iterations"
+
+    def _restart_log_params(self, log_params: FloatArray, x0: FloatArray) -> list[FloatArray]:
+        """Starting points tried when a fit fails the maximum check (see ``_optimise``).
+
+        The default spreads every parameter by a factor ``e`` around the original start and
+        takes the midpoint between the start and the failed end point. Models whose
+        likelihood has a known flat ridge override this with points along the ridge.
+        """
+        return [x0 + 1.0, x0 - 1.0, 0.5 * (x0 + log_params)]
+
+    def _mean_hessian(
+        self, objective: Objective, log_params: FloatArray, n_obs: float
+    ) -> FloatArray:
+        """Hessian of the penalised mean objective (analytic when the objective has one)."""
+        vgh = getattr(objective, "value_grad_hessian", None)
+        if vgh is not None:
+            theta2 = np.exp(2.0 * log_params)
+            hess: FloatArray = vgh(log_params)[2] / n_obs + np.diag(
+                4.0 * float(self.penalizer) * theta2
+            )
+            return hess
+        return _numerical_hessian(self._penalised(objective, n_obs), log_params)
+
+    def _finish_newton(
+        self, objective: Objective, x: FloatArray, n_obs: float
+    ) -> tuple[FloatArray, int, str]:
+        """Newton steps from `x` with the analytic Hessian, or a numerical one if none."""
+        vgh = getattr(objective, "value_grad_hessian", None)
+        if vgh is not None:
+            return self._newton_polish(vgh, x, n_obs)
+
+        def numerical(lp: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+            value, grad = objective(lp)
+            return (
+                float(value),
+                np.asarray(grad, dtype=np.float64),
+                _numerical_hessian(objective, lp),
+            )
+
+        return self._newton_polish(numerical, x, n_obs, value_grad=objective)
 
     def _optimise(
         self, objective: Objective, x0: FloatArray, n_obs: float, *, near: bool = False
@@ -352,35 +432,69 @@ class MaximumLikelihoodModel:
         """Minimise ``objective`` (sum of -LL) from ``x0`` and store the fitted attributes.
 
         ``near=True`` says that ``x0`` comes from a fit on a subsample.
+
+        The end point must pass the maximum check (:func:`_maximum_check`): the largest
+        gradient of the summed objective is small *and*, where the Hessian is positive
+        definite, the log-likelihood a Newton step would still gain is below
+        ``_GAIN_TOL``. A point that fails (an optimiser stopped on a flat ridge, as L-BFGS-B
+        can on Pareto/NBD data) is finished with Newton steps (numerical Hessian when the
+        model has no analytic one) and, if it still fails, the model's
+        ``_restart_log_params`` are tried, each finished the same way; the best point wins.
+        If even that fails, a ConvergenceWarning says so.
         """
         penalizer = float(self.penalizer)
         log_params, n_iter, message = self._minimise(objective, x0, n_obs, near=near)
         mean_objective = self._penalised(objective, n_obs)
         value, grad = mean_objective(log_params)
+        hessian = (
+            self._mean_hessian(objective, log_params, n_obs)
+            if value < _HUGE
+            else np.full((len(log_params),) * 2, np.nan)
+        )
+        verified, max_grad, gain = _maximum_check(grad, hessian, n_obs)
+        restarts = 0
+        if not verified:
+            candidates = [log_params]
+            finished, extra, msg = self._finish_newton(objective, log_params, n_obs)
+            n_iter += extra
+            candidates.append(finished)
+            best = min(candidates, key=lambda lp: mean_objective(lp)[0])
+            value, grad = mean_objective(best)
+            hessian = self._mean_hessian(objective, best, n_obs)
+            verified, max_grad, gain = _maximum_check(grad, hessian, n_obs)
+            message = msg if best is finished else message
+            if not verified:
+                for start in self._restart_log_params(best, np.asarray(x0, dtype=np.float64)):
+                    start = np.clip(start, -_LOG_BOUND + 1, _LOG_BOUND - 1)
+                    if mean_objective(start)[0] >= _HUGE:
+                        continue
+                    restarts += 1
+                    point, extra, msg = self._finish_newton(objective, start, n_obs)
+                    n_iter += extra
+                    point_value = mean_objective(point)[0]
+                    if point_value < value:
+                        best, value, message = point, point_value, msg
+                value, grad = mean_objective(best)
+                hessian = self._mean_hessian(objective, best, n_obs)
+                verified, max_grad, gain = _maximum_check(grad, hessian, n_obs)
+            log_params = best
         if value >= _HUGE or not np.all(np.isfinite(log_params)):
             raise ConvergenceError(
                 f"{type(self).__name__}.fit: the optimiser ended at a point where the "
                 "log-likelihood is not finite. Hint: try penalizer=0.001, initial_params=..., or "
                 "express recency and T in a larger time unit (e.g. weeks instead of days)."
             )
-        # the gradient test is what matters: L-BFGS-B may stop on "ABNORMAL_TERMINATION" once
-        # it cannot improve in floating point, which is convergence for our purposes.
-        converged = bool(np.max(np.abs(grad)) < 1e-4)
         at_bound = bool(np.any(np.abs(log_params) >= _LOG_BOUND - 1e-6))
-        vgh = getattr(objective, "value_grad_hessian", None)
-        if vgh is not None:
-            theta2 = np.exp(2.0 * log_params)
-            hessian = vgh(log_params)[2] / n_obs + np.diag(4.0 * penalizer * theta2)
-        else:
-            hessian = _numerical_hessian(mean_objective, log_params)
         self._store_fit(
             log_params=log_params,
             neg_ll=(value - penalizer * float(np.sum(np.exp(log_params) ** 2))) * n_obs,
             hessian_mean=hessian,
             n_obs=n_obs,
-            converged=converged and not at_bound,
+            converged=verified and not at_bound,
             n_iter=n_iter,
         )
+        self.max_gradient_ = max_grad
+        self.newton_gain_ = gain
         if at_bound:
             warnings.warn(
                 f"{type(self).__name__}.fit: a parameter ran to the edge of its allowed range "
@@ -389,12 +503,15 @@ class MaximumLikelihoodModel:
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        elif not converged:
+        elif not verified:
+            gain_text = "" if math.isnan(gain) else f", a Newton step would still gain {gain:.2e}"
             warnings.warn(
-                f"{type(self).__name__}.fit: the optimiser stopped after {n_iter} iterations "
-                f"without converging (largest gradient {np.max(np.abs(grad)):.2e}; "
-                f"{message}). Hint: increase max_iter, pass initial_params=..., add a "
-                "small penalizer (e.g. 0.001), or rescale time (weeks instead of days).",
+                f"{type(self).__name__}.fit: the fit did not reach a verified maximum after "
+                f"{n_iter} iterations and {restarts} restarts (largest gradient of the summed "
+                f"log-likelihood {max_grad:.2e}, tolerance {_GRAD_TOL * max(n_obs, 1.0):.2e}"
+                f"{gain_text} in log-likelihood; {message}). Hint: add a small penalizer "
+                "(e.g. penalizer=0.001), pass initial_params=..., increase max_iter, or "
+                "rescale time (weeks instead of days).",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -488,8 +605,66 @@ class MaximumLikelihoodModel:
         model.bic_ = math.nan
         model.converged_ = True
         model.n_iter_ = 0
+        model.n_excluded_ = 0.0
+        model.max_gradient_ = math.nan
+        model.newton_gain_ = math.nan
         model.time_unit_ = time_unit
         return model
+
+    def fit_notes(self) -> list[str]:
+        """Problems of a fitted model a reader of its estimates must know, with the remedy.
+
+        Returns
+        -------
+        list of str
+            One sentence per problem, empty when there is none (and for models built with
+            ``from_params``, which have no standard errors by design): standard errors that
+            are NaN (the Hessian at the estimate is not positive definite), estimates on the
+            boundary of the parameter space (below ``3e-7`` or above ``3e6``, where the
+            allowed range is ``[1e-13, 1e13]``), and a fit that did not reach a
+            verified maximum. ``summary()`` warns with these notes and stores them in its
+            ``attrs["notes"]``; the Jupyter display shows them.
+
+        Examples
+        --------
+        >>> from crmcore.datasets import load_cdnow_summary
+        >>> from crmcore.value import BetaGeoModel
+        >>> BetaGeoModel().fit(load_cdnow_summary()).fit_notes()
+        []
+        """
+        self._check_fitted()
+        if not self.n_obs_ > 0:
+            return []
+        names = list(self._param_names)
+        notes = []
+        var = np.diag(self.covariance_.to_numpy(dtype=np.float64))
+        nan_se = [n for n, v in zip(names, var, strict=True) if not np.isfinite(v)]
+        log_theta = np.log(self._params_array())
+        edge = [n for n, v in zip(names, log_theta, strict=True) if abs(v) >= _EDGE_LOG]
+        remedy = (
+            "Remedy: refit with a small penalizer (e.g. penalizer=0.001; compare the "
+            "log-likelihoods) or check the data (e.g. very few repeat purchases, or a "
+            "window too short)."
+        )
+        if edge:
+            notes.append(
+                f"the estimate of {', '.join(edge)} sits on (or runs to) the boundary of the "
+                "parameter space (below 3e-7 or above 3e6, i.e. towards 0 or infinity): the "
+                "data do not identify it. " + remedy
+            )
+        if nan_se:
+            notes.append(
+                f"standard errors are not available (NaN) for {', '.join(nan_se)}: the "
+                "Hessian at the estimate is not positive definite, so the likelihood is flat "
+                "(or not at a maximum) in some direction. " + remedy
+            )
+        if not getattr(self, "converged_", True) and not edge:
+            notes.append(
+                "the fit did not reach a verified maximum (see max_gradient_ and "
+                "newton_gain_). Remedy: pass initial_params=..., add a small penalizer "
+                "(penalizer=0.001) or rescale time."
+            )
+        return notes
 
     def summary(self, alpha: float = 0.05) -> pd.DataFrame:
         """Parameter table with standard errors and confidence intervals.
@@ -511,7 +686,28 @@ class MaximumLikelihoodModel:
         the likelihood is closer to quadratic, and exponentiated:
         ``theta * exp(+-z_{1-alpha/2} * se(log theta))``; it is therefore asymmetric and always
         positive. ``z`` comes from :func:`scipy.stats.norm.ppf`.
+
+        When the fit has a problem (NaN standard errors, an estimate on the boundary, no
+        verified maximum; see :meth:`fit_notes`) the table's ``attrs["notes"]`` lists it and
+        a ConvergenceWarning says so, with the remedy (usually ``penalizer=``).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When :meth:`fit_notes` is not empty.
         """
+        table = self._summary_table(alpha)
+        notes = table.attrs["notes"]
+        if notes:
+            warnings.warn(
+                f"{type(self).__name__}.summary: " + " ".join(notes),
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return table
+
+    def _summary_table(self, alpha: float) -> pd.DataFrame:
+        """The ``summary`` table, with ``attrs["notes"]``, without warning."""
         self._check_fitted()
         check_param_number(
             "alpha",
@@ -536,6 +732,7 @@ class MaximumLikelihoodModel:
             },
             index=pd.Index(list(self._param_names), name="parameter"),
         )
+        table.attrs["notes"] = self.fit_notes()
         return table
 
     def __repr__(self) -> str:
@@ -557,14 +754,19 @@ class MaximumLikelihoodModel:
         head = f"<p><code>{html.escape(repr(self))}</code></p>"
         if not hasattr(self, "params_"):
             return head
-        table = self.summary().to_html(float_format=lambda v: f"{v:.4g}")
+        summary = self._summary_table(0.05)
+        table = summary.to_html(float_format=lambda v: f"{v:.4g}")
         fit = ""
         if self.n_obs_ > 0:
             fit = (
                 f"<p>log-likelihood {self.log_likelihood_:.2f}, AIC {self.aic_:.2f}, "
                 f"BIC {self.bic_:.2f}</p>"
             )
-        return head + table + fit
+        notes = "".join(
+            f"<p><strong>Warning:</strong> {html.escape(note)}</p>"
+            for note in summary.attrs["notes"]
+        )
+        return head + table + fit + notes
 
 
 class TransactionModel(MaximumLikelihoodModel):
@@ -669,9 +871,10 @@ class TransactionModel(MaximumLikelihoodModel):
                 (f"{fcol} must be >= 0", x < 0),
                 (f"{fcol} must be a whole number", np.isfinite(x) & (x != np.round(x))),
                 (f"{rcol} must be >= 0", t_x < 0),
-                (f"{tcol} must be > 0", T <= 0),
+                (f"{tcol} must be >= 0", T < 0),
                 (f"{rcol} must be <= {tcol}", t_x > T),
                 (f"{rcol} must be 0 when {fcol} is 0", (x == 0) & (t_x != 0)),
+                (f"{fcol} must be 0 when {tcol} is 0", (T == 0) & (x > 0)),
             ]
             if w is not None:
                 rules.append(
@@ -701,14 +904,16 @@ class TransactionModel(MaximumLikelihoodModel):
         data: Any,
         cols: Sequence[str],
         who: str,
+        id_col: str | None = _DEFAULT_ID_COL,
     ) -> tuple[list[FloatArray], pd.Index | None]:
-        """Columns of a pandas/Polars/PyArrow frame as float64 arrays plus the pandas index."""
+        """Columns of a pandas/Polars/PyArrow frame as float64 arrays plus the row labels.
+
+        A pandas frame gives its index. A Polars/PyArrow frame (no index) gives the values
+        of `id_col` as an Index named after it when that column exists, else None; an
+        `id_col` other than the default that is missing raises ColumnNotFoundError.
+        """
         # checked on the narwhals wrapper so that PyArrow tables list their column names
-        require_columns(
-            data if isinstance(data, pd.DataFrame) else as_narwhals(data, who=who),
-            list(cols),
-            who=who,
-        )
+        require_model_columns(data, list(cols), who=who)
         if isinstance(data, pd.DataFrame):
             index: pd.Index | None = data.index
             arrays = []
@@ -733,20 +938,28 @@ class TransactionModel(MaximumLikelihoodModel):
             if col.null_count():
                 col = col.cast(nw.Float64).fill_null(float("nan"))
             arrays.append(np.asarray(col.to_numpy(), dtype=np.float64))
-        return arrays, None
+        ids: pd.Index | None = None
+        if id_col is not None:
+            if id_col in frame.columns:
+                ids = pd.Index(frame[id_col].to_numpy(), name=id_col)
+            elif id_col != _DEFAULT_ID_COL:
+                require_columns(frame, [id_col], who=who)
+        return arrays, ids
 
     def _prediction_arrays(
         self,
         data: Any,
         cols: tuple[str, str, str],
         who: str,
+        id_col: str | None = _DEFAULT_ID_COL,
     ) -> tuple[FloatArray, FloatArray, FloatArray, pd.Index | None, bool]:
         """(x, t_x, T, index, is_frame) for a prediction input.
 
         ``data`` is a pandas/Polars/PyArrow frame with the three columns, a tuple or list of
         three array-likes ``(frequency, recency, T)``, or a 2-D array with those three columns.
-        A pandas frame gives its index; a Polars/PyArrow frame gives a RangeIndex; array input
-        gives ``index=None`` and ``is_frame=False`` (the caller then returns an ndarray).
+        A pandas frame gives its index; a Polars/PyArrow frame gives its `id_col` column
+        (``customer_id`` by default) when present, else a RangeIndex; array input gives
+        ``index=None`` and ``is_frame=False`` (the caller then returns an ndarray).
         """
         is_frame = True
         index: pd.Index | None
@@ -768,7 +981,7 @@ class TransactionModel(MaximumLikelihoodModel):
             x, t_x, T = arr[:, 0], arr[:, 1], arr[:, 2]
             index, is_frame = None, False
         else:
-            (x, t_x, T), index = self._frame_arrays(data, cols, who)
+            (x, t_x, T), index = self._frame_arrays(data, cols, who, id_col)
             if index is None:
                 index = pd.RangeIndex(len(x))
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -810,26 +1023,69 @@ class TransactionModel(MaximumLikelihoodModel):
             If a column is missing.
         ValidationError
             On NaN, non-finite values, negative or fractional frequency, negative recency,
-            ``T <= 0``, ``recency > T``, ``recency != 0`` with ``frequency == 0``, negative
-            weights (count and first ids given), or a bad setting.
+            ``T < 0``, ``recency > T``, ``recency != 0`` with ``frequency == 0``,
+            ``frequency > 0`` with ``T == 0``, negative weights (count and first ids given),
+            or a bad setting; also when every row has ``T == 0``.
+        ColumnNotFoundError
+            If a column is missing; when `data` looks like an order log or an RFM table
+            (:func:`~crmcore.segmentation.rfm_table`) the message says so and names the
+            function that builds the right input (:func:`~crmcore.value.btyd_summary`).
         ConvergenceError
             If the likelihood is not finite at the start or at the end.
 
         Warns
         -----
         ConvergenceWarning
-            If the optimiser stops before converging or a parameter reaches its bound.
+            If the fit does not end at a verified maximum (see Notes) or a parameter reaches
+            its bound.
 
         Notes
         -----
+        **Customers with T = 0** (first purchase in the last period of the window, which
+        :func:`~crmcore.value.btyd_summary` produces at week or month resolution) are
+        accepted and *left out of the likelihood*: their count is ``n_excluded_`` and they
+        are not in ``n_obs_`` (so not in BIC or the penalizer's ``1/n``). Such a customer has
+        ``x = t_x = 0`` and likelihood exactly 1 whatever the parameters: BG/NBD
+        ``(alpha/(alpha+0))^r = 1``; MBG/NBD ``b/(a+b) + a/(a+b) = 1`` (the "dead at time 0"
+        term is ``B(a+1, b)/B(a, b) (alpha/alpha)^r``); Pareto/NBD
+        ``(alpha/alpha)^r (beta/beta)^s + s * (integral over [0, 0]) = 1``; BG/BB
+        ``B(a, b)/B(a, b) * B(g, d)/B(g, d) = 1`` (no opportunity yet). They are scored like
+        any other customer (``probability_alive``, ``expected_purchases`` ...).
+
         Identical ``(x, t_x, T)`` rows are merged into one row whose weight is their count
         (the likelihood depends on nothing else), which makes the fit exact and fast on data
         with discrete times. The optimiser works on log-parameters (L-BFGS-B with the analytic
-        gradient); the covariance is the inverse Hessian of the summed negative
-        log-likelihood on the log scale (numerical derivative of the analytic gradient,
+        gradient, then Newton's method where the model has an analytic Hessian).
+
+        **Verified maximum.** The end point is checked on the summed objective: the largest
+        gradient in log-parameters must be below ``1e-4`` per customer and, where the Hessian
+        is positive definite, a Newton step must promise a log-likelihood gain below
+        ``1e-5``. A point that fails (an optimiser stopped on a flat ridge, as happens with
+        Pareto/NBD where the likelihood barely changes along ``s/beta`` fixed) is finished
+        with Newton steps (numerical Hessian where no analytic one exists), then restarted
+        from a few spread points (along the ridge for Pareto/NBD); the best point wins.
+        ``max_gradient_`` and ``newton_gain_`` record the final check and ``converged_`` its
+        outcome; a ConvergenceWarning names the remedy when it still fails.
+
+        The covariance is the inverse Hessian of the summed negative log-likelihood on the
+        log scale (analytic, or a numerical derivative of the analytic gradient,
         symmetrised), mapped to the natural scale by the delta method. Time is never rescaled,
         so ``log_likelihood_`` is on the caller's time scale; the time unit is read from
         ``data.attrs["time_unit"]`` (set by ``btyd_summary``) into ``time_unit_``.
+
+        Examples
+        --------
+        A weekly summary in which one customer bought for the first time in the last week:
+
+        >>> import pandas as pd
+        >>> from crmcore.value import BetaGeoModel
+        >>> data = pd.DataFrame({"frequency": [0, 1, 4, 2, 0], "recency": [0, 3, 9, 5, 0],
+        ...                      "T": [10, 10, 10, 8, 0]}, index=list("abcde"))
+        >>> model = BetaGeoModel().fit(data)
+        >>> model.n_obs_, model.n_excluded_
+        (4.0, 1.0)
+        >>> bool(model.converged_)
+        True
         """
         who = self._who("fit")
         self._check_settings()
@@ -842,9 +1098,23 @@ class TransactionModel(MaximumLikelihoodModel):
         if len(x) == 0:
             raise ValidationError(f"{who}: the data has no rows.")
         xc, tc, Tc, wc = compress_rows(x, t_x, T, w)
+        if float(np.sum(wc)) <= 0:
+            raise ValidationError(f"{who}: the weights sum to zero; nothing to fit.")
+        # T = 0 rows (first purchase in the last period) have likelihood exactly 1 under
+        # every model: they are left out of the optimisation and counted
+        zero_age = Tc == 0
+        self.n_excluded_ = float(np.sum(wc[zero_age]))
+        if np.any(zero_age):
+            keep = ~zero_age
+            xc, tc, Tc, wc = xc[keep], tc[keep], Tc[keep], wc[keep]
         n_obs = float(np.sum(wc))
         if n_obs <= 0:
-            raise ValidationError(f"{who}: the weights sum to zero; nothing to fit.")
+            raise ValidationError(
+                f"{who}: every customer has {T_col} = 0 (first purchase in the last period of "
+                "the observation window), so the data carry no information about repeat "
+                "buying. Hint: use a later observation_end or a finer time_unit in "
+                "crmcore.value.btyd_summary."
+            )
         x0 = self._initial_from_settings(self._initial_log_params(xc, tc, Tc, wc))
         near = len(xc) > _WARM_START_ROWS
         if near:
@@ -899,6 +1169,7 @@ class TransactionModel(MaximumLikelihoodModel):
         frequency_col: str = "frequency",
         recency_col: str = "recency",
         T_col: str = "T",
+        id_col: str | None = _DEFAULT_ID_COL,
     ) -> Any:
         """Expected number of purchases in the next `t` periods, given each customer's history.
 
@@ -910,6 +1181,10 @@ class TransactionModel(MaximumLikelihoodModel):
             Length of the future window ``(T, T + t]``.
         frequency_col, recency_col, T_col : str
             Column names when `data` is a frame.
+        id_col : str or None, default "customer_id"
+            For a Polars or PyArrow frame (which has no index), the column whose values
+            label the result; used when present (a RangeIndex otherwise). A pandas frame's
+            own index is always kept.
 
         Returns
         -------
@@ -921,7 +1196,7 @@ class TransactionModel(MaximumLikelihoodModel):
         who = self._who("expected_purchases")
         tt = self._check_t("t", t, who)
         x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who
+            data, (frequency_col, recency_col, T_col), who, id_col
         )
         out = self._expected_purchases_kernel(self._params_array(), tt, x, t_x, T)
         return self._wrap(out, index, is_frame, "expected_purchases")
@@ -934,6 +1209,7 @@ class TransactionModel(MaximumLikelihoodModel):
         frequency_col: str = "frequency",
         recency_col: str = "recency",
         T_col: str = "T",
+        id_col: str | None = _DEFAULT_ID_COL,
     ) -> Any:
         """Probability that each customer is still active at ``T + future_t``.
 
@@ -945,6 +1221,10 @@ class TransactionModel(MaximumLikelihoodModel):
             How far beyond the end of the observation period to look.
         frequency_col, recency_col, T_col : str
             Column names when `data` is a frame.
+        id_col : str or None, default "customer_id"
+            For a Polars or PyArrow frame (which has no index), the column whose values
+            label the result; used when present (a RangeIndex otherwise). A pandas frame's
+            own index is always kept.
 
         Returns
         -------
@@ -955,7 +1235,7 @@ class TransactionModel(MaximumLikelihoodModel):
         who = self._who("probability_alive")
         ft = self._check_t("future_t", future_t, who)
         x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who
+            data, (frequency_col, recency_col, T_col), who, id_col
         )
         out = self._probability_alive_kernel(self._params_array(), ft, x, t_x, T)
         return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "probability_alive")
@@ -969,6 +1249,7 @@ class TransactionModel(MaximumLikelihoodModel):
         frequency_col: str = "frequency",
         recency_col: str = "recency",
         T_col: str = "T",
+        id_col: str | None = _DEFAULT_ID_COL,
     ) -> Any:
         """Probability of exactly `n` purchases in the next `t` periods, given the history.
 
@@ -982,6 +1263,10 @@ class TransactionModel(MaximumLikelihoodModel):
             Length of the future window ``(T, T + t]``.
         frequency_col, recency_col, T_col : str
             Column names when `data` is a frame.
+        id_col : str or None, default "customer_id"
+            For a Polars or PyArrow frame (which has no index), the column whose values
+            label the result; used when present (a RangeIndex otherwise). A pandas frame's
+            own index is always kept.
 
         Returns
         -------
@@ -993,7 +1278,7 @@ class TransactionModel(MaximumLikelihoodModel):
         nn = self._check_n(n, who)
         tt = self._check_t("t", t, who)
         x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who
+            data, (frequency_col, recency_col, T_col), who, id_col
         )
         out = self._purchase_probability_kernel(self._params_array(), nn, tt, x, t_x, T)
         return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "purchase_probability")
@@ -1142,6 +1427,98 @@ class TransactionModel(MaximumLikelihoodModel):
         )
 
 
+_ID_WORDS = ("customer", "client", "user", "account", "member", "buyer", "id")
+_DATE_WORDS = ("date", "time", "day", "timestamp", "created", "ordered")
+_AMOUNT_WORDS = ("amount", "revenue", "value", "price", "sales", "total", "spend")
+
+
+def wrong_table_hint(data: Any, needed: Sequence[str], *, who: str) -> str | None:
+    """Say what `data` is when it lacks model columns but looks like another crmcore table.
+
+    Returns a sentence for the error message, or None when `data` has every column in
+    `needed` or does not look like an order log or an RFM table. An RFM table is recognised
+    by its ``recency_days`` column (:func:`crmcore.segmentation.rfm_table`); an order log by
+    a customer-id-like column plus a date column (datetime dtype or a date-like name).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"customer_id": ["a"], "order_date": ["2024-01-05"],
+    ...                        "revenue": [10.0]})
+    >>> print(wrong_table_hint(orders, ["frequency", "recency", "T"], who="demo"))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    this looks like a transaction log (one row per order: customer_id, order_date, revenue),
+    not a BTYD summary; build the summary with
+    crmcore.value.btyd_summary(transactions, customer_col='customer_id',
+    date_col='order_date', amount_col='revenue', observation_end=..., time_unit='W') first
+    and fit that (it has the columns frequency, recency, T and monetary_value).
+    """
+    try:
+        frame = data if isinstance(data, nw.DataFrame) else as_narwhals(data, who=who)
+    except ValidationError:
+        return None
+    schema = dict(frame.schema)
+    columns = [str(c) for c in schema]
+    if all(c in columns for c in needed):
+        return None
+    lowered = {c: c.lower() for c in columns}
+    if "recency_days" in columns and ("frequency" in columns or "monetary" in columns):
+        return (
+            "this looks like an RFM table (crmcore.segmentation.rfm_table output: recency_days "
+            "is days since the last purchase and frequency counts every order, the first "
+            "included), not a BTYD summary; build the summary from the order log with "
+            "crmcore.value.btyd_summary(transactions, observation_end=..., time_unit='W', "
+            "amount_col=...) and fit that (it has frequency = repeat purchases, recency, T and "
+            "monetary_value = mean value of the repeat purchases)."
+        )
+    dates = [c for c in columns if schema[c].is_temporal()] or [
+        c for c in columns if any(wd in lowered[c] for wd in _DATE_WORDS)
+    ]
+    ids = [c for c in columns if c not in dates and any(wd in lowered[c] for wd in _ID_WORDS)]
+    if not dates or not ids:
+        return None
+    amounts = [
+        c
+        for c in columns
+        if c not in dates and c not in ids and any(wd in lowered[c] for wd in _AMOUNT_WORDS)
+    ]
+    shown = [ids[0], dates[0], *amounts[:1]]
+    amount_arg = f"amount_col={amounts[0]!r}, " if amounts else ""
+    return (
+        f"this looks like a transaction log (one row per order: {', '.join(shown)}), not a "
+        "BTYD summary; build the summary with crmcore.value.btyd_summary(transactions, "
+        f"customer_col={ids[0]!r}, date_col={dates[0]!r}, {amount_arg}observation_end=..., "
+        "time_unit='W') first and fit that (it has the columns frequency, recency, T"
+        + (" and monetary_value)." if amounts else ").")
+    )
+
+
+def require_model_columns(data: Any, columns: Sequence[str], *, who: str) -> None:
+    """:func:`require_columns` for model input, saying so when `data` is another table.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        If a column is missing. When `data` looks like an order log or an RFM table the
+        message leads with that and names the function to call instead of suggesting the
+        nearest column name (which would be wrong, e.g. ``T_col='customer_id'``).
+    """
+    hint = wrong_table_hint(data, columns, who=who)
+    if hint is None:
+        require_columns(
+            data if isinstance(data, pd.DataFrame) else as_narwhals(data, who=who),
+            list(columns),
+            who=who,
+        )
+        return
+    available = list(as_narwhals(data, who=who).columns)
+    missing = [c for c in columns if c not in available]
+    raise ColumnNotFoundError(
+        f"{who}: {hint} Missing columns: {', '.join(map(repr, missing))}; available columns: "
+        f"{', '.join(map(str, available))}."
+    )
+
+
 def compress_rows(
     x: FloatArray,
     t_x: FloatArray,
@@ -1207,3 +1584,29 @@ def _numerical_hessian(fun: Objective, point: FloatArray) -> FloatArray:
         hess[i] = (fun(up)[1] - fun(down)[1]) / (2.0 * step)
     sym: FloatArray = 0.5 * (hess + hess.T)
     return sym
+
+
+def _maximum_check(
+    grad_mean: FloatArray, hessian_mean: FloatArray, n_obs: float
+) -> tuple[bool, float, float]:
+    """Is a point a verified maximum? Return (verified, largest gradient, Newton gain).
+
+    Both numbers refer to the summed penalised objective (``n_obs`` times the mean): the
+    largest absolute gradient in log-parameters, and the log-likelihood a full Newton step
+    would still gain, ``g' H^-1 g / 2`` (NaN when the Hessian is not positive definite;
+    then only the gradient is tested). The gradient tolerance is ``_GRAD_TOL`` per
+    customer; the gain tolerance ``_GAIN_TOL`` is absolute, in log-likelihood units.
+    """
+    g = np.asarray(grad_mean, dtype=np.float64) * n_obs
+    h = 0.5 * (hessian_mean + hessian_mean.T) * n_obs
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+        return False, math.inf, math.nan
+    max_grad = float(np.max(np.abs(g)))
+    gain = math.nan
+    try:
+        if float(np.min(np.linalg.eigvalsh(h))) > 0:
+            gain = 0.5 * float(g @ np.linalg.solve(h, g))
+    except np.linalg.LinAlgError:  # pragma: no cover - eigvalsh of a finite symmetric matrix
+        pass
+    verified = max_grad <= _GRAD_TOL * max(n_obs, 1.0) and (math.isnan(gain) or gain <= _GAIN_TOL)
+    return verified, max_grad, gain

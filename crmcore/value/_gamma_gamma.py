@@ -10,9 +10,9 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from crmcore._validation import as_narwhals, format_ids, require_columns
+from crmcore._validation import as_narwhals, format_ids
 from crmcore.exceptions import ValidationError
-from crmcore.value._base import MaximumLikelihoodModel, compress_rows
+from crmcore.value._base import MaximumLikelihoodModel, compress_rows, require_model_columns
 
 __all__ = ["GammaGammaModel"]
 
@@ -164,11 +164,8 @@ class GammaGammaModel(MaximumLikelihoodModel):
             cols = [frequency_col, monetary_value_col] + (
                 [weights_col] if weights_col is not None else []
             )
-            require_columns(
-                data if isinstance(data, pd.DataFrame) else as_narwhals(data, who=who),
-                cols,
-                who=who,
-            )
+            # an order log or an RFM table gets a message naming what to call instead
+            require_model_columns(data, cols, who=who)
             if isinstance(data, pd.DataFrame):
                 index = data.index
                 arrays = []
@@ -256,6 +253,11 @@ class GammaGammaModel(MaximumLikelihoodModel):
             On NaN, negative or fractional frequency, monetary value <= 0 for a customer with
             repeat purchases (count and first ids given), or no customer with repeat
             purchases.
+        ColumnNotFoundError
+            If a column is missing; for an order log or an RFM table
+            (:func:`~crmcore.segmentation.rfm_table`, whose ``monetary`` is total spend over
+            every order) the message says what it is and to build the input with
+            :func:`~crmcore.value.btyd_summary` (``amount_col=...``).
 
         Notes
         -----

@@ -121,6 +121,16 @@ class ParetoNBDModel(TransactionModel):
         start: FloatArray = np.log(np.array([1.0, mean_T / (2.0 * mean_x), 1.0, mean_T]))
         return start
 
+    def _restart_log_params(self, log_params: FloatArray, x0: FloatArray) -> list[FloatArray]:
+        # The likelihood is nearly flat along (s, beta) with the mean dropout rate s/beta
+        # fixed, and along (r, alpha) with r/alpha fixed: restart along those ridges (a
+        # shift of d in both log-parameters keeps the ratio), then from the original start.
+        starts = [log_params + np.array([0.0, 0.0, d, d]) for d in (-2.0, -1.0, 1.0, 2.0)] + [
+            log_params + np.array([d, d, 0.0, 0.0]) for d in (-1.0, 1.0)
+        ]
+        starts.append(np.asarray(x0, dtype=np.float64))
+        return starts
+
     def _expected_purchases_kernel(
         self, params: FloatArray, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
     ) -> FloatArray:
@@ -170,6 +180,7 @@ class ParetoNBDModel(TransactionModel):
         frequency_col: str = "frequency",
         recency_col: str = "recency",
         T_col: str = "T",
+        id_col: str | None = "customer_id",
     ) -> Any:
         """Discounted expected residual transactions (DERT) of each customer.
 
@@ -182,6 +193,9 @@ class ParetoNBDModel(TransactionModel):
             in weeks; an annual 15% is ``1.15 ** (1 / 52) - 1`` per week). Must be > 0.
         frequency_col, recency_col, T_col : str
             Column names when `data` is a frame.
+        id_col : str or None, default "customer_id"
+            For a Polars or PyArrow frame, the column labelling the result when present
+            (see :meth:`expected_purchases`).
 
         Returns
         -------
@@ -218,7 +232,7 @@ class ParetoNBDModel(TransactionModel):
         who = self._who("dert")
         check_param_number("discount_rate", discount_rate, who=who, low=0.0, low_inclusive=False)
         x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who
+            data, (frequency_col, recency_col, T_col), who, id_col
         )
         r, alpha, s, beta = self._params_array()
         delta = float(np.log1p(discount_rate))
