@@ -105,31 +105,6 @@ def test_r_orders_table_matches_the_r_package() -> None:
         assert (row["recency_days"], row["frequency"], row["monetary"]) == (rec, freq, amount)
 
 
-def test_days_table_agrees_with_lifetimes_summary() -> None:
-    lifetimes_utils = pytest.importorskip("lifetimes.utils")
-    from crmcore.datasets import load_cdnow_sample
-
-    orders = load_cdnow_sample()
-    ours = rfm_table(orders, as_of="1998-06-30", frequency="days", monetary="mean")
-    theirs = lifetimes_utils.summary_data_from_transaction_data(
-        orders,
-        "customer_id",
-        "date",
-        monetary_value_col="amount",
-        observation_period_end="1998-06-30",
-        include_first_transaction=True,
-        freq="D",
-    )
-    theirs.index = theirs.index.astype("str")
-    theirs = theirs.reindex(ours.index)
-    np.testing.assert_array_equal(ours["frequency"].to_numpy(), theirs["frequency"].to_numpy())
-    # with include_first_transaction, lifetimes' T - recency is the days since last purchase
-    np.testing.assert_array_equal(
-        ours["recency_days"].to_numpy(), (theirs["T"] - theirs["recency"]).to_numpy()
-    )
-    np.testing.assert_allclose(ours["monetary"], theirs["monetary_value"], rtol=1e-12)
-
-
 def test_rows_after_as_of_are_excluded_and_counted() -> None:
     with pytest.warns(CRMWarning, match=r"3 of 5 rows are dated after as_of 2024-02-29"):
         table = rfm_table(_orders(), as_of="2024-02-29")
