@@ -1,8 +1,9 @@
 """Every fit ends at a verified maximum, or says so (issue 8, item 11).
 
-Reference values come from lifetimes run side by side (its Nelder-Mead optimum, evaluated
-with crmcore's per-customer likelihood) and from hand-derived quadratic examples; none is
-copied from crmcore's own fit.
+Reference values: the log-likelihood at lifetimes' optimum reported in the issue
+(-2503.38), independent finite-difference gradients and hand-derived quadratic examples;
+none is copied from crmcore's own fit. The side-by-side comparisons with lifetimes live in
+``tests/parity/test_lifetimes_fit_maximum.py``.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from crmcore.exceptions import ConvergenceWarning
 from crmcore.value import BetaGeoModel, ParetoNBDModel, simulate_pareto_nbd
 from crmcore.value._base import _maximum_check
 from crmcore.value._pareto_kernels import pareto_log_likelihood
-
-lifetimes = pytest.importorskip("lifetimes")
 
 # the issue's case: simulate_pareto_nbd(1.21875, 11.0, 0.328125, 3.25, ...), seed 247
 ISSUE_PARAMS = (1.21875, 11.0, 0.328125, 3.25)
@@ -64,12 +61,6 @@ def test_pareto_fit_of_the_issue_reaches_the_maximum_lifetimes_found(
         warnings.simplefilter("ignore", RuntimeWarning)
         model = ParetoNBDModel().fit(issue_data)
     assert model.log_likelihood_ >= LIFETIMES_LL - 1e-6
-    # and at least as high as lifetimes' own optimum, run side by side
-    theirs = lifetimes.ParetoNBDFitter().fit(
-        issue_data["frequency"], issue_data["recency"], issue_data["T"]
-    )
-    their_ll = _summed_ll(theirs.params_[["r", "alpha", "s", "beta"]].to_numpy(), issue_data)
-    assert model.log_likelihood_ >= their_ll - 1e-6
     # the stopping point of the issue (s=0.390, beta=3.358, LL -2505.60) is not accepted
     assert model.params_["s"] < 0.3 and model.params_["beta"] < 2.0
     # gradient of the summed log-likelihood, by independent finite differences: ~0
@@ -81,24 +72,18 @@ def test_pareto_fit_of_the_issue_reaches_the_maximum_lifetimes_found(
     assert model.fit_notes() == []
 
 
-def test_a_fit_that_cannot_be_finished_warns_and_reports_not_converged(
-    issue_data: pd.DataFrame,
+def test_a_fit_that_cannot_be_verified_warns_and_reports_not_converged(
+    issue_data: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class NoFinish(ParetoNBDModel):
-        """Pareto/NBD without the Newton finish and the restarts (L-BFGS-B only)."""
+    # every end point fails the check (as on a likelihood too flat to finish): the fit
+    # must say so instead of reporting success
+    import crmcore.value._base as base
 
-        def _finish_newton(self, objective, x, n_obs):  # type: ignore[no-untyped-def]
-            return x, 0, "finish disabled"
-
-        def _restart_log_params(self, log_params, x0):  # type: ignore[no-untyped-def]
-            return []
-
+    monkeypatch.setattr(base, "_maximum_check", lambda grad, hessian, n: (False, 1.0, 1.0))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = NoFinish().fit(issue_data)
+        model = BetaGeoModel().fit(issue_data)
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
-    if model.log_likelihood_ >= LIFETIMES_LL:  # pragma: no cover - optimiser path changed
-        pytest.skip("L-BFGS-B alone reached the maximum on this platform")
     assert any("did not reach a verified maximum" in m and "penalizer" in m for m in messages)
     assert not model.converged_
     assert any("verified maximum" in note for note in model.fit_notes())
@@ -150,24 +135,3 @@ def test_a_model_built_from_parameters_has_no_notes() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         assert model.summary().attrs["notes"] == []
-
-
-@pytest.mark.slow
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    params=st.tuples(
-        st.floats(0.3, 2.0), st.floats(2.0, 20.0), st.floats(0.3, 2.0), st.floats(2.0, 20.0)
-    ),
-    seed=st.integers(0, 10_000),
-)
-def test_fitted_log_likelihood_is_never_below_lifetimes_optimum(
-    params: tuple[float, float, float, float], seed: int
-) -> None:
-    """The property of issue 8; run it with HYPOTHESIS_PROFILE=random for fresh examples."""
-    sim = _issue_data(seed, params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ours = ParetoNBDModel().fit(sim)
-        theirs = lifetimes.ParetoNBDFitter().fit(sim["frequency"], sim["recency"], sim["T"])
-    their_ll = _summed_ll(theirs.params_[["r", "alpha", "s", "beta"]].to_numpy(), sim)
-    assert ours.log_likelihood_ >= their_ll - 1e-6
