@@ -586,3 +586,119 @@ def check_param_number(
         raise ValidationError(message)
     if high is not None and (v > high or (v == high and not high_inclusive)):
         raise ValidationError(message)
+
+
+# ---------------------------------------------------------------------------------------
+# numeric coercion (issue 8: comma-decimal amounts, text in numeric columns)
+# ---------------------------------------------------------------------------------------
+
+__all__ += ["coerce_number_series"]
+
+_COMMA_DECIMAL_HINT = (
+    "Hint: amounts written with a decimal comma ('12,50') must be converted first, e.g. "
+    "pd.read_csv(..., decimal=',') or s.str.replace('.', '').str.replace(',', '.')"
+    ".astype(float)."
+)
+
+
+def _looks_comma_decimal(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    text = value.strip().replace(".", "").replace(" ", "").lstrip("+-")
+    head, sep, tail = text.partition(",")
+    return bool(sep) and head.isdigit() and tail.isdigit()
+
+
+def coerce_number_series(
+    series: Any,
+    *,
+    name: str,
+    who: str,
+    ids: Any = None,
+    allow_missing: bool = False,
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Return the values of a numeric column as float64, or raise a clear ValidationError.
+
+    Numeric and boolean-free object columns (Python numbers, ``None``) are accepted; text
+    is never parsed silently: a column holding strings is rejected with the count, the
+    first offending rows (or `ids`) and values, and a ``decimal=','`` hint when the text
+    looks like comma-decimal amounts. Booleans, dates and values that are not finite
+    (NaN/None unless `allow_missing`, and +-inf always) are rejected too.
+
+    Parameters
+    ----------
+    series : pandas.Series or array-like
+        The column.
+    name : str
+        Column (or parameter) name for the message.
+    who : str
+        Calling function, for the message.
+    ids : array-like, optional
+        Labels to report instead of the series index (e.g. customer ids).
+    allow_missing : bool, default False
+        Keep NaN/None as NaN instead of raising.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+
+    Raises
+    ------
+    ValidationError
+        Text, booleans, dates, missing (unless allowed) or infinite values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> coerce_number_series(pd.Series([1, 2.5]), name="amount", who="demo").tolist()
+    [1.0, 2.5]
+    >>> coerce_number_series(pd.Series(["12,50", "3"]), name="amount", who="demo")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: demo: column 'amount' must hold numbers; 2 values are text (first rows: 0, 1; first values: '12,50', '3'). Hint: amounts written with a decimal comma ('12,50') must be converted first, e.g. pd.read_csv(..., decimal=',') or s.str.replace('.', '').str.replace(',', '.').astype(float).
+    """  # noqa: E501
+    s = series if isinstance(series, pd.Series) else pd.Series(np.asarray(series, dtype=object))
+    labels = s.index if ids is None else pd.Index(np.asarray(ids, dtype=object))
+    label = "first rows" if ids is None else "first ids"
+    dtype = s.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        raise ValidationError(f"{who}: column {name!r} must hold numbers; got booleans.")
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+        arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        values = s.to_numpy(dtype=object)
+        bad = np.fromiter(
+            (
+                not (v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)))
+                and not (isinstance(v, float) or v is pd.NA)
+                for v in values
+            ),
+            dtype=bool,
+            count=len(values),
+        )
+        if bad.any():
+            shown = format_ids(repr(v) for v in values[bad])
+            message = (
+                f"{who}: column {name!r} must hold numbers; {int(bad.sum()):,} values are "
+                f"{'text' if any(isinstance(v, str) for v in values[bad]) else 'not numbers'} "
+                f"({label}: {format_ids(labels[bad])}; first values: {shown})."
+            )
+            if any(_looks_comma_decimal(v) for v in values[bad]):
+                message += " " + _COMMA_DECIMAL_HINT
+            elif any(isinstance(v, str) for v in values[bad]):
+                message += " Hint: convert the column with pd.to_numeric first."
+            raise ValidationError(message)
+        arr = np.array(
+            [np.nan if (v is None or v is pd.NA) else float(v) for v in values], dtype=np.float64
+        )
+    else:
+        raise ValidationError(f"{who}: column {name!r} must hold numbers; got dtype {dtype}.")
+    nonfinite = ~np.isfinite(arr)
+    if allow_missing:
+        nonfinite &= ~np.isnan(arr)
+    if nonfinite.any():
+        raise ValidationError(
+            f"{who}: {int(nonfinite.sum()):,} values are missing or infinite in column {name!r} "
+            f"({label}: {format_ids(labels[nonfinite])}). Hint: drop or fill them before calling."
+        )
+    return arr

@@ -10,7 +10,13 @@ import pandas as pd
 
 from crmcore._validation import check_param_number
 from crmcore.exceptions import ValidationError
-from crmcore.segmentation._tiers import _check_negative, _customer_values, _frame, _order_desc
+from crmcore.segmentation._tiers import (
+    _check_negative,
+    _customer_values,
+    _frame,
+    _order_desc,
+    _unit_scale,
+)
 
 __all__ = ["gini", "lorenz_curve", "top_share", "whale_curve"]
 
@@ -26,7 +32,8 @@ def _nonnegative_values(
         raise ValidationError(
             f"{who}: the values of all {len(arr):,} customers sum to 0; shares are undefined."
         )
-    return ids, arr
+    # shares are scale-free: work in units of the largest value (no overflow near 1e308)
+    return ids, _unit_scale(arr)
 
 
 def _ids_with_origin(ids: pd.Index) -> pd.Series:
@@ -260,13 +267,15 @@ def whale_curve(
     if n == 0:
         raise ValidationError(f"{who}: no customers; the whale curve needs at least one.")
     order = _order_desc(ids, arr)
-    total = float(arr[order].sum())  # sorted: independent of the row order
+    unit = _unit_scale(arr)  # shares are scale-free; no overflow near 1e308
+    scale = float(arr[order][0] / unit[order][0]) if unit[order][0] != 0 else 1.0
+    total = float(unit[order].sum()) * scale  # sorted: independent of the row order
     if total <= 0:
         raise ValidationError(
             f"{who}: total profit is {total:g} (<= 0); profit shares of a non-positive total "
             "have no meaning. Hint: plot the cumulative profit itself."
         )
-    cumulative = np.concatenate([[0.0], np.cumsum(arr[order]) / total])
+    cumulative = np.concatenate([[0.0], np.cumsum(unit[order]) / float(unit[order].sum())])
     cumulative[-1] = 1.0
     peak = int(np.argmax(cumulative))
     curve = _frame(

@@ -349,12 +349,17 @@ ScorerT = TypeVar("ScorerT", bound="RFMScorer")
 
 
 def _check_weights(weights: Sequence[float], who: str) -> tuple[float, float, float]:
+    if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__"):
+        raise ValidationError(
+            f"The 'weights' parameter of {who} must hold 3 numbers (R, F, M). Got {weights!r}."
+        )
     if len(weights) != 3:
         raise ValidationError(
             f"The 'weights' parameter of {who} must hold 3 numbers (R, F, M). Got {weights!r}."
         )
     for w in weights:
-        check_param_number("weights", w, who=who)
+        # a score is a weighted sum of scores <= 99: keep it exact and finite
+        check_param_number("weights", w, who=who, low=-1e15, high=1e15)
     return (weights[0], weights[1], weights[2])
 
 
@@ -369,11 +374,11 @@ def _score_inputs(
 ) -> tuple[pd.Index, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
     data = to_pandas(table, who=who)
     require_columns(data, list(cols), who=who)
-    r = data[cols[0]].to_numpy(dtype=np.float64, na_value=np.nan)
-    f = data[cols[1]].to_numpy(dtype=np.float64, na_value=np.nan)
-    m = data[cols[2]].to_numpy(dtype=np.float64, na_value=np.nan)
-    buyer = ~np.isnan(r)
     check_no_missing(data, [cols[1], cols[2]], who=who)
+    from crmcore._validation import coerce_number_series
+
+    r, f, m = (coerce_number_series(data[c], name=c, who=who, allow_missing=True) for c in cols)
+    buyer = ~np.isnan(r)
     if not buyer.any():
         raise ValidationError(
             f"{who}: no customer has a purchase ({cols[0]} is missing for all {len(r):,} "
@@ -771,6 +776,9 @@ def rfm_scores(
     e      111        111         1
     """
     who = "rfm_scores"
+    from crmcore.segmentation._tiers import check_random_state
+
+    check_random_state(random_state, who=who)
     check_param_choice("ties", ties, _TIES, who=who)
     scorer = RFMScorer(
         bins=bins, method=method, binning=binning, thresholds=thresholds, weights=weights

@@ -21,6 +21,7 @@ import pandas as pd
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
+    coerce_number_series,
     format_ids,
     require_columns,
     to_pandas,
@@ -59,7 +60,28 @@ def _customer_values(
     ``customer_id`` column. Raises ValidationError on missing or non-numeric values and
     on repeated customer ids. The input is never modified.
     """
+    if not isinstance(values, pd.Series) and not hasattr(values, "columns"):
+        kind = f"{type(values).__module__}.{type(values).__qualname__}"
+        hint = "wrap it, e.g. pd.Series(values, index=ids)"
+        if hasattr(values, "to_numpy") or hasattr(values, "to_pandas"):
+            hint = (
+                "a Polars or PyArrow Series has no customer ids: pass a frame with the ids, "
+                "e.g. (df, value_col='revenue', customer_col='customer_id'), or "
+                "pd.Series(values.to_numpy(), index=ids)"
+            )
+        raise ValidationError(
+            f"{who}: expected a pandas Series indexed by customer id or a DataFrame; got "
+            f"{kind}. Hint: {hint}."
+        )
     if isinstance(values, pd.Series):
+        if isinstance(values.index, pd.MultiIndex):
+            raise ValidationError(
+                f"{who}: expected one value per customer; got a Series with a "
+                f"{values.index.nlevels}-level MultiIndex "
+                f"({', '.join(map(str, values.index.names))}). Hint: aggregate to one level "
+                "first, e.g. values.groupby(level=-1).sum(), or flatten the keys with "
+                "values.set_axis(values.index.to_flat_index())."
+            )
         if value_col is not None or customer_col is not None:
             raise ValidationError(
                 f"{who}: value_col and customer_col apply to a DataFrame input; got a Series "
@@ -74,6 +96,11 @@ def _customer_values(
                 f"{type(values).__name__}. Hint: wrap it, e.g. pd.Series(values, index=ids)."
             )
         frame = to_pandas(values, who=who)
+        if isinstance(frame.index, pd.MultiIndex) and customer_col is None:
+            raise ValidationError(
+                f"{who}: the frame has a {frame.index.nlevels}-level MultiIndex; one value per "
+                "customer is needed. Hint: pass customer_col= or reset_index() first."
+            )
         if value_col is None:
             raise ValidationError(
                 f"{who}: a DataFrame input needs value_col (the per-customer value column). "
@@ -100,17 +127,22 @@ def _customer_values(
             f"(first: {format_ids(dup.unique())}). Hint: aggregate first, e.g. "
             "transactions.groupby('customer_id')['amount'].sum()."
         )
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        raise ValidationError(f"{who}: values must be numeric; got dtype {dtype}.")
-    arr = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise ValidationError(
-            f"{who}: {int(bad.sum()):,} values are missing or infinite "
-            f"(first ids: {format_ids(ids[bad])}). Hint: drop or fill them before calling."
-        )
+    name = str(value_col) if value_col is not None else "values"
+    arr = coerce_number_series(series, name=name, who=who, ids=ids)
     return ids, arr
+
+
+def _unit_scale(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Values divided by their largest magnitude: shares stay exact and sums cannot overflow.
+
+    Values near 1e308 are finite, but their sum is not; every share, Lorenz ordinate and
+    Gini coefficient is invariant to a common positive scale, so kernels work on this.
+    """
+    scale = float(np.max(np.abs(values))) if len(values) else 0.0
+    if scale == 0.0 or not np.isfinite(scale):
+        return values
+    out: npt.NDArray[np.float64] = values / scale
+    return out
 
 
 def _frame(data: Any, *, index: Any = None, columns: Any = None) -> pd.DataFrame:
@@ -146,8 +178,45 @@ def _check_negative(ids: pd.Index, values: npt.NDArray[np.float64], *, who: str)
         )
 
 
+def check_random_state(random_state: Any, *, who: str) -> None:
+    """Raise ValidationError unless `random_state` is None, an int >= 0 or a Generator."""
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return
+    if (
+        isinstance(random_state, (int, np.integer))
+        and not isinstance(random_state, bool)
+        and 0 <= int(random_state) < 2**128
+    ):
+        return
+    raise ValidationError(
+        f"The 'random_state' parameter of {who} must be None, an int in the range [0, 2**128) "
+        f"or a numpy.random.Generator. Got {random_state!r} instead."
+    )
+
+
+def _check_number_list(name: str, values: Any, *, who: str) -> list[Any]:
+    """The elements of a flat list-like parameter of numbers (no str, no nesting)."""
+    message = (
+        f"The {name!r} parameter of {who} must be a sequence of numbers. Got {values!r} instead."
+    )
+    if values is None or isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValidationError(message)
+    out = list(values)
+    for v in out:
+        check_param_number(name, v, who=who)
+    return out
+
+
+def _check_labels(name: str, labels: Any, *, who: str) -> list[str]:
+    if labels is None or isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
+        raise ValidationError(
+            f"The {name!r} parameter of {who} must be a sequence of labels. Got {labels!r} instead."
+        )
+    return [str(x) for x in labels]
+
+
 def _check_increasing_shares(name: str, shares: Sequence[float], *, who: str) -> list[float]:
-    out = [float(s) for s in shares]
+    out = [float(s) for s in _check_number_list(name, shares, who=who)]
     if not out:
         raise ValidationError(f"The {name!r} parameter of {who} must not be empty.")
     for s in shares:
@@ -270,7 +339,7 @@ def abc_tiers(
     who = "abc_tiers"
     check_param_choice("boundary", boundary, ["inclusive", "crossing"], who=who)
     cuts = _check_increasing_shares("thresholds", thresholds, who=who)
-    labels = [str(x) for x in labels]
+    labels = _check_labels("labels", labels, who=who)
     if len(labels) != len(cuts) + 1 or len(set(labels)) != len(labels):
         raise ValidationError(
             f"{who}: need {len(cuts) + 1} distinct labels for {len(cuts)} thresholds; "
@@ -285,9 +354,10 @@ def abc_tiers(
             "Hint: check the value column and the period."
         )
     order = _order_desc(ids, arr)
-    total = float(arr[order].sum()) if n else 1.0  # sorted: independent of row order
+    unit = _unit_scale(arr)
+    total = float(unit[order].sum()) if n else 1.0  # sorted: independent of row order
     if n:
-        codes_sorted, cum_sorted = _abc_codes(arr[order], cuts, boundary)
+        codes_sorted, cum_sorted = _abc_codes(unit[order], cuts, boundary)
     else:
         codes_sorted = np.zeros(0, dtype=np.int64)
         cum_sorted = np.zeros(0, dtype=np.float64)
@@ -301,7 +371,7 @@ def abc_tiers(
         {
             "value": arr,
             "rank": rank,
-            "value_share": arr / total,
+            "value_share": unit / total,
             "cumulative_share": cumulative,
             "tier": _labelled(codes, labels),
         },
@@ -317,8 +387,11 @@ def abc_tiers(
 def _as_id_index(ids: Collection[Any] | None, name: str, *, who: str) -> pd.Index:
     if ids is None:
         return pd.Index([])
-    if isinstance(ids, (str, bytes)):
-        raise ValidationError(f"{who}: {name} must be a collection of customer ids, not a string.")
+    if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+        raise ValidationError(
+            f"{who}: {name} must be a collection of customer ids; got {ids!r} "
+            f"({type(ids).__name__})."
+        )
     index: pd.Index = pd.Index(list(ids))
     if index.has_duplicates:
         index = index.unique()
@@ -388,7 +461,7 @@ def pyramid_tiers(
     {'top': 1, 'big': 4, 'medium': 15, 'small': 80, 'inactive': 2, 'prospect': 1}
     """
     who = "pyramid_tiers"
-    parts = [float(s) for s in shares]
+    parts = [float(s) for s in _check_number_list("shares", shares, who=who)]
     for s in shares:
         check_param_number("shares", s, who=who, low=0, high=1, low_inclusive=False)
     if not parts or not math.isclose(sum(parts), 1.0, rel_tol=0, abs_tol=1e-9):
@@ -396,7 +469,7 @@ def pyramid_tiers(
             f"The 'shares' parameter of {who} must sum to 1. Got {tuple(shares)} "
             f"(sum {sum(parts):g})."
         )
-    labels = [str(x) for x in labels]
+    labels = _check_labels("labels", labels, who=who)
     all_labels = [*labels, "inactive", "prospect"]
     if len(labels) != len(parts) or len(set(all_labels)) != len(all_labels):
         raise ValidationError(
@@ -510,6 +583,7 @@ def quantile_tiers(
     who = "quantile_tiers"
     check_param_number("bins", bins, who=who, low=2, integer=True)
     check_param_choice("ties", ties, ["shared", "rank", "random"], who=who)
+    check_random_state(random_state, who=who)
     ids, arr = _customer_values(values, value_col=value_col, customer_col=customer_col, who=who)
     n = len(arr)
     id_rank = _id_rank(ids)
@@ -605,7 +679,7 @@ def profitability_tiers(
             f"The 'shares' parameter of {who} must hold 2 cumulative shares (platinum, "
             f"platinum + gold). Got {tuple(shares)}."
         )
-    labels = [str(x) for x in labels]
+    labels = _check_labels("labels", labels, who=who)
     if len(labels) != 4 or len(set(labels)) != 4:
         raise ValidationError(f"{who}: need 4 distinct labels, best first; got {labels!r}.")
     ids, arr = _customer_values(profit, value_col=value_col, customer_col=customer_col, who=who)
@@ -743,7 +817,11 @@ def relationship_type(
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = np.where(n_gaps >= 2, std_gap / mean_gap, np.nan)
     orders = per["orders"].to_numpy(dtype=np.int64)
-    mean_order = per["total"].to_numpy(dtype=np.float64) / orders
+    # mean order value in units of the largest amount: totals near 1e308 cannot overflow
+    scale = float(np.max(np.abs(base["a"].to_numpy()))) if len(base) else 1.0
+    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    scaled_total = (base["a"] / scale).groupby(base["c"], sort=True).sum()
+    mean_order = scaled_total.reindex(per.index).to_numpy(dtype=np.float64) / orders * scale
     threshold = float(np.median(mean_order)) if size_threshold is None else float(size_threshold)
     regular = (n_days >= int(min_purchase_days)) & (np.nan_to_num(cv, nan=np.inf) <= cv_threshold)
     large = mean_order >= threshold if len(mean_order) else np.zeros(0, dtype=bool)

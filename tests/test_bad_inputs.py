@@ -1,0 +1,2069 @@
+"""A generated bad-input campaign over every public callable of crmcore (issue 8).
+
+Every public function, constructor and method gets a valid baseline call on small data; the
+campaign then corrupts ONE argument at a time and asserts the contract of DESIGN.md ("bad
+input gets a clear error, and nothing is lost"):
+
+* the call raises a :class:`crmcore.CRMError` subclass, or returns a result;
+* a result holds no NaN / inf that the (corrupted) input did not have;
+* no argument (and no model the method is called on) is mutated.
+
+Corruptions (one argument at a time): frames and Series with NaN, None, inf, strings,
+comma-decimal strings (``"12,50"``), values near 1e308, negative values, mixed-type ids, None
+in an index, MultiIndex, duplicated rows/ids, empty input, a missing column, the Polars and
+PyArrow versions of the same data, not-a-frame objects; parameters of the wrong type (str,
+None, list, bool), out of range (-1, 0, nan, inf, 1e308, 1e-308) or of the wrong length.
+
+Two runners share the corruption catalogue: a deterministic grid (every target x argument x
+corruption, a pytest case each, so a failure names exactly what broke), and a Hypothesis test
+that draws the row, the argument, the corruption and random bad floats/strings.
+``test_every_public_callable_is_in_the_campaign`` enumerates ``__all__`` of every public
+module (and the public methods of public classes) so that a new public callable cannot escape.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import pickle
+import signal
+import types
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import crmcore
+import crmcore.customers as cu
+import crmcore.datasets as ds
+import crmcore.frames as fr
+import crmcore.money as mo
+import crmcore.segmentation as seg
+import crmcore.value as va
+from crmcore import CRMError
+
+pl = pytest.importorskip("polars")
+pa = pytest.importorskip("pyarrow")
+
+UTC = dt.timezone.utc
+NAN = float("nan")
+INF = float("inf")
+HUGE = 1.7e308
+
+# --------------------------------------------------------------------------------------------
+# Baseline data (small, built once)
+# --------------------------------------------------------------------------------------------
+
+
+def _tx() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c", "c", "d", "d"],
+            "date": pd.to_datetime(
+                [
+                    "2024-01-03",
+                    "2024-02-09",
+                    "2024-01-20",
+                    "2024-01-05",
+                    "2024-03-01",
+                    "2024-04-11",
+                    "2024-02-14",
+                    "2024-05-02",
+                ]
+            ),
+            "amount": [10.0, 20.0, 5.0, 7.5, 12.0, 30.0, 8.0, 9.0],
+        }
+    )
+
+
+def _tx_plain() -> pd.DataFrame:
+    return _tx()[["customer_id", "amount"]]
+
+
+def _values() -> pd.Series:
+    return pd.Series(
+        [50.0, 20.0, 10.0, 8.0, 5.0, 4.0, 2.0, 1.0, 30.0, 6.0], index=list("abcdefghij")
+    )
+
+
+def _profit() -> pd.Series:
+    return pd.Series(
+        [120.0, 80.0, 40.0, 30.0, 20.0, 10.0, 5.0, 0.0, -5.0, -40.0], index=list("abcdefghij")
+    )
+
+
+def _rfm() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "recency_days": [1.0, 3.0, 9.0, 20.0, 40.0, 2.0, 15.0, 60.0, 5.0, 33.0],
+            "frequency": [3, 2, 1, 5, 1, 4, 2, 1, 6, 2],
+            "monetary": [60.0, 30.0, 10.0, 80.0, 5.0, 45.0, 22.0, 7.0, 99.0, 18.0],
+        },
+        index=list("abcdefghij"),
+    )
+
+
+@cache
+def _summary_cached() -> pd.DataFrame:
+    return ds.load_cdnow_summary()
+
+
+def _summary(n: int = 8) -> pd.DataFrame:
+    return _summary_cached().iloc[:n][["frequency", "recency", "T"]].copy()
+
+
+def _spend(n: int = 60) -> pd.DataFrame:
+    s = _summary_cached()
+    return s.loc[s["frequency"] > 0, ["frequency", "monetary_value"]].iloc[:n].copy()
+
+
+def _clv_data() -> pd.DataFrame:
+    return _summary_cached().iloc[:8].copy()
+
+
+@cache
+def _donations_cached() -> pd.DataFrame:
+    return ds.load_donations().rename(columns={"periods": "T"})
+
+
+def _bgbb_data() -> pd.DataFrame:
+    return _donations_cached().iloc[:8][["frequency", "recency", "T"]].copy()
+
+
+def _holdout() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "frequency": [0, 1, 2, 3],
+            "recency": [0.0, 5.0, 20.0, 25.0],
+            "T": [30.0, 30.0, 30.0, 30.0],
+            "frequency_holdout": [0, 1, 2, 1],
+            "duration_holdout": [10.0, 10.0, 10.0, 10.0],
+        }
+    )
+
+
+def _tracking_log() -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": [1, 1, 2, 3], "time": [0.0, 3.0, 1.0, 2.5]})
+
+
+def _survivors() -> list[int]:
+    return [1000, 631, 468, 382, 326, 289, 262, 241]
+
+
+def _cohort_survivors() -> list[list[int]]:
+    return [[1000, 631, 468], [1000, 631], [1000]]
+
+
+def _scores() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"r_score": [5, 1, 3, 4], "f_score": [5, 1, 2, 4], "m_score": [4, 2, 3, 5]},
+        index=list("abcd"),
+    )
+
+
+def _segments() -> pd.Series:
+    return pd.Series(pd.Categorical(list("TTLLTLLTLT"), ["T", "L"]), index=list("abcdefghij"))
+
+
+def _order() -> cu.Order:
+    return cu.Order(
+        id="O1",
+        customer_id="C1",
+        currency="USD",
+        ordered_at=dt.datetime(2024, 1, 2, tzinfo=UTC),
+    ).add_line(_line())
+
+
+def _line() -> cu.OrderLine:
+    return cu.OrderLine(product_id="P1", quantity=2, unit_price=mo.Money("4.25", "USD"))
+
+
+def _customer() -> cu.Customer:
+    return cu.Customer(id="C1", name="Ann", created_at=dt.datetime(2024, 1, 1, tzinfo=UTC))
+
+
+def _contact() -> cu.Contact:
+    return cu.Contact(id="P1", name="Bob")
+
+
+def _rates() -> mo.ExchangeRates:
+    return mo.ExchangeRates([("EUR", "USD", dt.date(2024, 1, 1), "1.10")])
+
+
+# Models built from published parameters (no fitting): FHL 2005 BG/NBD and Gamma-Gamma,
+# Pareto/NBD from the tracking_table docstring, BG/BB of Fader, Hardie & Shang (2010), sBG of
+# Fader & Hardie (2007).
+_TM_PARAMS: dict[str, dict[str, float]] = {
+    "BetaGeoModel": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+    "ModifiedBetaGeoModel": {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614},
+    "ParetoNBDModel": {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67},
+    "BetaGeoBetaBinomModel": {"alpha": 1.204, "beta": 0.75, "gamma": 0.657, "delta": 2.783},
+}
+
+
+def _tm(name: str) -> Any:
+    return getattr(va, name).from_params(**_TM_PARAMS[name])
+
+
+@cache
+def _fitted_cached(name: str) -> Any:
+    if name == "BetaGeoBetaBinomModel":
+        return va.BetaGeoBetaBinomModel().fit(_donations_cached(), weights_col="weights")
+    if name == "GammaGammaModel":
+        return va.GammaGammaModel().fit(_spend(100))
+    if name in ("ShiftedBetaGeoModel", "BetaDiscreteWeibullModel"):
+        return getattr(va, name)().fit(_survivors())
+    return getattr(va, name)().fit(_summary(300))
+
+
+def _fitted(name: str) -> Any:
+    return copy.deepcopy(_fitted_cached(name))
+
+
+def _gg() -> va.GammaGammaModel:
+    return va.GammaGammaModel.from_params(p=6.25, q=3.74, v=15.44)
+
+
+def _sbg() -> va.ShiftedBetaGeoModel:
+    return va.ShiftedBetaGeoModel.from_params(alpha=0.704, beta=1.182)
+
+
+def _bdw() -> va.BetaDiscreteWeibullModel:
+    return va.BetaDiscreteWeibullModel.from_params(alpha=0.704, beta=1.182, c=1.0)
+
+
+def _migration() -> va.CustomerMigrationModel:
+    return va.CustomerMigrationModel.from_params(purchase_probabilities=[0.3, 0.2, 0.15, 0.05, 0])
+
+
+# --------------------------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------------------------
+
+# Argument kinds and what the campaign does to them:
+#   frame   pandas DataFrame: cell corruptions on every column + whole-frame corruptions
+#   series  pandas Series indexed by id: value and index corruptions
+#   num     a real-valued parameter;   int   an integer parameter;   choice   a str option
+#   date    a date/datetime;           rs    random_state;           seq      list of numbers
+#   obj     anything else (models, mappings, entities): wrong types only
+#   text    a free text / id field
+
+
+@dataclass
+class Target:
+    name: str
+    call: Callable[..., Any]
+    base: Callable[[], dict[str, Any]]
+    kinds: dict[str, str]
+    nan_ok: bool = False  # the valid result may hold NaN by design (documented)
+    receiver: Callable[[], Any] | None = None
+    mutates_receiver: bool = False  # fit-like methods
+    slow: bool = False  # fits: fewer grid cells
+    nan_cols: tuple[str, ...] = ()  # result columns documented to hold NaN
+
+
+TARGETS: list[Target] = []
+
+
+def target(
+    name: str,
+    call: Callable[..., Any],
+    base: Callable[[], dict[str, Any]],
+    kinds: dict[str, str] | None = None,
+    **options: Any,
+) -> None:
+    TARGETS.append(Target(name, call, base, kinds or {}, **options))
+
+
+def _kw(**kwargs: Any) -> Callable[[], dict[str, Any]]:
+    """Baseline factory: callables in `kwargs` are called afresh for every case."""
+
+    def build() -> dict[str, Any]:
+        return {
+            k: (v() if callable(v) and not isinstance(v, type) else v) for k, v in kwargs.items()
+        }
+
+    return build
+
+
+def _method(cls_name: str, method: str) -> Callable[..., Any]:
+    def call(__recv: Any, **kwargs: Any) -> Any:
+        return getattr(__recv, method)(**kwargs)
+
+    call.__name__ = f"{cls_name}.{method}"
+    return call
+
+
+# ---- crmcore (top level) and crmcore.money ----
+target(
+    "crmcore.money.Money",
+    mo.Money,
+    _kw(amount="19.99", currency="EUR"),
+    {"amount": "num", "currency": "text"},
+)
+target("crmcore.money.Money.zero", mo.Money.zero, _kw(currency="EUR"), {"currency": "text"})
+target(
+    "crmcore.money.Money.from_minor_units",
+    mo.Money.from_minor_units,
+    _kw(minor_units=1999, currency="EUR"),
+    {"minor_units": "int", "currency": "text"},
+)
+target(
+    "crmcore.money.Money.round_to_minor_units",
+    _method("Money", "round_to_minor_units"),
+    _kw(rounding="ROUND_HALF_UP"),
+    {"rounding": "choice"},
+    receiver=lambda: mo.Money("1.005", "EUR"),
+)
+target(
+    "crmcore.money.validate_currency_code",
+    mo.validate_currency_code,
+    _kw(code="EUR"),
+    {"code": "text"},
+)
+target(
+    "crmcore.money.ExchangeRates",
+    mo.ExchangeRates,
+    _kw(records=lambda: [("EUR", "USD", dt.date(2024, 1, 1), "1.10")]),
+    {"records": "obj"},
+)
+target(
+    "crmcore.money.ExchangeRates.add",
+    _method("ExchangeRates", "add"),
+    _kw(base="GBP", quote="USD", start_date=dt.date(2024, 1, 1), rate="1.25"),
+    {"base": "text", "quote": "text", "start_date": "date", "rate": "num"},
+    receiver=_rates,
+)
+target(
+    "crmcore.money.ExchangeRates.rate",
+    _method("ExchangeRates", "rate"),
+    _kw(base="EUR", quote="USD", on=dt.date(2024, 6, 1)),
+    {"base": "text", "quote": "text", "on": "date"},
+    receiver=_rates,
+)
+target(
+    "crmcore.money.ExchangeRates.convert",
+    _method("ExchangeRates", "convert"),
+    _kw(money=lambda: mo.Money("10", "EUR"), to_currency="USD", on=dt.date(2024, 6, 1)),
+    {"money": "obj", "to_currency": "text", "on": "date"},
+    receiver=_rates,
+)
+
+target(
+    "crmcore.money.ExchangeRates.convert_frame",
+    _method("ExchangeRates", "convert_frame"),
+    _kw(
+        frame=lambda: _tx().assign(currency="EUR"),
+        to="USD",
+        amount_col="amount",
+        currency_col="currency",
+        date_col="date",
+    ),
+    {"frame": "frame", "to": "text"},
+    receiver=_rates,
+)
+
+# ---- crmcore.customers ----
+_CUSTOMER_KW = _kw(
+    id="C1",
+    name="Ann",
+    created_at=dt.datetime(2024, 1, 1, tzinfo=UTC),
+    kind="organization",
+    acquisition_channel="web",
+    parent_account_id=None,
+    tags=lambda: ["vip"],
+    contacts=lambda: [_contact()],
+)
+target(
+    "crmcore.customers.Customer",
+    cu.Customer,
+    _CUSTOMER_KW,
+    {
+        "id": "text",
+        "name": "text",
+        "created_at": "date",
+        "kind": "choice",
+        "acquisition_channel": "text",
+        "tags": "obj",
+        "contacts": "obj",
+    },
+)
+target(
+    "crmcore.customers.Customer.with_tag",
+    _method("Customer", "with_tag"),
+    _kw(tag="vip"),
+    {"tag": "text"},
+    receiver=_customer,
+)
+target(
+    "crmcore.customers.Customer.without_tag",
+    _method("Customer", "without_tag"),
+    _kw(tag="vip"),
+    {"tag": "text"},
+    receiver=lambda: _customer().with_tag("vip"),
+)
+target(
+    "crmcore.customers.Customer.add_contact",
+    _method("Customer", "add_contact"),
+    _kw(contact=_contact),
+    {"contact": "obj"},
+    receiver=_customer,
+)
+target(
+    "crmcore.customers.Customer.from_record",
+    cu.Customer.from_record,
+    _kw(
+        record=lambda: {"id": "C1", "name": "Ann", "created_at": "2024-01-01T00:00:00+00:00"},
+        field_map=None,
+    ),
+    {"record": "obj", "field_map": "obj"},
+)
+target(
+    "crmcore.customers.Contact",
+    cu.Contact,
+    _kw(
+        id="P1",
+        name="Bob",
+        email="bob@example.com",
+        phone="+1 555 0100",
+        buying_role="decision_maker",
+        level="executive",
+    ),
+    {
+        "id": "text",
+        "name": "text",
+        "email": "text",
+        "phone": "text",
+        "buying_role": "choice",
+        "level": "choice",
+    },
+)
+target(
+    "crmcore.customers.Order",
+    cu.Order,
+    _kw(
+        id="O1",
+        customer_id="C1",
+        ordered_at=dt.datetime(2024, 1, 2, tzinfo=UTC),
+        currency="USD",
+        status="draft",
+        lines=lambda: [_line()],
+    ),
+    {
+        "id": "text",
+        "customer_id": "text",
+        "ordered_at": "date",
+        "currency": "text",
+        "status": "choice",
+        "lines": "obj",
+    },
+)
+target(
+    "crmcore.customers.Order.transition_to",
+    _method("Order", "transition_to"),
+    _kw(status="confirmed"),
+    {"status": "choice"},
+    receiver=_order,
+)
+for _m in ("confirm", "cancel"):
+    target(f"crmcore.customers.Order.{_m}", _method("Order", _m), _kw(), receiver=_order)
+target(
+    "crmcore.customers.Order.fulfil",
+    _method("Order", "fulfil"),
+    _kw(),
+    receiver=lambda: _order().confirm(),
+)
+target(
+    "crmcore.customers.Order.mark_returned",
+    _method("Order", "mark_returned"),
+    _kw(),
+    receiver=lambda: _order().confirm().fulfil(),
+)
+target(
+    "crmcore.customers.Order.add_line",
+    _method("Order", "add_line"),
+    _kw(line=_line),
+    {"line": "obj"},
+    receiver=_order,
+)
+target(
+    "crmcore.customers.OrderLine",
+    cu.OrderLine,
+    _kw(
+        product_id="P1",
+        quantity=2,
+        unit_price=lambda: mo.Money("4.25", "USD"),
+        discount="0.1",
+        unit_cost=lambda: mo.Money("2.00", "USD"),
+    ),
+    {
+        "product_id": "text",
+        "quantity": "num",
+        "unit_price": "obj",
+        "discount": "num",
+        "unit_cost": "obj",
+    },
+)
+target(
+    "crmcore.customers.OrderStatus.can_transition_to",
+    _method("OrderStatus", "can_transition_to"),
+    _kw(target="confirmed"),
+    {"target": "choice"},
+    receiver=lambda: cu.OrderStatus.DRAFT,
+)
+
+# ---- crmcore.frames ----
+target("crmcore.frames.as_narwhals", fr.as_narwhals, _kw(data=_tx, who="t"), {"data": "frame"})
+target("crmcore.frames.to_pandas", fr.to_pandas, _kw(data=_tx, who="t"), {"data": "frame"})
+target(
+    "crmcore.frames.require_columns",
+    fr.require_columns,
+    _kw(data=_tx, columns=["customer_id", "date"], who="t"),
+    {"data": "frame", "columns": "obj"},
+)
+target(
+    "crmcore.frames.check_no_missing",
+    fr.check_no_missing,
+    _kw(data=_tx, columns=["customer_id", "amount"], who="t", id_col="customer_id"),
+    {"data": "frame", "columns": "obj"},
+)
+target(
+    "crmcore.frames.check_no_duplicates",
+    fr.check_no_duplicates,
+    _kw(data=_tx, columns=["customer_id", "date"], who="t"),
+    {"data": "frame", "columns": "obj"},
+)
+target(
+    "crmcore.frames.check_single_currency",
+    fr.check_single_currency,
+    _kw(data=lambda: _tx().assign(currency="EUR"), currency_col="currency", who="t"),
+    {"data": "frame", "currency_col": "text"},
+)
+target(
+    "crmcore.frames.check_param_choice",
+    fr.check_param_choice,
+    _kw(name="method", value="quantile", choices=["quantile", "fixed"], who="t"),
+    {"value": "choice", "choices": "obj"},
+)
+target(
+    "crmcore.frames.check_param_number",
+    fr.check_param_number,
+    _kw(name="share", value=0.5, who="t", low=0.0, high=1.0),
+    {"value": "num", "low": "num", "high": "num"},
+)
+target(
+    "crmcore.frames.coerce_datetime_column",
+    fr.coerce_datetime_column,
+    _kw(data=_tx, column="date", who="t"),
+    {"data": "frame", "column": "text"},
+)
+target(
+    "crmcore.frames.coerce_timestamp",
+    fr.coerce_timestamp,
+    _kw(value="2024-01-01", name="as_of", who="t"),
+    {"value": "date"},
+)
+target(
+    "crmcore.frames.format_ids",
+    fr.format_ids,
+    _kw(ids=lambda: ["a", "b"], limit=5),
+    {"ids": "obj", "limit": "int"},
+)
+target(
+    "crmcore.frames.nearest_name",
+    fr.nearest_name,
+    _kw(name="customer", candidates=lambda: ["customer_id", "date"]),
+    {"name": "text", "candidates": "obj"},
+)
+target(
+    "crmcore.frames.orders_to_frame",
+    fr.orders_to_frame,
+    _kw(orders=lambda: [_order()]),
+    {"orders": "obj"},
+)
+target(
+    "crmcore.frames.frame_to_orders",
+    fr.frame_to_orders,
+    _kw(frame=lambda: fr.orders_to_frame([_order()])),
+    {"frame": "frame"},
+)
+target(
+    "crmcore.frames.customers_to_frame",
+    fr.customers_to_frame,
+    _kw(customers=lambda: [_customer()]),
+    {"customers": "obj"},
+)
+target(
+    "crmcore.frames.frame_to_customers",
+    fr.frame_to_customers,
+    _kw(frame=lambda: fr.customers_to_frame([_customer()])),
+    {"frame": "frame"},
+)
+
+# ---- crmcore.datasets ----
+for _loader in ("load_cdnow_master", "load_cdnow_sample", "load_cdnow_summary", "load_donations"):
+    target(f"crmcore.datasets.{_loader}", getattr(ds, _loader), _kw())
+target(
+    "crmcore.datasets.generate_transactions",
+    ds.generate_transactions,
+    _kw(
+        n_customers=20,
+        start="2024-01-01",
+        end="2024-12-31",
+        acquisition_share=0.5,
+        purchase_rate_shape=0.8,
+        purchases_per_year=3.0,
+        dropout_per_year=0.4,
+        spend_median=40.0,
+        spend_sigma=0.8,
+        currency="USD",
+        random_state=1,
+    ),
+    {
+        "n_customers": "int",
+        "start": "date",
+        "end": "date",
+        "acquisition_share": "num",
+        "purchase_rate_shape": "num",
+        "purchases_per_year": "num",
+        "dropout_per_year": "num",
+        "spend_median": "num",
+        "spend_sigma": "num",
+        "currency": "text",
+        "random_state": "rs",
+    },
+)
+
+# ---- crmcore.segmentation ----
+target(
+    "crmcore.segmentation.rfm_table",
+    seg.rfm_table,
+    _kw(transactions=_tx, as_of="2024-06-30"),
+    {"transactions": "frame", "as_of": "date"},
+)
+target(
+    "crmcore.segmentation.rfm_scores",
+    seg.rfm_scores,
+    _kw(table=_rfm, bins=3, ties="random", random_state=0, weights=(100, 10, 1)),
+    {"table": "frame", "bins": "int", "ties": "choice", "random_state": "rs", "weights": "seq"},
+)
+target(
+    "crmcore.segmentation.RFMScorer",
+    lambda **kw: seg.RFMScorer(**kw).fit(_rfm()).transform(_rfm()),
+    _kw(bins=3, method="quantile", binning="independent", weights=(100, 10, 1)),
+    {"bins": "int", "method": "choice", "binning": "choice", "weights": "seq"},
+)
+target(
+    "crmcore.segmentation.RFMScorer.fit",
+    _method("RFMScorer", "fit"),
+    _kw(table=_rfm),
+    {"table": "frame"},
+    receiver=lambda: seg.RFMScorer(bins=3),
+    mutates_receiver=True,
+)
+target(
+    "crmcore.segmentation.RFMScorer.transform",
+    _method("RFMScorer", "transform"),
+    _kw(table=_rfm),
+    {"table": "frame"},
+    receiver=lambda: seg.RFMScorer(bins=3).fit(_rfm()),
+)
+target(
+    "crmcore.segmentation.segment_summary",
+    seg.segment_summary,
+    _kw(table=_rfm, segments=_segments),
+    {"table": "frame", "segments": "series"},
+)
+target(
+    "crmcore.segmentation.assign_segments",
+    seg.assign_segments,
+    _kw(scores=_scores, segment_map="rf-grid"),
+    {"scores": "frame", "segment_map": "obj"},
+)
+target(
+    "crmcore.segmentation.SegmentMap",
+    seg.SegmentMap,
+    _kw(
+        names=["hi", "lo"],
+        masks=lambda: np.array([[[True, False], [False, False]], [[False, True], [True, True]]]),
+        dims=("r", "f"),
+        default="Other",
+    ),
+    {"names": "obj", "masks": "obj", "dims": "obj"},
+)
+target(
+    "crmcore.segmentation.SegmentMap.from_ranges",
+    seg.SegmentMap.from_ranges,
+    _kw(rules=lambda: {"hi": {"r": (4, 5), "f": (4, 5)}}, dims=("r", "f"), bins=5),
+    {"rules": "obj", "dims": "obj", "bins": "int"},
+)
+target(
+    "crmcore.segmentation.SegmentMap.from_codes",
+    seg.SegmentMap.from_codes,
+    _kw(codes=lambda: {"hi": ["55", "54"]}, dims=("r", "f"), bins=5),
+    {"codes": "obj", "dims": "obj", "bins": "int"},
+)
+target(
+    "crmcore.segmentation.SegmentMap.from_grid",
+    seg.SegmentMap.from_grid,
+    _kw(
+        grid=lambda: {
+            5: ["a", "a", "b", "b", "b"],
+            4: ["a", "a", "b", "b", "b"],
+            3: ["c"] * 5,
+            2: ["c"] * 5,
+            1: ["d"] * 5,
+        },
+        dims=("r", "f"),
+    ),
+    {"grid": "obj", "dims": "obj"},
+)
+target(
+    "crmcore.segmentation.SegmentMap.lookup",
+    _method("SegmentMap", "lookup"),
+    _kw(r=lambda: [5, 1], f=lambda: [5, 1]),
+    {"r": "obj", "f": "obj"},
+    receiver=lambda: seg.SEGMENT_MAPS["rf-grid"],
+)
+target(
+    "crmcore.segmentation.SegmentMap.coverage",
+    _method("SegmentMap", "coverage"),
+    _kw(),
+    receiver=lambda: seg.SEGMENT_MAPS["rf-grid"],
+)
+target(
+    "crmcore.segmentation.SegmentCoverage",
+    seg.SegmentCoverage,
+    _kw(unreachable=(), uncovered=(), overlaps=()),
+    {},
+)
+target(
+    "crmcore.segmentation.abc_tiers",
+    seg.abc_tiers,
+    _kw(values=_values, thresholds=(0.8, 0.95), boundary="inclusive", labels=("A", "B", "C")),
+    {"values": "series", "thresholds": "seq", "boundary": "choice", "labels": "obj"},
+)
+target("crmcore.segmentation.gini", seg.gini, _kw(values=_values), {"values": "series"})
+target(
+    "crmcore.segmentation.lorenz_curve", seg.lorenz_curve, _kw(values=_values), {"values": "series"}
+)
+target(
+    "crmcore.segmentation.top_share",
+    seg.top_share,
+    _kw(values=_values, share=0.2),
+    {"values": "series", "share": "num"},
+)
+target(
+    "crmcore.segmentation.whale_curve", seg.whale_curve, _kw(profit=_profit), {"profit": "series"}
+)
+target(
+    "crmcore.segmentation.migration_matrix",
+    seg.migration_matrix,
+    _kw(
+        before=lambda: pd.Series(["A", "A", "B", "C"], index=[1, 2, 3, 4]),
+        after=lambda: pd.Series(["A", "B", "B", "A"], index=[1, 2, 3, 5]),
+        normalize="row",
+    ),
+    {"before": "series", "after": "series", "normalize": "choice"},
+)
+target(
+    "crmcore.segmentation.profitability_tiers",
+    seg.profitability_tiers,
+    _kw(profit=_profit, shares=(0.1, 0.3), labels=("platinum", "gold", "iron", "lead")),
+    {"profit": "series", "shares": "seq", "labels": "obj"},
+)
+target(
+    "crmcore.segmentation.pyramid_tiers",
+    seg.pyramid_tiers,
+    _kw(values=_values, inactive=["x"], prospects=["y"], shares=(0.1, 0.2, 0.3, 0.4)),
+    {"values": "series", "inactive": "obj", "prospects": "obj", "shares": "seq"},
+    nan_cols=("value",),
+)  # inactive customers and prospects have no value (documented)
+target(
+    "crmcore.segmentation.quantile_tiers",
+    seg.quantile_tiers,
+    _kw(values=_values, bins=4, ties="random", random_state=0),
+    {"values": "series", "bins": "int", "ties": "choice", "random_state": "rs"},
+)
+target(
+    "crmcore.segmentation.relationship_type",
+    seg.relationship_type,
+    _kw(
+        transactions=_tx,
+        contracts=["a"],
+        cv_threshold=0.5,
+        min_purchase_days=2,
+        size_threshold=15.0,
+    ),
+    {
+        "transactions": "frame",
+        "contracts": "obj",
+        "cv_threshold": "num",
+        "min_purchase_days": "int",
+        "size_threshold": "num",
+    },
+    nan_cols=("gap_cv",),
+)  # NaN below 3 purchase days (documented)
+
+# ---- crmcore.value: transaction models ----
+for _cls in _TM_PARAMS:
+    _data = _bgbb_data if _cls == "BetaGeoBetaBinomModel" else _summary
+    _q = f"crmcore.value.{_cls}"
+    _recv = (lambda c: lambda: _tm(c))(_cls)
+
+    def _fit_small(_c: str = _cls, **kw: Any) -> Any:
+        data = _donations_cached() if _c == "BetaGeoBetaBinomModel" else _summary(40)
+        wcol = "weights" if _c == "BetaGeoBetaBinomModel" else None
+        return getattr(va, _c)(**kw).fit(data, weights_col=wcol)
+
+    target(
+        _q,
+        _fit_small,
+        _kw(penalizer=0.0, tol=1e-8, max_iter=500, initial_params=None),
+        {"penalizer": "num", "tol": "num", "max_iter": "int", "initial_params": "obj"},
+        slow=True,
+    )
+    if _cls == "BetaGeoBetaBinomModel":
+        _fitdata: Callable[[], Any] = lambda: _donations_cached().copy()  # noqa: E731
+        _fitkw = _kw(data=_fitdata, weights_col="weights")
+    else:
+        _fitkw = _kw(data=lambda: _summary(40), weights_col=None)
+    target(
+        f"{_q}.fit",
+        _method(_cls, "fit"),
+        _fitkw,
+        {"data": "frame"},
+        receiver=(lambda c: lambda: getattr(va, c)(tol=1e-8, max_iter=500))(_cls),
+        mutates_receiver=True,
+        slow=True,
+    )
+    target(
+        f"{_q}.from_params",
+        (lambda c: lambda **kw: getattr(va, c).from_params(**kw))(_cls),
+        _kw(time_unit="W", **_TM_PARAMS[_cls]),
+        {"time_unit": "choice", **{p: "num" for p in _TM_PARAMS[_cls]}},
+    )
+    target(
+        f"{_q}.expected_purchases",
+        _method(_cls, "expected_purchases"),
+        _kw(data=_data, t=10.0),
+        {"data": "frame", "t": "num"},
+        receiver=_recv,
+    )
+    target(
+        f"{_q}.probability_alive",
+        _method(_cls, "probability_alive"),
+        _kw(data=_data, future_t=2.0),
+        {"data": "frame", "future_t": "num"},
+        receiver=_recv,
+    )
+    target(
+        f"{_q}.purchase_probability",
+        _method(_cls, "purchase_probability"),
+        _kw(data=_data, n=1, t=5.0),
+        {"data": "frame", "n": "int", "t": "num"},
+        receiver=_recv,
+    )
+    target(
+        f"{_q}.expected_purchases_new_customer",
+        _method(_cls, "expected_purchases_new_customer"),
+        _kw(t=lambda: [1.0, 5.0, 10.0]),
+        {"t": "seq"},
+        receiver=_recv,
+    )
+    target(
+        f"{_q}.population_purchase_probability",
+        _method(_cls, "population_purchase_probability"),
+        _kw(n=lambda: [0, 1, 2], t=6.0),
+        {"n": "seq", "t": "num"},
+        receiver=_recv,
+    )
+    target(
+        f"{_q}.tracking_curve",
+        _method(_cls, "tracking_curve"),
+        _kw(acquisition_times=lambda: [0.0, 1.0, 2.0, 2.0], times=lambda: [3.0, 4.0, 6.0]),
+        {"acquisition_times": "seq", "times": "seq"},
+        receiver=_recv,
+    )
+    target(
+        f"{_q}.summary",
+        _method(_cls, "summary"),
+        _kw(alpha=0.05),
+        {"alpha": "num"},
+        receiver=(lambda c: lambda: _fitted(c))(_cls),
+    )
+    target(f"{_q}.to_lifetimes", _method(_cls, "to_lifetimes"), _kw(), receiver=_recv)
+    target(
+        f"{_q}.from_lifetimes",
+        (lambda c: lambda **kw: getattr(va, c).from_lifetimes(**kw))(_cls),
+        (lambda c: _kw(fitter=lambda: _tm(c).to_lifetimes(), time_unit="W"))(_cls),
+        {"fitter": "obj", "time_unit": "choice"},
+    )
+for _cls in (*_TM_PARAMS, "GammaGammaModel"):
+    target(
+        f"crmcore.value.{_cls}.fit_notes",
+        _method(_cls, "fit_notes"),
+        _kw(),
+        receiver=(lambda c: lambda: _fitted(c))(_cls),
+    )
+target(
+    "crmcore.value.ParetoNBDModel.dert",
+    _method("ParetoNBDModel", "dert"),
+    _kw(data=_summary, discount_rate=0.01),
+    {"data": "frame", "discount_rate": "num"},
+    receiver=lambda: _tm("ParetoNBDModel"),
+)
+
+# ---- Gamma-Gamma ----
+target(
+    "crmcore.value.GammaGammaModel",
+    lambda **kw: va.GammaGammaModel(**kw).fit(_spend()),
+    _kw(penalizer=0.0, tol=1e-8, max_iter=500, initial_params=None),
+    {"penalizer": "num", "tol": "num", "max_iter": "int", "initial_params": "obj"},
+    slow=True,
+)
+target(
+    "crmcore.value.GammaGammaModel.fit",
+    _method("GammaGammaModel", "fit"),
+    _kw(data=_spend),
+    {"data": "frame"},
+    receiver=lambda: va.GammaGammaModel(tol=1e-8),
+    mutates_receiver=True,
+    slow=True,
+)
+target(
+    "crmcore.value.GammaGammaModel.from_params",
+    va.GammaGammaModel.from_params,
+    _kw(p=6.25, q=3.74, v=15.44),
+    {"p": "num", "q": "num", "v": "num"},
+)
+target(
+    "crmcore.value.GammaGammaModel.conditional_expected_average_spend",
+    _method("GammaGammaModel", "conditional_expected_average_spend"),
+    _kw(data=lambda: _spend(8)),
+    {"data": "frame"},
+    receiver=_gg,
+)
+target(
+    "crmcore.value.GammaGammaModel.expected_average_spend",
+    _method("GammaGammaModel", "expected_average_spend"),
+    _kw(),
+    receiver=_gg,
+)
+target(
+    "crmcore.value.GammaGammaModel.summary",
+    _method("GammaGammaModel", "summary"),
+    _kw(alpha=0.05),
+    {"alpha": "num"},
+    receiver=lambda: _fitted("GammaGammaModel"),
+)
+target(
+    "crmcore.value.GammaGammaModel.to_lifetimes",
+    _method("GammaGammaModel", "to_lifetimes"),
+    _kw(),
+    receiver=_gg,
+)
+target(
+    "crmcore.value.GammaGammaModel.from_lifetimes",
+    va.GammaGammaModel.from_lifetimes,
+    _kw(fitter=lambda: _gg().to_lifetimes()),
+    {"fitter": "obj"},
+)
+
+# ---- BTYD functions ----
+target(
+    "crmcore.value.btyd_summary",
+    va.btyd_summary,
+    _kw(
+        transactions=_tx,
+        observation_end="2024-06-30",
+        time_unit="W",
+        unit_multiplier=1,
+        amount_col="amount",
+        calibration_end="2024-03-31",
+    ),
+    {
+        "transactions": "frame",
+        "observation_end": "date",
+        "time_unit": "choice",
+        "unit_multiplier": "num",
+        "calibration_end": "date",
+    },
+)
+target(
+    "crmcore.value.customer_lifetime_value",
+    va.customer_lifetime_value,
+    _kw(
+        transaction_model=lambda: va.BetaGeoModel.from_params(
+            time_unit="W", **_TM_PARAMS["BetaGeoModel"]
+        ),
+        spend_model=_gg,
+        data=_clv_data,
+        horizon=12,
+        time_unit="M",
+        discount_rate=0.01,
+        margin=0.5,
+    ),
+    {
+        "transaction_model": "obj",
+        "spend_model": "obj",
+        "data": "frame",
+        "horizon": "int",
+        "time_unit": "choice",
+        "discount_rate": "num",
+        "margin": "num",
+    },
+)
+target(
+    "crmcore.value.calibration_holdout_table",
+    va.calibration_holdout_table,
+    _kw(model=lambda: _tm("ParetoNBDModel"), data=_holdout, max_frequency=2),
+    {"model": "obj", "data": "frame", "max_frequency": "int"},
+)
+target(
+    "crmcore.value.period_transactions",
+    va.period_transactions,
+    _kw(
+        model=lambda: _tm("BetaGeoBetaBinomModel"),
+        data=lambda: _donations_cached().copy(),
+        weights_col="weights",
+        max_frequency=6,
+    ),
+    {"model": "obj", "data": "frame", "max_frequency": "int"},
+)
+target(
+    "crmcore.value.tracking_table",
+    va.tracking_table,
+    _kw(model=lambda: _tm("ParetoNBDModel"), transactions=_tracking_log, times=lambda: [2.0, 4.0]),
+    {"model": "obj", "transactions": "frame", "times": "seq"},
+)
+for _sim, _pn in (
+    ("simulate_bgnbd", "BetaGeoModel"),
+    ("simulate_mbgnbd", "ModifiedBetaGeoModel"),
+    ("simulate_pareto_nbd", "ParetoNBDModel"),
+    ("simulate_bgbb", "BetaGeoBetaBinomModel"),
+):
+    _T = 6 if _sim == "simulate_bgbb" else 10.0
+    target(
+        f"crmcore.value.{_sim}",
+        getattr(va, _sim),
+        _kw(**_TM_PARAMS[_pn], T=_T, n_customers=30, random_state=1, output="summary"),
+        {
+            **{p: "num" for p in _TM_PARAMS[_pn]},
+            "T": "num",
+            "n_customers": "int",
+            "random_state": "rs",
+            "output": "choice",
+        },
+    )
+
+# ---- contractual: sBG, BdW, residual value ----
+for _cls, _factory, _params in (
+    ("ShiftedBetaGeoModel", _sbg, {"alpha": 0.704, "beta": 1.182}),
+    ("BetaDiscreteWeibullModel", _bdw, {"alpha": 0.704, "beta": 1.182, "c": 1.0}),
+):
+    _q = f"crmcore.value.{_cls}"
+    target(
+        _q,
+        (lambda c: lambda **kw: getattr(va, c)(**kw).fit(_survivors()))(_cls),
+        _kw(tol=1e-8, max_iter=300),
+        {"tol": "num", "max_iter": "int"},
+        slow=True,
+    )
+    target(
+        f"{_q}.fit",
+        _method(_cls, "fit"),
+        _kw(survivors=_survivors, layout="age"),
+        {"survivors": "seq", "layout": "choice", "n_periods": "int"},
+        receiver=(lambda c: lambda: getattr(va, c)())(_cls),
+        mutates_receiver=True,
+        slow=True,
+    )
+    target(
+        f"{_q}.from_params",
+        getattr(va, _cls).from_params,
+        _kw(**_params),
+        {p: "num" for p in _params},
+    )
+    for _m in ("survival", "retention_rate", "churn_probability"):
+        target(
+            f"{_q}.{_m}",
+            _method(_cls, _m),
+            _kw(t=lambda: [1, 2, 3]),
+            {"t": "seq"},
+            receiver=_factory,
+        )
+    target(
+        f"{_q}.discounted_expected_lifetime",
+        _method(_cls, "discounted_expected_lifetime"),
+        _kw(discount_rate=0.1),
+        {"discount_rate": "num"},
+        receiver=_factory,
+    )
+    target(
+        f"{_q}.discounted_expected_residual_lifetime",
+        _method(_cls, "discounted_expected_residual_lifetime"),
+        _kw(discount_rate=0.1, renewals=2),
+        {"discount_rate": "num", "renewals": "int"},
+        receiver=_factory,
+    )
+    target(
+        f"{_q}.project",
+        _method(_cls, "project"),
+        _kw(n_periods=5, alpha=0.05, method="delta"),
+        {"n_periods": "int", "alpha": "num", "method": "choice"},
+        receiver=(lambda c: lambda: _fitted(c))(_cls),
+        nan_cols=("retention_rate", "retention_lower", "retention_upper"),
+    )  # undefined at t=0
+    target(
+        f"{_q}.residual_value",
+        _method(_cls, "residual_value"),
+        _kw(survivors=_cohort_survivors, discount_rate=0.1, margin=100.0, layout="age"),
+        {"survivors": "seq", "discount_rate": "num", "margin": "num", "layout": "choice"},
+        receiver=_factory,
+    )
+    target(
+        f"{_q}.summary",
+        _method(_cls, "summary"),
+        _kw(alpha=0.05),
+        {"alpha": "num"},
+        receiver=(lambda c: lambda: _fitted(c))(_cls),
+    )
+target(
+    "crmcore.value.aggregate_retention_residual_value",
+    va.aggregate_retention_residual_value,
+    _kw(survivors=_cohort_survivors, discount_rate=0.1, margin=100.0, layout="age"),
+    {"survivors": "seq", "discount_rate": "num", "margin": "num", "layout": "choice"},
+)
+target(
+    "crmcore.value.customer_base_residual_value",
+    va.customer_base_residual_value,
+    _kw(survivors=_cohort_survivors, alpha=0.704, beta=1.182, discount_rate=0.1, margin=100.0),
+    {"survivors": "seq", "alpha": "num", "beta": "num", "discount_rate": "num", "margin": "num"},
+)
+target(
+    "crmcore.value.discounted_expected_lifetime",
+    va.discounted_expected_lifetime,
+    _kw(alpha=0.704, beta=1.182, discount_rate=0.1),
+    {"alpha": "num", "beta": "num", "discount_rate": "num"},
+)
+target(
+    "crmcore.value.discounted_expected_residual_lifetime",
+    va.discounted_expected_residual_lifetime,
+    _kw(alpha=0.704, beta=1.182, discount_rate=0.1, renewals=2),
+    {"alpha": "num", "beta": "num", "discount_rate": "num", "renewals": "int"},
+)
+
+# ---- economics, migration chain, cohorts, profitability ----
+target(
+    "crmcore.value.CustomerMigrationModel",
+    lambda **kw: va.CustomerMigrationModel(**kw).fit(
+        va.purchase_history(_tx(), as_of="2024-06-30")
+    ),
+    _kw(n_states=3),
+    {"n_states": "int"},
+)
+target(
+    "crmcore.value.CustomerMigrationModel.from_params",
+    va.CustomerMigrationModel.from_params,
+    _kw(purchase_probabilities=lambda: [0.3, 0.2, 0.15, 0.05, 0.0]),
+    {"purchase_probabilities": "seq"},
+)
+target(
+    "crmcore.value.CustomerMigrationModel.fit",
+    _method("CustomerMigrationModel", "fit"),
+    _kw(history=lambda: va.purchase_history(_tx(), as_of="2024-06-30")),
+    {"history": "frame"},
+    receiver=lambda: va.CustomerMigrationModel(n_states=3),
+    mutates_receiver=True,
+)
+target(
+    "crmcore.value.CustomerMigrationModel.fit_transactions",
+    _method("CustomerMigrationModel", "fit_transactions"),
+    _kw(transactions=_tx, period="M", as_of="2024-06-30"),
+    {"transactions": "frame", "period": "choice", "as_of": "date"},
+    receiver=lambda: va.CustomerMigrationModel(n_states=3),
+    mutates_receiver=True,
+)
+target(
+    "crmcore.value.CustomerMigrationModel.summary",
+    _method("CustomerMigrationModel", "summary"),
+    _kw(alpha=0.05),
+    {"alpha": "num"},
+    receiver=lambda: va.CustomerMigrationModel(n_states=3).fit_transactions(
+        _tx(), as_of="2024-06-30"
+    ),
+)
+target(
+    "crmcore.value.CustomerMigrationModel.fundamental_matrix",
+    _method("CustomerMigrationModel", "fundamental_matrix"),
+    _kw(discount_rate=0.2),
+    {"discount_rate": "num"},
+    receiver=_migration,
+)
+target(
+    "crmcore.value.CustomerMigrationModel.state_values",
+    _method("CustomerMigrationModel", "state_values"),
+    _kw(discount_rate=0.2, margin=40.0, marketing_cost=lambda: [4.0, 4.0, 4.0, 4.0, 0.0]),
+    {"discount_rate": "num", "margin": "num", "marketing_cost": "seq"},
+    receiver=_migration,
+)
+target(
+    "crmcore.value.CustomerMigrationModel.project",
+    _method("CustomerMigrationModel", "project"),
+    _kw(periods=4, initial=lambda: [100.0, 0.0, 0.0, 0.0, 0.0]),
+    {"periods": "int", "initial": "seq"},
+    receiver=_migration,
+)
+target(
+    "crmcore.value.purchase_history",
+    va.purchase_history,
+    _kw(transactions=_tx, period="M", as_of="2024-06-30"),
+    {"transactions": "frame", "period": "choice", "as_of": "date"},
+)
+target(
+    "crmcore.value.cohort_table",
+    va.cohort_table,
+    _kw(
+        transactions=_tx,
+        cohort="M",
+        period="M",
+        metric="revenue",
+        as_of="2024-06-30",
+        relative=False,
+    ),
+    {
+        "transactions": "frame",
+        "cohort": "choice",
+        "period": "choice",
+        "metric": "choice",
+        "as_of": "date",
+        "relative": "obj",
+    },
+    nan_ok=True,
+)  # the cohort triangle is NaN below the diagonal by design
+target(
+    "crmcore.value.cohort_churn_rates",
+    va.cohort_churn_rates,
+    _kw(table=lambda: pd.DataFrame([[100.0, 80.0, 60.0], [90.0, 70.0, 50.0]], columns=[0, 1, 2])),
+    {"table": "frame"},
+)
+target(
+    "crmcore.value.constant_retention_clv",
+    va.constant_retention_clv,
+    _kw(margin=100.0, retention=0.8, discount_rate=0.1, timing="end", growth=0.0, horizon=5),
+    {
+        "margin": "num",
+        "retention": "num",
+        "discount_rate": "num",
+        "timing": "choice",
+        "growth": "num",
+        "horizon": "int",
+    },
+)
+target(
+    "crmcore.value.margin_multiple",
+    va.margin_multiple,
+    _kw(retention=0.8, discount_rate=0.1),
+    {"retention": "num", "discount_rate": "num"},
+)
+_CE = {
+    "margin": 100.0,
+    "acquisition_ceiling": 0.5,
+    "acquisition_k": 0.1,
+    "retention_ceiling": 0.8,
+    "retention_k": 0.05,
+    "discount_rate": 0.15,
+}
+target(
+    "crmcore.value.customer_equity",
+    va.customer_equity,
+    _kw(acquisition_spend=10.0, retention_spend=20.0, **_CE),
+    {"acquisition_spend": "num", "retention_spend": "num", **{k: "num" for k in _CE}},
+)
+target(
+    "crmcore.value.optimal_customer_equity",
+    va.optimal_customer_equity,
+    _kw(**_CE),
+    {k: "num" for k in _CE},
+)
+target(
+    "crmcore.value.npv_by_retention",
+    va.npv_by_retention,
+    _kw(
+        profit_by_tenure=lambda: [10.0, 12.0, 14.0],
+        retention=lambda: [0.5, 0.8, 0.9],
+        discount_rate=0.1,
+        acquisition_cost=5.0,
+    ),
+    {
+        "profit_by_tenure": "seq",
+        "retention": "seq",
+        "discount_rate": "num",
+        "acquisition_cost": "num",
+    },
+)
+target(
+    "crmcore.value.retention_profit_impact",
+    va.retention_profit_impact,
+    _kw(
+        profit_by_tenure=lambda: [10.0] * 10,
+        discount_rate=0.1,
+        retention=0.9,
+        retention_change=0.05,
+        acquisition_cost=2.0,
+        customers=100.0,
+    ),
+    {
+        "profit_by_tenure": "seq",
+        "discount_rate": "num",
+        "retention": "num",
+        "retention_change": "num",
+        "acquisition_cost": "num",
+        "customers": "num",
+    },
+)
+target(
+    "crmcore.value.tenure_profit_profile",
+    va.tenure_profit_profile,
+    _kw(years=5, base_profit=10.0, growth=0.05, cost_savings=1.0, referrals=0.5, price_premium=0.2),
+    {
+        "years": "int",
+        "base_profit": "num",
+        "growth": "num",
+        "cost_savings": "num",
+        "referrals": "num",
+        "price_premium": "num",
+    },
+)
+target(
+    "crmcore.value.customer_profitability",
+    va.customer_profitability,
+    _kw(
+        transactions=_tx_plain,
+        cogs_rate=0.6,
+        cost_per_order=5.0,
+        service_costs=lambda: pd.Series({"b": 40.0, "c": 10.0}),
+        acquisition_costs=8.0,
+    ),
+    {
+        "transactions": "frame",
+        "cogs_rate": "num",
+        "cost_per_order": "num",
+        "service_costs": "series",
+        "acquisition_costs": "num",
+    },
+)
+
+TARGET_BY_NAME = {t.name: t for t in TARGETS}
+assert len(TARGET_BY_NAME) == len(TARGETS), "duplicate target names"
+
+# --------------------------------------------------------------------------------------------
+# Corruptions
+# --------------------------------------------------------------------------------------------
+
+CELL_VALUES: dict[str, Any] = {
+    "nan": NAN,
+    "none": None,
+    "inf": INF,
+    "string": "abc",
+    "comma_decimal": "12,50",
+    "huge": HUGE,
+    "negative": -5.0,
+    "float_in_text": 1.5,
+}
+
+
+def _set_cells(column: pd.Series, rows: list[int], value: Any) -> pd.Series:
+    values = list(column.to_numpy(dtype=object))
+    for r in rows:
+        values[r % len(values)] = value
+    return pd.Series(values, index=column.index, name=column.name)
+
+
+def corrupt_frame_cell(frame: pd.DataFrame, column: str, value: Any, rows: list[int]) -> Any:
+    out = frame.copy()
+    out[column] = _set_cells(out[column], rows, value)
+    return out
+
+
+class CannotBuild(Exception):
+    """This corruption cannot be expressed for this argument (e.g. objects in PyArrow)."""
+
+
+def _frame_whole(name: str, frame: pd.DataFrame, column: str) -> Any:
+    if name == "empty":
+        return frame.iloc[:0].copy()
+    if name == "missing_column":
+        return frame.drop(columns=[column])
+    if name == "duplicated_rows":
+        return pd.concat([frame, frame.iloc[:1]])
+    if name == "multiindex":
+        out = frame.copy()
+        out.index = pd.MultiIndex.from_arrays([frame.index, np.zeros(len(frame), dtype=int)])
+        return out
+    if name in ("polars", "pyarrow"):
+        try:
+            if name == "polars":
+                return pl.from_pandas(frame)
+            return pa.Table.from_pandas(frame, preserve_index=False)
+        except Exception as exc:
+            raise CannotBuild(name) from exc
+    if name == "records":
+        return frame.to_dict("records")
+    if name == "none":
+        return None
+    if name == "all_huge":
+        out = frame.copy()
+        out[column] = HUGE
+        return out
+    raise AssertionError(name)
+
+
+FRAME_WHOLE = (
+    "empty",
+    "missing_column",
+    "duplicated_rows",
+    "multiindex",
+    "polars",
+    "pyarrow",
+    "records",
+    "none",
+)
+
+
+def corrupt_series(name: str, series: pd.Series, rows: list[int], value: Any = None) -> Any:
+    if name in CELL_VALUES:
+        return _set_cells(series, rows, CELL_VALUES[name] if value is None else value)
+    n = len(series)
+    if name == "all_huge":
+        return pd.Series(HUGE, index=series.index, dtype=float)
+    if name == "float_id":
+        idx = list(series.index)
+        idx[rows[0] % n] = 1.5
+        return pd.Series(series.to_numpy(), index=pd.Index(idx, dtype=object))
+    if name == "none_id":
+        idx = list(series.index)
+        idx[rows[0] % n] = None
+        return pd.Series(series.to_numpy(), index=pd.Index(idx, dtype=object))
+    if name == "multiindex":
+        return pd.Series(
+            series.to_numpy(),
+            index=pd.MultiIndex.from_arrays([series.index, np.arange(n) % 2]),
+        )
+    if name == "duplicated_ids":
+        return pd.concat([series, series.iloc[:1]])
+    if name == "empty":
+        return series.iloc[:0]
+    if name == "polars":
+        return pl.Series("value", series.to_numpy())
+    if name == "pyarrow":
+        return pa.array(series.to_numpy())
+    if name == "list":
+        return list(series.to_numpy())
+    if name == "none":
+        return None
+    if name == "string_scalar":
+        return "abc"
+    raise AssertionError(name)
+
+
+SERIES_CORRUPTIONS = (
+    *CELL_VALUES,
+    "all_huge",
+    "float_id",
+    "none_id",
+    "multiindex",
+    "duplicated_ids",
+    "empty",
+    "polars",
+    "pyarrow",
+    "list",
+    "none",
+    "string_scalar",
+)
+
+SCALAR_BAD: dict[str, dict[str, Any]] = {
+    "num": {
+        "string": "abc",
+        "none": None,
+        "list": [1.0],
+        "negative": -1.0,
+        "nan": NAN,
+        "inf": INF,
+        "neg_inf": -INF,
+        "zero": 0.0,
+        "huge": HUGE,
+        "tiny": 1e-308,
+        "bool": True,
+        "numeric_string": "0.5",
+        "comma_decimal": "0,5",
+    },
+    "int": {
+        "string": "abc",
+        "none": None,
+        "float": 2.5,
+        "negative": -1,
+        "zero": 0,
+        "nan": NAN,
+        "inf": INF,
+        "bool": True,
+        "numeric_string": "3",
+        "list": [3],
+    },
+    "choice": {"int": 3, "none": None, "bogus": "bogus", "empty": "", "list": ["a"]},
+    "text": {"int": 3, "none": None, "empty": "", "float_nan": NAN, "list": ["a"]},
+    "date": {
+        "garbage": "not a date",
+        "nat": pd.NaT,
+        "none": None,
+        "float": 3.5,
+        "list": ["2024-01-01"],
+        "bad_day": "2024-13-45",
+    },
+    "rs": {"negative": -1, "string": "abc", "float": 0.5, "list": [1, 2], "huge": 2**64},
+    "obj": {
+        "none": None,
+        "int": 3,
+        "string": "abc",
+        "empty_list": [],
+        "empty_dict": {},
+        "nan": NAN,
+    },
+}
+
+
+def corrupt_seq(name: str, seq: Any, rows: list[int], value: Any = None) -> Any:
+    flat = list(seq)
+    n = len(flat)
+    if name in ("nan", "inf", "string", "comma_decimal", "huge", "negative", "none"):
+        v = (
+            {
+                "nan": NAN,
+                "inf": INF,
+                "string": "abc",
+                "comma_decimal": "12,50",
+                "huge": HUGE,
+                "negative": -5.0,
+                "none": None,
+            }[name]
+            if value is None
+            else value
+        )
+        out = list(flat)
+        out[rows[0] % n] = v
+        return type(seq)(out) if isinstance(seq, tuple) else out
+    if name == "all_huge":
+        return [HUGE] * n
+    if name == "empty":
+        return []
+    if name == "ragged":
+        return [flat[:1], flat]
+    if name == "scalar_string":
+        return "abc"
+    if name == "is_none":
+        return None
+    if name == "too_long":
+        return flat + flat
+    if name == "too_short":
+        return flat[:1]
+    if name == "nd":
+        return np.array([flat, flat], dtype=object)
+    raise AssertionError(name)
+
+
+SEQ_CORRUPTIONS = (
+    "nan",
+    "inf",
+    "string",
+    "comma_decimal",
+    "huge",
+    "negative",
+    "none",
+    "all_huge",
+    "empty",
+    "ragged",
+    "scalar_string",
+    "is_none",
+    "too_long",
+    "too_short",
+    "nd",
+)
+
+
+def grid_corruptions(t: Target) -> Iterator[tuple[str, str, str, str | None]]:
+    """(arg, kind, corruption, column) for every cell of the grid of target `t`."""
+    base = t.base()
+    for arg, kind in t.kinds.items():
+        if kind == "frame":
+            frame = base[arg]
+            for column in frame.columns:
+                for c in CELL_VALUES:
+                    yield arg, kind, c, str(column)
+                yield arg, kind, "all_huge", str(column)
+                yield arg, kind, "missing_column", str(column)
+            for c in FRAME_WHOLE:
+                if c != "missing_column":
+                    yield arg, kind, c, str(frame.columns[0])
+        elif kind == "series":
+            for c in SERIES_CORRUPTIONS:
+                yield arg, kind, c, None
+        elif kind == "seq":
+            for c in SEQ_CORRUPTIONS:
+                yield arg, kind, c, None
+        else:
+            for c in SCALAR_BAD[kind]:
+                yield arg, kind, c, None
+
+
+def apply(
+    t: Target,
+    arg: str,
+    kind: str,
+    corruption: str,
+    column: str | None,
+    rows: list[int],
+    value: Any = None,
+) -> dict[str, Any]:
+    args = t.base()
+    original = args.get(arg)
+    if kind == "frame":
+        assert column is not None
+        col = next(c for c in original.columns if str(c) == column)
+        if corruption in CELL_VALUES:
+            v = CELL_VALUES[corruption] if value is None else value
+            args[arg] = corrupt_frame_cell(original, col, v, rows)
+        elif corruption == "all_huge":
+            args[arg] = _frame_whole("all_huge", original, col)
+        else:
+            args[arg] = _frame_whole(corruption, original, col)
+    elif kind == "series":
+        args[arg] = corrupt_series(corruption, original, rows, value)
+    elif kind == "seq":
+        if original is None:
+            original = [1.0, 2.0]
+        nested = len(original) > 0 and isinstance(original[0], list | tuple)
+        if nested and corruption in (
+            "nan",
+            "inf",
+            "string",
+            "comma_decimal",
+            "huge",
+            "negative",
+            "none",
+        ):
+            inner = corrupt_seq(corruption, original[0], rows, value)
+            args[arg] = [inner, *original[1:]]
+        else:
+            args[arg] = corrupt_seq(corruption, original, rows, value)
+    else:
+        args[arg] = SCALAR_BAD[kind][corruption] if value is None else value
+    return args
+
+
+# --------------------------------------------------------------------------------------------
+# The oracle
+# --------------------------------------------------------------------------------------------
+
+
+def _numeric_values(obj: Any, depth: int = 0, skip: tuple[str, ...] = ()) -> Iterator[np.ndarray]:
+    """Float arrays found in a result (frames, series, arrays, scalars, models, containers)."""
+    if depth > 3 or obj is None:
+        return
+    if isinstance(obj, bool | str | Decimal):
+        return
+    if isinstance(obj, int | float | np.number):
+        yield np.asarray([obj], dtype=np.float64)
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fc":
+            yield obj.astype(np.complex128).real.ravel() if obj.dtype.kind == "c" else obj.ravel()
+    elif isinstance(obj, pd.DataFrame):
+        for col in obj.columns:
+            if str(col) not in skip:
+                yield from _numeric_values(obj[col], depth + 1)
+        for v in obj.attrs.values():
+            yield from _numeric_values(v, depth + 1)
+    elif isinstance(obj, pd.Series):
+        if obj.dtype.kind == "f":
+            yield obj.to_numpy(dtype=np.float64)
+        elif obj.dtype == object:
+            floats = [v for v in obj.to_numpy() if isinstance(v, float)]
+            if floats:
+                yield np.asarray(floats, dtype=np.float64)
+    elif isinstance(obj, list | tuple):
+        for v in obj[:1000]:
+            yield from _numeric_values(v, depth + 1)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numeric_values(v, depth + 1)
+    elif hasattr(obj, "params_"):
+        try:
+            params = obj.params_
+        except CRMError:
+            return
+        yield from _numeric_values(params, depth + 1)
+
+
+def _has_nonfinite(obj: Any) -> bool:
+    if isinstance(obj, pl.DataFrame | pl.Series):
+        obj = obj.to_pandas()
+    if isinstance(obj, pa.Table):
+        obj = obj.to_pandas()
+    if isinstance(obj, pa.Array):
+        obj = pd.Series(obj.to_pandas())
+    if isinstance(obj, pd.DataFrame):
+        # strings like "inf" / "nan" in an object column are non-finite input too
+        return any(_has_nonfinite(obj[c]) for c in obj.columns) or _has_nonfinite(
+            obj.index.to_series()
+        )
+    if isinstance(obj, pd.Series):
+        vals = obj.to_numpy(dtype=object)
+        return any(_has_nonfinite(v) for v in vals)
+    if isinstance(obj, float | np.floating):
+        return not math.isfinite(float(obj))
+    if isinstance(obj, list | tuple):
+        return any(_has_nonfinite(v) for v in obj)
+    if isinstance(obj, np.ndarray):
+        return any(_has_nonfinite(v) for v in obj.ravel().tolist())
+    if isinstance(obj, dict):
+        return any(_has_nonfinite(v) for v in obj.values())
+    if obj is pd.NaT or obj is None:
+        return False
+    return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, pd.DataFrame):
+        try:
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+        except AssertionError:
+            return False
+        return a.attrs == b.attrs
+    if isinstance(a, pd.Series):
+        try:
+            pd.testing.assert_series_equal(a, b, check_exact=True)
+        except AssertionError:
+            return False
+        return True
+    if isinstance(a, pl.DataFrame | pl.Series):
+        return bool(a.equals(b))
+    if isinstance(a, pa.Table | pa.Array):
+        return bool(a.equals(b))
+    if isinstance(a, np.ndarray):
+        return (
+            a.dtype == b.dtype
+            and a.shape == b.shape
+            and (
+                (
+                    a.dtype == object
+                    and all(_same(x, y) for x, y in zip(a.ravel(), b.ravel(), strict=True))
+                )
+                or (a.dtype != object and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+            )
+        )
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, types.MethodType):
+        return a.__func__ is b.__func__
+    if type(a).__eq__ is not object.__eq__:
+        try:
+            eq = a == b
+            if isinstance(eq, bool):
+                return eq
+        except Exception:
+            pass
+    if hasattr(a, "__dict__") and not isinstance(a, type):
+        return _same(vars(a), vars(b))
+    try:
+        return pickle.dumps(a) == pickle.dumps(b)
+    except Exception:
+        return True
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    detail: str = ""
+    raised: BaseException | None = field(default=None, repr=False)
+
+
+CASE_TIMEOUT_S = 10
+
+
+class CaseTimeout(Exception):
+    """A bad input made a call run for longer than CASE_TIMEOUT_S (a hang is a finding)."""
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise CaseTimeout
+
+
+def run_case(t: Target, args: dict[str, Any]) -> Outcome:
+    """Call `t` with `args` and judge the outcome against the contract."""
+    before = {k: copy.deepcopy(v) for k, v in args.items()}
+    recv = t.receiver() if t.receiver is not None else None
+    recv_before = pickle.dumps(recv) if recv is not None and not t.mutates_receiver else None
+    input_nonfinite = _has_nonfinite(list(args.values()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            previous = signal.signal(signal.SIGALRM, _alarm)
+            signal.alarm(CASE_TIMEOUT_S)
+            try:
+                with np.errstate(all="ignore"):
+                    result = t.call(recv, **args) if t.receiver is not None else t.call(**args)
+            finally:
+                signal.alarm(0)
+                signal.signal(signal.SIGALRM, previous)
+        except CaseTimeout:
+            outcome = Outcome(False, f"no answer within {CASE_TIMEOUT_S} s (hang)")
+        except CRMError as exc:
+            outcome = Outcome(True, f"CRMError {type(exc).__name__}", exc)
+        except Exception as exc:
+            msg = str(exc).splitlines()[0][:160] if str(exc) else ""
+            outcome = Outcome(False, f"raw {type(exc).__name__}: {msg}", exc)
+        else:
+            outcome = Outcome(True, "result")
+            if not t.nan_ok and not input_nonfinite:
+                bad = [
+                    a
+                    for a in _numeric_values(result, skip=t.nan_cols)
+                    if not np.all(np.isfinite(a))
+                ]
+                if bad:
+                    outcome = Outcome(False, "silent NaN/inf in the result")
+    for k, v in before.items():
+        if not _same(v, args[k]):
+            return Outcome(False, f"argument {k!r} was mutated")
+    if recv_before is not None and pickle.dumps(recv) != recv_before:
+        return Outcome(False, "the receiver was mutated")
+    return outcome
+
+
+# --------------------------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("t", TARGETS, ids=lambda t: t.name)
+def test_baseline_call_is_valid(t: Target) -> None:
+    """The harness is sound: every baseline call succeeds with a finite result."""
+    outcome = run_case(t, t.base())
+    assert outcome.ok and outcome.raised is None, f"{t.name} baseline: {outcome.detail}"
+
+
+def grid_cases(t: Target) -> Iterator[tuple[str, str, str, str | None]]:
+    """The deterministic grid of target `t` (fits: cell corruptions of one column only)."""
+    for arg, kind, corruption, column in grid_corruptions(t):
+        if t.slow and kind == "frame" and corruption in CELL_VALUES and column != "frequency":
+            continue
+        yield arg, kind, corruption, column
+
+
+def grid_failures(t: Target) -> list[str]:
+    failures = []
+    for arg, kind, corruption, column in grid_cases(t):
+        try:
+            args = apply(t, arg, kind, corruption, column, rows=[0, 1])
+        except CannotBuild:
+            continue
+        outcome = run_case(t, args)
+        if not outcome.ok:
+            where = f"{arg}.{column}" if column else arg
+            failures.append(f"{where}={corruption}: {outcome.detail}")
+    return failures
+
+
+@pytest.mark.parametrize("t", TARGETS, ids=lambda t: t.name)
+def test_bad_input_grid(t: Target) -> None:
+    """Every argument x every corruption of the catalogue: a CRMError or a valid result."""
+    failures = grid_failures(t)
+    assert not failures, f"{t.name}: {len(failures)} bad-input cases fail:\n  " + "\n  ".join(
+        failures
+    )
+
+
+_BAD_FLOATS = st.one_of(
+    st.sampled_from([NAN, INF, -INF, HUGE, -HUGE, 1e-308, -1.0, 0.0]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+_BAD_TEXT = st.one_of(
+    st.sampled_from(["", "12,50", "1.234,5", "abc", " 3 ", "None", "NaN"]), st.text(max_size=5)
+)
+_BAD_ANY = st.one_of(
+    _BAD_FLOATS,
+    _BAD_TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**40), max_value=2**40),
+)
+
+
+@st.composite
+def corrupted_call(draw: st.DrawFn, t: Target) -> tuple[str, dict[str, Any]]:
+    """Hypothesis strategy: one argument of `t` corrupted at a random place by a random value."""
+    if not t.kinds:
+        return "(no arguments)", t.base()
+    arg = draw(st.sampled_from(sorted(t.kinds)))
+    kind = t.kinds[arg]
+    base = t.base()
+    rows = [draw(st.integers(0, 50)), draw(st.integers(0, 50))]
+    if kind == "frame":
+        column = str(draw(st.sampled_from([str(c) for c in base[arg].columns])))
+        corruption = draw(st.sampled_from([*CELL_VALUES, "all_huge", *FRAME_WHOLE]))
+        value = draw(_BAD_ANY) if corruption in CELL_VALUES else None
+        try:
+            args = apply(t, arg, kind, corruption, column, rows, value)
+        except CannotBuild:
+            args = t.base()
+        return f"{arg}.{column}|{corruption}|{value!r}", args
+    if kind == "series":
+        corruption = draw(st.sampled_from(SERIES_CORRUPTIONS))
+        value = draw(_BAD_ANY) if corruption in CELL_VALUES else None
+        return f"{arg}|{corruption}|{value!r}", apply(t, arg, kind, corruption, None, rows, value)
+    if kind == "seq":
+        corruption = draw(st.sampled_from(SEQ_CORRUPTIONS))
+        value = draw(_BAD_ANY) if corruption in ("nan", "string") else None
+        return f"{arg}|{corruption}|{value!r}", apply(t, arg, kind, corruption, None, rows, value)
+    if kind in ("num", "int"):
+        value = draw(st.one_of(_BAD_ANY, st.sampled_from(list(SCALAR_BAD[kind].values()))))
+    elif kind == "rs":
+        value = draw(
+            st.one_of(st.integers(-(2**70), -1), st.sampled_from(list(SCALAR_BAD["rs"].values())))
+        )
+    else:
+        value = draw(st.one_of(st.sampled_from(list(SCALAR_BAD[kind].values())), _BAD_ANY))
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool) and value > 10**4:
+        value = -value  # huge sizes would only allocate memory, not test validation
+    args = base
+    args[arg] = value
+    return f"{arg}|{value!r}", args
+
+
+@pytest.mark.parametrize("t", TARGETS, ids=lambda t: t.name)
+@settings(
+    max_examples=6,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    database=None,
+)
+@given(data=st.data())
+def test_bad_input_hypothesis(t: Target, data: st.DataObject) -> None:
+    label, args = data.draw(corrupted_call(t), label="case")
+    outcome = run_case(t, args)
+    assert outcome.ok, f"{t.name} [{label}]: {outcome.detail}"
+
+
+# --------------------------------------------------------------------------------------------
+# Coverage: every public callable has a case
+# --------------------------------------------------------------------------------------------
+
+PUBLIC_MODULES = (crmcore, mo, cu, fr, ds, seg, va)
+
+# Public names that are not functions of data, with the reason they have no case.
+EXEMPT = {
+    # exception and warning classes: constructors of messages
+    "crmcore.CRMError",
+    "crmcore.CRMWarning",
+    "crmcore.ColumnNotFoundError",
+    "crmcore.ConvergenceError",
+    "crmcore.ConvergenceWarning",
+    "crmcore.CurrencyMismatchError",
+    "crmcore.InvalidStageTransition",
+    "crmcore.InvalidTransition",
+    "crmcore.MissingRateError",
+    "crmcore.NotFittedError",
+    "crmcore.ValidationError",
+    # enumerations: calling an Enum is a value lookup (the entities validate them, see cases)
+    "crmcore.customers.BuyingRole",
+    "crmcore.customers.ContactLevel",
+    "crmcore.customers.CustomerKind",
+    "crmcore.customers.OrderStatus",
+    # abstract bases: every method is covered through each concrete model
+    "crmcore.value.MaximumLikelihoodModel",
+    "crmcore.value.TransactionModel",
+}
+
+
+def _qualified(module: Any, name: str) -> str:
+    obj = getattr(module, name)
+    home = {
+        "Money": "crmcore.money",
+        "ExchangeRates": "crmcore.money",
+    }.get(name, module.__name__)
+    del obj
+    return f"{home}.{name}"
+
+
+def public_callables() -> set[str]:
+    names: set[str] = set()
+    for module in PUBLIC_MODULES:
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not callable(obj):
+                continue
+            q = f"{module.__name__}.{name}"
+            if q in EXEMPT:
+                continue
+            if module is crmcore and name in ("Money", "ExchangeRates"):
+                q = f"crmcore.money.{name}"
+            if isinstance(obj, type) and issubclass(obj, BaseException | Warning):
+                continue
+            if isinstance(obj, type) and q not in EXEMPT:
+                names.add(q)
+                own = set().union(
+                    *(vars(k) for k in obj.__mro__ if k.__module__.startswith("crmcore"))
+                )
+                for attr in dir(obj):
+                    if attr.startswith("_") or attr not in own:
+                        continue
+                    if callable(getattr(obj, attr, None)) and not isinstance(
+                        getattr(obj, attr), type
+                    ):
+                        names.add(f"{q}.{attr}")
+            elif not isinstance(obj, type):
+                names.add(q)
+    for q in list(names):
+        if q.startswith("crmcore.customers.OrderStatus."):
+            names.discard(q)
+    return names | {"crmcore.customers.OrderStatus.can_transition_to"}
+
+
+def test_every_public_callable_is_in_the_campaign() -> None:
+    missing = sorted(public_callables() - set(TARGET_BY_NAME))
+    assert not missing, f"public callables without a bad-input case: {missing}"
+
+
+def test_the_oracle_can_fail() -> None:
+    """The judge is not vacuous: a raw error, a silent NaN and a mutation are each caught."""
+
+    def raw(x: Any) -> float:
+        return float(x)
+
+    def silent(x: float) -> float:
+        return x * HUGE * 10
+
+    def mutating(frame: pd.DataFrame) -> int:
+        frame.iloc[0, 0] = -1
+        return 0
+
+    assert not run_case(Target("raw", raw, _kw(x="12,50"), {}), {"x": "12,50"}).ok
+    assert not run_case(Target("silent", silent, _kw(x=1.0), {}), {"x": 1.0}).ok
+    assert not run_case(Target("mutating", mutating, _kw(frame=_rfm), {}), {"frame": _rfm()}).ok
+    assert run_case(Target("gini", seg.gini, _kw(values=_values), {}), {"values": _values()}).ok
