@@ -5,7 +5,7 @@ period she is still a customer; future payments are discounted at ``discount_rat
 period. Under the shifted-beta-geometric (sBG) model both quantities have closed forms in
 the Gaussian hypergeometric function 2F1(1, b; c; z) with z = 1 / (1 + discount_rate).
 scipy's ``hyp2f1`` loses accuracy or returns NaN when b and c are large (beta of 1e5 and
-up), so 2F1 is summed here as a guarded series whose tail is bounded analytically.
+up), so 2F1 comes from the package's one hypergeometric routine (``_special.hyp2f1_a1``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore.exceptions import ConvergenceError, ValidationError
+from crmcore.exceptions import ValidationError
+from crmcore.value._special import hyp2f1_a1
 
 __all__ = [
     "aggregate_retention_residual_value",
@@ -28,9 +29,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-
-_RTOL = 1e-13
-_MAX_TERMS = 20_000_000
 
 
 def _check_positive(name: str, value: Any, *, who: str) -> float:
@@ -102,14 +100,12 @@ def check_renewals(value: Any, *, who: str) -> int:
 
 
 def hyp2f1_one(b: float, c: float, z: float) -> float:
-    """Return 2F1(1, b; c; z) for c > b > 0 and 0 <= z < 1 by a guarded series.
+    """Return 2F1(1, b; c; z) for c > b > 0 and 0 <= z < 1.
 
-    The terms are T_0 = 1, T_{k+1} = T_k z (b + k) / (c + k). Every ratio lies in
-    [z b / c, z) and increases with k, so after the last summed term T_L the tail lies
-    between T_L r_L / (1 - r_L) and T_L z / (1 - z) (r_L the last ratio). Summation stops
-    when half the width of that bracket is below 1e-13 of the sum; the bracket midpoint
-    is added. Terms are formed in log space in vectorised chunks, so large b and c
-    (1e6 and more) neither overflow nor lose accuracy.
+    Evaluated by the shared routine :func:`crmcore.value._special.hyp2f1_a1` (power
+    series with a bounded remainder up to z = 0.9, the trapezoidal rule on Euler's
+    integral above; relative error below 1e-13), so large b and c (1e6 and more) and z
+    close to 1 neither overflow nor lose accuracy.
 
     Examples
     --------
@@ -118,34 +114,7 @@ def hyp2f1_one(b: float, c: float, z: float) -> float:
     """
     if not (c > b > 0.0) or not (0.0 <= z < 1.0):
         raise ValueError("hyp2f1_one needs c > b > 0 and 0 <= z < 1")
-    if z == 0.0:
-        return 1.0
-    log_z = math.log(z)
-    total = 1.0
-    log_term = 0.0  # log T_L, L = last summed index
-    k0 = 0
-    chunk = 256
-    while True:
-        k = np.arange(k0, k0 + chunk, dtype=np.float64)
-        log_ratio = np.log(b + k) - np.log(c + k) + log_z  # log T_{k+1} / T_k
-        log_terms = log_term + np.cumsum(log_ratio)
-        terms = np.exp(log_terms)
-        total += float(terms.sum())
-        log_term = float(log_terms[-1])
-        k0 += chunk
-        last = math.exp(log_term)
-        ratio = math.exp(float(log_ratio[-1]))
-        upper = last * z / (1.0 - z)
-        lower = last * ratio / (1.0 - ratio)
-        if (upper - lower) <= 2.0 * _RTOL * total or last == 0.0:
-            return total + 0.5 * (upper + lower)
-        if k0 >= _MAX_TERMS:
-            raise ConvergenceError(
-                f"2F1(1, {b:g}; {c:g}; {z:g}) did not converge within {_MAX_TERMS:,} terms "
-                "(the discount rate is too close to 0). Hint: use a larger per-period "
-                "discount rate or a longer period."
-            )
-        chunk = min(chunk * 2, 1 << 20)
+    return float(hyp2f1_a1(b, c, z)[()])
 
 
 def discounted_expected_lifetime(alpha: float, beta: float, discount_rate: float) -> float:
@@ -191,6 +160,10 @@ def discounted_expected_lifetime(alpha: float, beta: float, discount_rate: float
     a = _check_positive("alpha", alpha, who=who)
     b = _check_positive("beta", beta, who=who)
     d = check_discount_rate(discount_rate, who=who)
+    from crmcore.value._sbg import _check_discount_factor, _check_sbg_pair
+
+    _check_sbg_pair(a, b, who=who)
+    _check_discount_factor(d, who=who)
     if d == 0.0:
         if a <= 1.0:
             raise ValidationError(
@@ -251,6 +224,10 @@ def discounted_expected_residual_lifetime(
     b = _check_positive("beta", beta, who=who)
     d = check_discount_rate(discount_rate, who=who)
     n = check_renewals(renewals, who=who)
+    from crmcore.value._sbg import _check_discount_factor, _check_sbg_pair
+
+    _check_sbg_pair(a, b + n + 1.0, who=who)
+    _check_discount_factor(d, who=who)
     if d == 0.0:
         if a <= 1.0:
             raise ValidationError(
@@ -349,6 +326,10 @@ def customer_base_residual_value(
     b = _check_positive("beta", beta, who=who)
     d = check_discount_rate(discount_rate, who=who)
     m = _check_margin(margin, who=who)
+    from crmcore.value._sbg import _check_discount_factor, _check_finite_value, _check_sbg_pair
+
+    _check_sbg_pair(a, b, who=who)
+    _check_discount_factor(d, who=who)
     labels, current, _, renewals = _last_counts(survivors, who=who, layout=layout)
     cache: dict[int, float] = {}
     derl = np.empty(len(labels), dtype=np.float64)
@@ -356,6 +337,7 @@ def customer_base_residual_value(
         if n not in cache:
             cache[n] = discounted_expected_residual_lifetime(a, b, d, n)
         derl[i] = cache[n]
+    _check_finite_value(current * derl * m, labels, who=who)
     frame: pd.DataFrame = pd.DataFrame(
         {
             "survivors": current,
@@ -435,6 +417,15 @@ def aggregate_retention_residual_value(
         )
     rate = float(current[seen].sum() / previous[seen].sum())
     derl = rate * (1.0 + d) / (1.0 + d - rate) if rate < 1.0 + d else math.inf
+    if not math.isfinite(derl):
+        raise ValidationError(
+            f"{who}: the aggregate retention rate is {rate:g} and discount_rate={d:g}, so "
+            "every customer is worth an infinite number of payments. Hint: use a positive "
+            "discount rate."
+        )
+    from crmcore.value._sbg import _check_finite_value
+
+    _check_finite_value(current * derl * m, labels, who=who)
     out: pd.DataFrame = pd.DataFrame(
         {
             "survivors": current,
