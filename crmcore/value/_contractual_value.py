@@ -337,7 +337,8 @@ def customer_base_residual_value(
         if n not in cache:
             cache[n] = discounted_expected_residual_lifetime(a, b, d, n)
         derl[i] = cache[n]
-    _check_finite_value(current * derl * m, labels, who=who)
+    with np.errstate(over="ignore"):
+        _check_finite_value(current * derl * m, labels, who=who)
     frame: pd.DataFrame = pd.DataFrame(
         {
             "survivors": current,
@@ -425,7 +426,8 @@ def aggregate_retention_residual_value(
         )
     from crmcore.value._sbg import _check_finite_value
 
-    _check_finite_value(current * derl * m, labels, who=who)
+    with np.errstate(over="ignore"):
+        _check_finite_value(current * derl * m, labels, who=who)
     out: pd.DataFrame = pd.DataFrame(
         {
             "survivors": current,

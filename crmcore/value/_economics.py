@@ -74,6 +74,18 @@ def _check_retention(retention: FloatArray, who: str, name: str = "retention") -
         )
 
 
+def _check_representable(values: Any, who: str, inputs: str) -> None:
+    """Raise when a result computed from finite inputs overflowed float64."""
+    arr = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValidationError(
+            f"{who}: the result is beyond the float64 range (about 1.8e308) for "
+            f"{int(bad.sum())} of {arr.size} values; check {inputs} (e.g. express money in "
+            "thousands)."
+        )
+
+
 def _scalar_or_array(arr: FloatArray) -> float | FloatArray:
     return float(arr) if arr.ndim == 0 else arr
 
@@ -170,8 +182,10 @@ def constant_retention_clv(
     Raises
     ------
     ValidationError
-        If r is outside [0, 1], i <= -1, `timing` is unknown, `horizon` < 0, or the
-        infinite series diverges (r (1+g) >= 1 + i).
+        If r is outside [0, 1], i <= -1, `timing` is unknown, `horizon` < 0, the
+        infinite series diverges (r (1+g) >= 1 + i), or the value is beyond the float64
+        range (about 1.8e308; the margin multiple is formed first, so a huge margin
+        overflows only when the value itself does).
 
     Notes
     -----
@@ -226,22 +240,25 @@ def constant_retention_clv(
                 f"{who}: the infinite-horizon value diverges when retention*(1+growth) >= "
                 "1 + discount_rate. Hint: pass a finite horizon or a higher discount rate."
             )
-        start = m / (1.0 - q)
+        geometric = 1.0 / (1.0 - q)
     else:
         check_param_number("horizon", horizon, who=who, low=0, integer=True)
         h = float(horizon)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            geometric = np.where(
-                np.isclose(q, 1.0), h, (1.0 - np.power(q, h)) / np.where(q == 1.0, 2.0, 1.0 - q)
-            )
-        start = m * geometric
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # (1 - q^h) / (1 - q) = -expm1(h log q) / (1 - q): no cancellation near q = 1
+            power_m1 = np.expm1(h * np.log(q)) if h > 0 else np.zeros_like(q)
+            geometric = np.where(q == 1.0, h, -power_m1 / np.where(q == 1.0, 1.0, 1.0 - q))
+    # the multiple of the margin first, the margin last: no intermediate overflow
     if timing == "start":
-        out = start
+        multiple = geometric
     elif timing == "end":
-        out = start / (1.0 + i)
+        multiple = geometric / (1.0 + i)
     else:
-        out = start * r / (1.0 + i)
-    return _scalar_or_array(np.asarray(out, dtype=np.float64))
+        multiple = geometric * r / (1.0 + i)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(m * multiple, dtype=np.float64)
+    _check_representable(out, who, "margin, growth and horizon")
+    return _scalar_or_array(out)
 
 
 def tenure_profit_profile(
@@ -276,7 +293,8 @@ def tenure_profit_profile(
     Raises
     ------
     ValidationError
-        If `years` < 1 or a component is not a finite number.
+        If `years` < 1, a component is not a finite number, or a profit is beyond the
+        float64 range.
 
     Notes
     -----
@@ -310,9 +328,12 @@ def tenure_profit_profile(
     t = np.arange(1, years + 1, dtype=np.float64)
     data: dict[str, FloatArray] = {"base_profit": np.full(years, float(base_profit))}
     for name, value in components.items():
-        data[name] = float(value) * (t - 1.0)
+        with np.errstate(over="ignore"):
+            data[name] = float(value) * (t - 1.0)
     frame = _df(data, index=pd.RangeIndex(1, years + 1, name="tenure_year"))
-    frame["total"] = frame.sum(axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        frame["total"] = frame.sum(axis=1)
+    _check_representable(frame.to_numpy(), who, "the profit components and years")
     return frame
 
 
@@ -336,8 +357,12 @@ def _npv(
     profit: FloatArray, survival: FloatArray, discount_rate: float, acquisition_cost: float
 ) -> FloatArray:
     t = np.arange(1, profit.shape[0] + 1, dtype=np.float64)
-    disc = np.power(1.0 + discount_rate, -t)
-    return cast(FloatArray, (survival * profit * disc).sum(axis=-1) - acquisition_cost)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        disc = np.power(1.0 + discount_rate, -t)
+        # summed on a scaled profit vector: no intermediate overflow for huge amounts
+        scale = float(np.max(np.abs(profit))) or 1.0
+        total = scale * (survival * (profit / scale) * disc).sum(axis=-1) - acquisition_cost
+    return cast(FloatArray, total)
 
 
 def _profit_vector(profit_by_tenure: Any, who: str) -> FloatArray:
@@ -388,7 +413,8 @@ def npv_by_retention(
     Raises
     ------
     ValidationError
-        On bad rates or an empty profit vector.
+        On bad rates, a retention array that is not 1-d, an empty profit vector, or an
+        NPV beyond the float64 range (the sum itself is formed on a scaled vector).
 
     Notes
     -----
@@ -408,12 +434,18 @@ def npv_by_retention(
     who = "npv_by_retention"
     profit = _profit_vector(profit_by_tenure, who)
     r = np.atleast_1d(_as_float_array(retention, "retention", who))
+    if r.ndim != 1:
+        raise ValidationError(
+            f"{who}: retention must be a number or a 1-d sequence of rates; got an array of "
+            f"shape {r.shape}."
+        )
     _check_retention(r, who)
     check_param_number("discount_rate", discount_rate, who=who, low=-1, low_inclusive=False)
     check_param_number("acquisition_cost", acquisition_cost, who=who)
     n = profit.shape[0]
     surv = np.power(r[:, None], np.arange(n, dtype=np.float64)[None, :])
     values = _npv(profit, surv, float(discount_rate), float(acquisition_cost))
+    _check_representable(values, who, "profit_by_tenure, discount_rate and acquisition_cost")
     return pd.Series(values, index=pd.Index(r, name="retention"), name="npv_per_customer")
 
 
@@ -471,7 +503,8 @@ def retention_profit_impact(
     ------
     ValidationError
         If not exactly one retention model is given, a probability or parameter is out
-        of range, or the scenario retention leaves [0, 1] (constant or sBG case).
+        of range, the scenario retention leaves [0, 1] (constant or sBG case), or a
+        value is beyond the float64 range.
 
     Notes
     -----
@@ -556,7 +589,13 @@ def retention_profit_impact(
             }
         )
     frame = _df(rows, index=["baseline", "scenario"])
-    change = frame.loc["scenario"] - frame.loc["baseline"]
+    with np.errstate(over="ignore", invalid="ignore"):
+        change = frame.loc["scenario"] - frame.loc["baseline"]
+    _check_representable(
+        np.concatenate([frame.to_numpy().ravel(), change.to_numpy()]),
+        who,
+        "profit_by_tenure, discount_rate, acquisition_cost and customers",
+    )
     denom = frame.loc["baseline"].abs().replace(0.0, np.nan)
     frame.loc["change"] = change
     frame.loc["relative_change"] = change / denom
@@ -605,14 +644,17 @@ def _bd_value(
     """Return (CE, dCE/dA, dCE/dR, a, r)."""
     ea = math.exp(-ka * a_spend)
     er = math.exp(-kr * r_spend)
-    a = ca * (1.0 - ea)
-    r = cr * (1.0 - er)
+    a = -ca * math.expm1(-ka * a_spend)  # ca (1 - ea), accurate for a tiny k * spend
+    r = -cr * math.expm1(-kr * r_spend)
     denom = 1.0 + d - r
-    value = margin + (margin * r - r_spend) / denom
-    ce = a * value - a_spend
+    # V = m + (m r - R) / denom, every product formed so that it overflows only when the
+    # quantity itself does (a huge margin, spend or discount rate)
+    surplus = margin * r - r_spend
+    value = margin + surplus / denom
+    ce = a * margin + (a / denom) * surplus - a_spend
     da = ca * ka * ea
     dr = cr * kr * er
-    dvalue = ((margin * dr - 1.0) * denom + (margin * r - r_spend) * dr) / denom**2
+    dvalue = (margin * dr - 1.0) / denom + (surplus / denom) * (dr / denom)
     return ce, da * value - 1.0, a * dvalue, a, r
 
 
@@ -652,7 +694,8 @@ def customer_equity(
     Raises
     ------
     ValidationError
-        If a parameter is out of range or a spend is negative.
+        If a parameter is out of range, a spend is negative, or the equity is beyond the
+        float64 range.
 
     Notes
     -----
@@ -686,7 +729,7 @@ def customer_equity(
     )
     check_param_number("acquisition_spend", acquisition_spend, who=who, low=0)
     check_param_number("retention_spend", retention_spend, who=who, low=0)
-    return _bd_value(
+    ce = _bd_value(
         float(acquisition_spend),
         float(retention_spend),
         float(margin),
@@ -696,6 +739,8 @@ def customer_equity(
         float(retention_k),
         float(discount_rate),
     )[0]
+    _check_representable(ce, who, "margin and the spends")
+    return ce
 
 
 def optimal_customer_equity(
@@ -723,16 +768,19 @@ def optimal_customer_equity(
     Raises
     ------
     ValidationError
-        If a parameter is out of range.
+        If a parameter is out of range or the optimal equity is beyond the float64 range.
     ConvergenceError
-        If the optimiser fails.
+        If the search fails.
 
     Notes
     -----
-    Maximised with scipy's L-BFGS-B on A, R >= 0 with the analytic gradient. Because
-    ``CE = a(A) V(R) - A``, the optimal R maximises the per-customer value V and the
-    optimal A then solves ``a'(A) V = 1``, i.e. ``A* = ln(c_a k_a V*) / k_a`` (0 if
-    negative); the result satisfies that condition.
+    Because ``CE = a(A) V(R) - A``, the optimal R maximises the per-customer value V and
+    the optimal A then solves ``a'(A) V = 1``, i.e. ``A* = ln(c_a k_a V*) / k_a`` (0 if
+    negative), evaluated in log form. V(0) = m and a spend with ``m r(R) < R`` gives
+    ``V < m``, so R* lies in ``[0, m c_r]``; R is searched there as ``x m c_r`` on the
+    scale-free ``V / m`` (bounded Brent search, then Newton steps on the analytic
+    derivative), so huge or tiny margins and response constants neither overflow nor
+    stall the search. A result beyond the float64 range is a ValidationError.
 
     References
     ----------
@@ -746,7 +794,7 @@ def optimal_customer_equity(
     >>> round(float(best["retention_spend"]), 2), round(float(best["acquisition_spend"]), 2)
     (37.61, 21.04)
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize_scalar
 
     who = "optimal_customer_equity"
     _check_bd(
@@ -758,32 +806,61 @@ def optimal_customer_equity(
         discount_rate,
         who,
     )
-    args = (
-        float(margin),
-        float(acquisition_ceiling),
-        float(acquisition_k),
-        float(retention_ceiling),
-        float(retention_k),
-        float(discount_rate),
-    )
+    m, ca, ka = float(margin), float(acquisition_ceiling), float(acquisition_k)
+    cr, kr, d = float(retention_ceiling), float(retention_k), float(discount_rate)
+    # Stage 1: R* maximises V(R). V(0) = m and any R with m r(R) - R < 0 gives V < m, so
+    # R* lies in [0, m c_r] (R* = 0 when m <= 0). With R = x m c_r, V / m is scale free:
+    # f(x) = 1 + c_r (rho - x) / (1 + d - c_r rho), rho = 1 - exp(-k_r m c_r x).
+    r_max = m * cr if m > 0 else 0.0
+    log_scale = math.log(kr) + math.log(r_max) if r_max > 0 else -math.inf
 
-    def objective(x: FloatArray) -> tuple[float, FloatArray]:
-        ce, ga, gr, _, _ = _bd_value(float(x[0]), float(x[1]), *args)
-        return -ce, np.array([-ga, -gr])
+    def rho(x: float) -> float:
+        return -math.expm1(-kr * r_max * x)
 
-    start = np.array([1.0 / args[2], 1.0 / args[4]])
-    result = minimize(
-        objective,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(0.0, None), (0.0, None)],
-        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10_000},
-    )
-    if not result.success and not np.all(np.isfinite(result.x)):
-        raise ConvergenceError(f"{who}: the optimiser failed ({result.message}).")
-    a_spend, r_spend = (float(v) for v in result.x)
-    ce, ga, gr, a, r = _bd_value(a_spend, r_spend, *args)
+    def f(x: float) -> float:
+        q = rho(x)
+        return 1.0 + cr * (q - x) / (1.0 + d - cr * q)
+
+    def f_prime(x: float) -> float:
+        q = rho(x)
+        dq = math.exp(min(log_scale - kr * r_max * x, 700.0))
+        denom = 1.0 + d - cr * q
+        return cr * ((dq - 1.0) * denom + (q - x) * cr * dq) / (denom * denom)
+
+    x = 0.0
+    if r_max > 0:
+        found = minimize_scalar(
+            lambda v: -f(v), bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-14}
+        )
+        x = float(found.x)
+        for _ in range(4):  # Newton polish on f' (Brent stops near sqrt(eps) relative)
+            h = 1e-6 * max(x, 1e-12)
+            curvature = (f_prime(x + h) - f_prime(x - h)) / (2 * h) if x > h else 0.0
+            if not curvature < 0:
+                break
+            step = x - f_prime(x) / curvature
+            if not 0.0 < step < 1.0 or f(step) < f(x):
+                break
+            x = step
+        if f(x) < f(0.0):
+            x = 0.0
+    f_star = f(x)
+    if not math.isfinite(f_star):
+        raise ConvergenceError(f"{who}: the retention-spend search failed (V/m = {f_star}).")
+    r_spend = x * r_max
+    r = cr * rho(x)
+    # Stage 2: a'(A) V = 1, A* = ln(c_a k_a V*) / k_a in log form (0 if negative)
+    if m > 0:
+        log_v = math.log(m) + math.log(f_star)
+        log_gain = math.log(ca) + math.log(ka) + log_v
+        a_spend = log_gain / ka if log_gain > 0 else 0.0
+        ga = math.expm1(min(log_gain - ka * a_spend, 700.0))  # a'(A) V - 1
+    else:
+        a_spend, ga = 0.0, -1.0
+    a = -ca * math.expm1(-ka * a_spend)
+    with np.errstate(over="ignore"):
+        ce = float(np.float64(a * f_star) * m - a_spend)
+    gr = a * f_prime(x) / cr if m > 0 else -1.0  # dCE/dR = a m f'(x) / (m c_r)
     # projected gradient: a component at a bound with the gradient pointing outward is 0
     grad = np.array([ga, gr])
     at_bound = np.array([a_spend <= 0.0, r_spend <= 0.0]) & (grad < 0)
@@ -799,4 +876,5 @@ def optimal_customer_equity(
         },
         name="optimum",
     )
+    _check_representable(optimum.to_numpy(), who, "margin")
     return optimum

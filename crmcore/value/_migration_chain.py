@@ -9,6 +9,7 @@ state is ``V = (I - P/(1+d))^{-1} R``.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from crmcore._orderlog import exclude_after, read_order_log
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
+    coerce_number_series,
     coerce_timestamp,
     to_pandas,
 )
@@ -30,6 +32,27 @@ __all__ = ["CustomerMigrationModel", "purchase_history"]
 FloatArray = npt.NDArray[np.float64]
 _M = TypeVar("_M", bound="CustomerMigrationModel")
 _PERIODS = ("D", "W", "M", "Q", "Y")
+
+
+def _number_vector(value: Any, name: str, who: str) -> FloatArray:
+    """A flat sequence of finite numbers as float64 (no text, nesting or booleans)."""
+    message = f"The {name!r} parameter of {who} must be a 1-d sequence of numbers."
+    if value is None or isinstance(value, str | bytes) or not hasattr(value, "__len__"):
+        raise ValidationError(f"{message} Got {value!r} instead.")
+    arr = np.asarray(list(value) if not isinstance(value, np.ndarray) else value, dtype=object)
+    if arr.ndim != 1:
+        raise ValidationError(f"{message} Got an array of shape {arr.shape} instead.")
+    return coerce_number_series(pd.Series(arr, dtype=object), name=name, who=who)
+
+
+def _check_finite_result(values: Any, who: str, inputs: str) -> None:
+    """Raise when a result computed from finite inputs overflowed float64."""
+    bad = ~np.isfinite(np.asarray(values, dtype=np.float64))
+    if bad.any():
+        raise ValidationError(
+            f"{who}: {int(bad.sum())} values of the result are beyond the float64 range "
+            f"(about 1.8e308); check {inputs} (e.g. express money in thousands)."
+        )
 
 
 def _df(*args: Any, **kwargs: Any) -> pd.DataFrame:
@@ -151,7 +174,8 @@ def purchase_history(
     idx = _period_index(frame[date_col], period)
     last = int(_period_index(pd.Series([end]), period)[0])
     first = int(idx.min())
-    customers, codes = np.unique(frame[customer_col].to_numpy(), return_inverse=True)
+    # factorize sorts mixed-type ids (text and numbers) too, where np.unique raises
+    codes, customers = pd.factorize(frame[customer_col].to_numpy(), sort=True)
     counts = np.zeros((customers.shape[0], last - first + 1), dtype=np.int64)
     np.add.at(counts, (codes, idx - first), 1)
     columns = _period_start(np.arange(first, last + 1, dtype=np.int64), period)
@@ -219,7 +243,7 @@ class CustomerMigrationModel:
     def from_params(cls: type[_M], *, purchase_probabilities: Sequence[float]) -> _M:
         """Build a model from purchase probabilities p_1..p_n (n >= 2), each in [0, 1]."""
         who = "CustomerMigrationModel.from_params"
-        p = np.asarray(purchase_probabilities, dtype=np.float64)
+        p = _number_vector(purchase_probabilities, "purchase_probabilities", who)
         if p.ndim != 1 or p.shape[0] < 2:
             raise ValidationError(f"{who}: give at least two purchase probabilities.")
         if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
@@ -287,13 +311,24 @@ class CustomerMigrationModel:
         who = "CustomerMigrationModel.fit"
         check_param_number("n_states", self.n_states, who=who, low=2, integer=True)
         n = int(self.n_states)
-        if isinstance(history, pd.DataFrame):
-            values = history.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            values = np.asarray(
-                to_pandas(history, who=who) if hasattr(history, "columns") else history,
-                dtype=np.float64,
-            )
+        table = history
+        if not isinstance(table, pd.DataFrame) and hasattr(table, "columns"):
+            table = to_pandas(table, who=who)  # Polars / PyArrow
+        try:
+            if isinstance(table, pd.DataFrame):
+                values = table.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                values = np.asarray(table, dtype=np.float64)
+        except (TypeError, ValueError):
+            if isinstance(table, pd.DataFrame):
+                for column in table.columns:  # name the first column that is not numeric
+                    coerce_number_series(
+                        table[column], name=str(column), who=who, allow_missing=True
+                    )
+            raise ValidationError(
+                f"{who}: history must be a customers x periods table of numbers (purchase "
+                f"counts or 0/1); got {type(history).__name__}."
+            ) from None
         if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
             raise ValidationError(f"{who}: history must be a non-empty customers x periods table.")
         if np.isnan(values).any():
@@ -370,7 +405,7 @@ class CustomerMigrationModel:
             "alpha", alpha, who="summary", low=0, high=1, low_inclusive=False, high_inclusive=False
         )
         se = np.sqrt(np.diag(self.covariance_.to_numpy()))
-        z = float(norm.ppf(1.0 - alpha / 2.0))
+        z = float(norm.isf(alpha / 2.0))  # isf: accurate for a tiny alpha too
         est = self.params_.to_numpy()
         return _df(
             {
@@ -393,7 +428,7 @@ class CustomerMigrationModel:
         if rewards is not None:
             if margin is not None:
                 raise ValidationError(f"{who}: give either rewards= or margin=, not both.")
-            r = np.asarray(rewards, dtype=np.float64)
+            r = _number_vector(rewards, "rewards", who)
             if r.shape != (n,) or not np.isfinite(r).all():
                 raise ValidationError(f"{who}: rewards must be {n} finite numbers (one per state).")
             return r
@@ -402,11 +437,11 @@ class CustomerMigrationModel:
                 f"{who}: give margin= (net contribution of a purchase) or rewards=."
             )
         check_param_number("margin", margin, who=who)
-        cost = (
-            np.broadcast_to(np.asarray(marketing_cost, dtype=np.float64), (n,)).copy()
-            if np.ndim(marketing_cost) == 0
-            else np.asarray(marketing_cost, dtype=np.float64)
-        )
+        if isinstance(marketing_cost, numbers.Real | np.number):
+            check_param_number("marketing_cost", marketing_cost, who=who)
+            cost = np.full(n, float(marketing_cost))
+        else:
+            cost = _number_vector(marketing_cost, "marketing_cost", who)
         if cost.shape != (n,) or not np.isfinite(cost).all():
             raise ValidationError(
                 f"{who}: marketing_cost must be a number or {n} numbers (one per state)."
@@ -420,9 +455,23 @@ class CustomerMigrationModel:
         self._check_fitted()
         who = "CustomerMigrationModel.fundamental_matrix"
         check_param_number("discount_rate", discount_rate, who=who, low=0, low_inclusive=False)
+        d = float(discount_rate)
+        if 1.0 / (1.0 + d) == 1.0:
+            raise ValidationError(
+                f"The 'discount_rate' parameter of {who} must be at least about 1e-16 (the "
+                f"discount factor 1 / (1 + rate) rounds to 1 in float64 below that, and "
+                f"I - P is singular). Got {discount_rate!r} instead."
+            )
         p = self.transition_matrix_.to_numpy()
         n = p.shape[0]
-        inv = np.linalg.inv(np.eye(n) - p / (1.0 + float(discount_rate)))
+        try:
+            inv = np.linalg.inv(np.eye(n) - p / (1.0 + d))
+        except np.linalg.LinAlgError:
+            raise ValidationError(
+                f"{who}: I - P / (1 + discount_rate) is singular for discount_rate="
+                f"{discount_rate!r}. Hint: use a larger discount rate."
+            ) from None
+        _check_finite_result(inv, who, "discount_rate")
         return _df(
             inv, index=self.transition_matrix_.index, columns=self.transition_matrix_.columns
         )
@@ -458,7 +507,8 @@ class CustomerMigrationModel:
         Raises
         ------
         ValidationError
-            If d <= 0 or the rewards are malformed.
+            If d <= 0 (or too small for 1 / (1 + d) < 1 in float64), the rewards are
+            malformed (text, nested, wrong length) or a value is beyond the float64 range.
 
         Notes
         -----
@@ -468,7 +518,11 @@ class CustomerMigrationModel:
         who = "CustomerMigrationModel.state_values"
         fundamental = self.fundamental_matrix(discount_rate).to_numpy()
         r = self._rewards(margin, marketing_cost, rewards, who)
-        return pd.Series(fundamental @ r, index=self.transition_matrix_.index, name="value")
+        scale = float(np.max(np.abs(r))) or 1.0  # scaled: no intermediate overflow
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = (fundamental @ (r / scale)) * scale
+        _check_finite_result(values, who, "margin, marketing_cost and rewards")
+        return pd.Series(values, index=self.transition_matrix_.index, name="value")
 
     def project(self, periods: int, *, initial: Sequence[float] | None = None) -> pd.DataFrame:
         """Return the expected customers (or shares) in each state for 0..`periods` periods.
@@ -488,7 +542,8 @@ class CustomerMigrationModel:
         Raises
         ------
         ValidationError
-            On a bad `periods` or `initial`.
+            On a bad `periods` or `initial` (text, nested, wrong length, negative), or
+            counts beyond the float64 range.
         """
         self._check_fitted()
         who = "CustomerMigrationModel.project"
@@ -498,14 +553,18 @@ class CustomerMigrationModel:
         x = (
             self.state_counts_.to_numpy(dtype=np.float64)
             if initial is None
-            else np.asarray(initial, dtype=np.float64)
+            else _number_vector(initial, "initial", who)
         )
         if x.shape != (n,) or not np.isfinite(x).all() or (x < 0).any():
             raise ValidationError(f"{who}: initial must be {n} non-negative numbers.")
+        scale = float(x.max(initial=0.0)) or 1.0  # scaled: no intermediate overflow
         rows = np.empty((int(periods) + 1, n), dtype=np.float64)
-        rows[0] = x
+        rows[0] = x / scale
         for k in range(1, int(periods) + 1):
             rows[k] = rows[k - 1] @ p
+        with np.errstate(over="ignore"):
+            rows *= scale
+        _check_finite_result(rows, who, "initial")
         return _df(
             rows,
             index=pd.RangeIndex(int(periods) + 1, name="period"),

@@ -41,6 +41,8 @@ _LAYOUTS = ("age", "calendar")
 _MAX_PROBLEMS = 5
 _LOG_BOUND = 25.0  # search box for log-parameters: exp(+-25) ~ 7e10 / 1e-11
 _CUMSUM_LIMIT = 200_000
+_MAX_COUNT = 2.0**53  # whole numbers above this are not exact in float64
+_MAX_PERIOD = 2**53  # longest horizon t (periods) accepted by survival and retention
 
 
 # ---------------------------------------------------------------------------------------
@@ -180,6 +182,11 @@ def _parse_survivors(
         finite = np.where(bad, 0.0, counts)
         for p in periods[finite < 0]:
             problems.append(f"cohort {label}, period {p}: negative count {counts[p]:g}")
+        for p in periods[finite > _MAX_COUNT]:
+            problems.append(
+                f"cohort {label}, period {p}: count {counts[p]:g} is larger than 2**53 "
+                "customers (not a whole number in float64)"
+            )
         for p in periods[(finite != np.round(finite))]:
             problems.append(
                 f"cohort {label}, period {p}: count {counts[p]:g} is not a whole number of "
@@ -206,6 +213,40 @@ def _parse_survivors(
     return [label for label, _ in rows], [counts for _, counts in rows]
 
 
+def _check_discount_factor(d: float, *, who: str) -> None:
+    """Refuse a positive rate so small that 1 / (1 + d) rounds to 1 in float64."""
+    if d > 0.0 and 1.0 / (1.0 + d) == 1.0:
+        raise ValidationError(
+            f"The 'discount_rate' parameter of {who} must be 0 or at least about 1e-16 (the "
+            f"discount factor 1 / (1 + rate) rounds to 1 in float64 below that). Got {d!r} "
+            "instead."
+        )
+
+
+def _check_sbg_pair(a: float, b: float, *, who: str) -> None:
+    """Refuse sBG parameters whose sum alpha + beta is not resolved in float64."""
+    total = a + b
+    if not (math.isfinite(total) and total > a and total > b):
+        raise ValidationError(
+            f"{who}: alpha={a!r} and beta={b!r} are too far apart in scale (alpha + beta "
+            "rounds to one of them in float64), so the churn distribution Beta(alpha, beta) "
+            "cannot be evaluated. Hint: check the units of the parameters."
+        )
+
+
+def _check_finite_value(values: FloatArray, labels: list[Any], *, who: str) -> None:
+    """Raise when a residual value overflows float64 (the true value is not representable)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        from crmcore._validation import format_ids
+
+        raise ValidationError(
+            f"{who}: the residual value of {int(bad.sum())} of {bad.size} cohorts is beyond "
+            f"the float64 range (first cohorts: {format_ids(np.asarray(labels, dtype=object)[bad])}"
+            "). Hint: express the margin in larger units (thousands) or check the counts."
+        )
+
+
 def _sufficient_stats(counts: list[FloatArray]) -> tuple[FloatArray, FloatArray]:
     """Pool cohorts: lost[t-1] churned at t (t = 1..T), censored[t] still active at t."""
     horizon = max(c.size for c in counts) - 1
@@ -219,7 +260,12 @@ def _sufficient_stats(counts: list[FloatArray]) -> tuple[FloatArray, FloatArray]
 
 
 def _as_periods(t: Any, *, who: str, low: int) -> tuple[npt.NDArray[np.int64], bool]:
-    arr = np.asarray(t)
+    try:
+        arr = np.asarray(t)
+    except (TypeError, ValueError):  # ragged nested sequences
+        raise ValidationError(
+            f"{who}: t must be an integer period or a rectangular array of them; got {t!r}."
+        ) from None
     scalar = arr.ndim == 0
     flat = np.atleast_1d(arr)
     if flat.dtype.kind not in "iuf" or flat.dtype == np.bool_:
@@ -229,10 +275,11 @@ def _as_periods(t: Any, *, who: str, low: int) -> tuple[npt.NDArray[np.int64], b
         not np.isfinite(as_float).all()
         or (as_float != np.round(as_float)).any()
         or (as_float < low).any()
+        or (as_float > _MAX_PERIOD).any()
     ):
         raise ValidationError(
-            f"{who}: t must be whole periods >= {low}; got {t!r}. Hint: periods are counted "
-            "in contract periods since acquisition."
+            f"{who}: t must be whole periods in [{low}, 2**53]; got {t!r}. Hint: periods are "
+            "counted in contract periods since acquisition."
         )
     return as_float.astype(np.int64), scalar
 
@@ -409,13 +456,18 @@ class _CohortRetentionModel:
         Raises
         ------
         ValidationError
-            Survivor counts that increase, negative, non-integer or non-finite counts, a
-            cohort starting at 0, a gap in a cohort's counts, a cohort longer than the
-            period table, or data without any cancellation (all problems listed at once).
+            Survivor counts that increase, negative, non-integer, non-finite or above 2**53
+            counts, `tol` not in (0, 1] or `max_iter` not an int >= 1, a cohort starting
+            at 0, a gap in a cohort's counts, a cohort longer than the period table, or
+            data without any cancellation (all problems listed at once).
         ConvergenceError
             If the optimiser fails.
         """
         who = f"{type(self).__name__}.fit"
+        from crmcore._validation import check_param_number
+
+        check_param_number("tol", self.tol, who=who, low=0, high=1, low_inclusive=False)
+        check_param_number("max_iter", self.max_iter, who=who, low=1, integer=True)
         if n_periods is not None and (
             isinstance(n_periods, bool)
             or not isinstance(n_periods, numbers.Integral | np.integer)
@@ -519,7 +571,7 @@ class _CohortRetentionModel:
             low_inclusive=False,
             high_inclusive=False,
         )
-        z = float(stats.norm.ppf(1 - alpha / 2))
+        z = float(stats.norm.isf(alpha / 2))  # isf: accurate for a tiny alpha too
         cov_log = getattr(self, "_cov_log_", None)
         if cov_log is None:
             se_log = np.full(p.size, np.nan)
@@ -554,7 +606,8 @@ class _CohortRetentionModel:
     def survival(self, t: npt.ArrayLike) -> float | FloatArray:
         """Probability S(t) that a new customer is still a customer after t periods.
 
-        S(0) = 1. A scalar t gives a float, an array gives an array.
+        S(0) = 1. A scalar t gives a float, an array gives an array. t must be whole
+        periods in [0, 2**53] (a ValidationError otherwise, also for ragged input).
         """
         p = self._check_fitted("survival")
         periods, scalar = _as_periods(t, who=f"{type(self).__name__}.survival", low=0)
@@ -645,7 +698,7 @@ class _CohortRetentionModel:
         s_lo, s_hi, r_lo, r_hi = nan.copy(), nan.copy(), nan.copy(), nan.copy()
         cov_log = getattr(self, "_cov_log_", None)
         if method == "delta" and cov_log is not None:
-            z = float(stats.norm.ppf(1 - alpha / 2))
+            z = float(stats.norm.isf(alpha / 2))
             steps = np.arange(1, horizon + 1, dtype=np.float64)
             lr_, _, g_lr, _ = self._log_retention_grad(p, steps)
             g_s = np.vstack([np.zeros((1, p.size)), np.cumsum(g_lr, axis=0)])
@@ -747,6 +800,7 @@ class _CohortRetentionModel:
         who = f"{type(self).__name__}.discounted_expected_residual_lifetime"
         p = self._check_fitted("discounted_expected_residual_lifetime")
         d = _cv.check_discount_rate(discount_rate, who=who, allow_zero=False)
+        _check_discount_factor(d, who=who)
         n = _cv.check_renewals(renewals, who=who)
         return self._discounted_survival_sum(p, d, n)
 
@@ -756,6 +810,7 @@ class _CohortRetentionModel:
         who = f"{type(self).__name__}.discounted_expected_lifetime"
         p = self._check_fitted("discounted_expected_lifetime")
         d = _cv.check_discount_rate(discount_rate, who=who, allow_zero=False)
+        _check_discount_factor(d, who=who)
         return 1.0 + self._discounted_survival_sum(p, d, 0) / (1.0 + d)
 
     def residual_value(
@@ -774,6 +829,7 @@ class _CohortRetentionModel:
         who = f"{type(self).__name__}.residual_value"
         self._check_fitted("residual_value")
         d = _cv.check_discount_rate(discount_rate, who=who)
+        _check_discount_factor(d, who=who)
         m = _cv._check_margin(margin, who=who)
         labels, current, _, renewals = _cv._last_counts(survivors, who=who, layout=layout)
         cache: dict[int, float] = {}
@@ -782,12 +838,15 @@ class _CohortRetentionModel:
             if n not in cache:
                 cache[n] = self.discounted_expected_residual_lifetime(d, n)
             derl[i] = cache[n]
+        with np.errstate(over="ignore"):
+            value = current * derl * m
+        _check_finite_value(value, labels, who=who)
         frame: pd.DataFrame = pd.DataFrame(
             {
                 "survivors": current,
                 "renewals": np.asarray(renewals, dtype=np.int64),
                 "derl": derl,
-                "residual_value": current * derl * m,
+                "residual_value": value,
             },
             index=pd.Index(labels, name="cohort"),
         )

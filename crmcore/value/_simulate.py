@@ -13,6 +13,7 @@ opportunities (one vectorised step per opportunity).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,15 @@ IntArray = npt.NDArray[np.int64]
 _OUTPUTS = ("summary", "transactions")
 
 
-def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
+_MAX_MEAN_EVENTS = 1e15  # expected purchases of one customer: beyond this, not a CRM
+_MAX_LOG_ROWS = 100_000_000  # rows of a simulated transaction log
+_MAX_OPPORTUNITIES = 1_000_000  # BG/BB: one vectorised step per opportunity
+
+
+def _rng(random_state: int | np.random.Generator | None, who: str) -> np.random.Generator:
+    from crmcore.segmentation._tiers import check_random_state
+
+    check_random_state(random_state, who=who)
     if isinstance(random_state, np.random.Generator):
         return random_state
     return np.random.default_rng(random_state)
@@ -43,11 +52,47 @@ def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
 def _check_params(who: str, **params: float) -> None:
     for name, value in params.items():
         check_param_number(name, value, who=who, low=0.0, low_inclusive=False)
+        if not math.isfinite(float(value)):
+            raise ValidationError(
+                f"The {name!r} parameter of {who} must be a finite number in the range "
+                f"(0, inf). Got {value!r} instead."
+            )
+
+
+def _check_event_means(means: Array, who: str) -> None:
+    """Refuse Poisson means too large to simulate (numpy's Poisson stops near 9.2e18)."""
+    too_big = ~(means <= _MAX_MEAN_EVENTS)
+    if too_big.any():
+        raise ValidationError(
+            f"{who}: the simulated customers would make up to {float(np.max(means)):.3g} "
+            f"purchases each ({int(too_big.sum())} of {means.size} customers above "
+            f"{_MAX_MEAN_EVENTS:.0e}); that many cannot be simulated. Hint: check that r / "
+            "alpha (purchase rate per time unit) and T are in the same time unit."
+        )
+
+
+def _check_log_rows(n_rows: int, who: str) -> None:
+    if n_rows > _MAX_LOG_ROWS:
+        raise ValidationError(
+            f"{who}: the transaction log would have {n_rows:,} rows (more than "
+            f"{_MAX_LOG_ROWS:,}). Hint: use output='summary' or fewer customers."
+        )
 
 
 def _ages(T: Any, n_customers: int | None, who: str, *, integer: bool = False) -> Array:
     """Broadcast ``T`` (scalar or per-customer array) to a positive float array."""
-    arr = np.asarray(T, dtype=np.float64)
+    message = (
+        f"The 'T' parameter of {who} must be a positive number or a 1-d array of positive "
+        f"numbers. Got {T!r} instead."
+    )
+    if isinstance(T, str | bytes | bool | np.bool_):
+        if isinstance(T, str) and "," in T:
+            message += " Hint: write decimals with a point ('0.5'), not a comma."
+        raise ValidationError(message)
+    try:
+        arr = np.asarray(T, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(message) from None
     if arr.ndim == 0:
         if n_customers is None:
             raise ValidationError(
@@ -70,6 +115,11 @@ def _ages(T: Any, n_customers: int | None, who: str, *, integer: bool = False) -
         raise ValidationError(
             f"{who}: T must be {rule}; {int(bad.sum())} of {arr.size} values violate this "
             f"(first positions: {', '.join(str(i) for i in np.flatnonzero(bad)[:5])})."
+        )
+    if integer and float(arr.max()) > _MAX_OPPORTUNITIES:
+        raise ValidationError(
+            f"{who}: T must be at most {_MAX_OPPORTUNITIES:,} transaction opportunities (the "
+            f"simulation takes one step per opportunity); got up to {float(arr.max()):.6g}."
         )
     return arr
 
@@ -126,9 +176,11 @@ def _bg_family(
     _check_params(who, r=r, alpha=alpha, a=a, b=b)
     check_param_choice("output", output, _OUTPUTS, who=who)
     ages = _ages(T, n_customers, who)
-    rng = _rng(random_state)
+    rng = _rng(random_state, who)
     n = ages.shape[0]
     lam = rng.gamma(r, 1.0 / alpha, n)
+    with np.errstate(over="ignore"):
+        _check_event_means(lam * ages, who)
     p = rng.beta(a, b, n)
     # repeat purchases allowed before the dropout coin lands: geometric on {1, 2, ...};
     # MBG/NBD also tosses the coin after the first purchase, so its count starts at 0
@@ -138,6 +190,7 @@ def _bg_family(
     n_events = rng.poisson(lam * ages).astype(np.int64)
     x = np.minimum(n_events, allowed)
     if output == "transactions":
+        _check_log_rows(int(n_events.sum()), who)
         return _log_from_uniform_events(rng, n_events, x, ages)
     has = x > 0
     t_x = np.zeros(n)
@@ -182,7 +235,10 @@ def simulate_bgnbd(
     Raises
     ------
     ValidationError
-        If a parameter is not positive, ``T`` is not positive, or ``output`` is unknown.
+        If a parameter is not a positive finite number, ``T`` is not positive, ``output``
+        is unknown, ``random_state`` is not None, an int >= 0 or a Generator, a customer's
+        expected purchases exceed 1e15 (``r / alpha`` and ``T`` in different time units?)
+        or a transaction log would exceed 1e8 rows.
 
     Notes
     -----
@@ -292,7 +348,8 @@ def simulate_pareto_nbd(
     Raises
     ------
     ValidationError
-        If a parameter is not positive or ``T`` is not positive.
+        If a parameter is not a positive finite number, ``T`` is not positive, or as
+        :func:`simulate_bgnbd` (``random_state``, too many purchases to simulate).
 
     Notes
     -----
@@ -316,15 +373,18 @@ def simulate_pareto_nbd(
     _check_params(who, r=r, alpha=alpha, s=s, beta=beta)
     check_param_choice("output", output, _OUTPUTS, who=who)
     ages = _ages(T, n_customers, who)
-    rng = _rng(random_state)
+    rng = _rng(random_state, who)
     n = ages.shape[0]
     lam = rng.gamma(r, 1.0 / alpha, n)
     mu = rng.gamma(s, 1.0 / beta, n)
     with np.errstate(divide="ignore"):
         tau = rng.exponential(1.0, n) / mu
     window = np.minimum(tau, ages)
+    with np.errstate(over="ignore"):
+        _check_event_means(lam * window, who)
     x = rng.poisson(lam * window).astype(np.int64)
     if output == "transactions":
+        _check_log_rows(int(x.sum()), who)
         return _log_from_uniform_events(rng, x, x, window)
     t_x = np.zeros(n)
     has = x > 0
@@ -365,7 +425,9 @@ def simulate_bgbb(
     Raises
     ------
     ValidationError
-        If a parameter is not positive or ``T`` is not a positive integer.
+        If a parameter is not a positive finite number, ``T`` is not a positive integer
+        or exceeds 1,000,000 opportunities (one vectorised step each), or
+        ``random_state`` is invalid.
 
     Notes
     -----
@@ -388,7 +450,7 @@ def simulate_bgbb(
     _check_params(who, alpha=alpha, beta=beta, gamma=gamma, delta=delta)
     check_param_choice("output", output, _OUTPUTS, who=who)
     ages = _ages(T, n_customers, who, integer=True)
-    rng = _rng(random_state)
+    rng = _rng(random_state, who)
     n = ages.shape[0]
     p = rng.beta(alpha, beta, n)
     theta = rng.beta(gamma, delta, n)
