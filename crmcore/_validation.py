@@ -50,7 +50,18 @@ def format_ids(ids: Iterable[Any], *, limit: int = _MAX_IDS) -> str:
     'a, b, c, d, e, ...'
     >>> format_ids([1, 2])
     '1, 2'
+
+    Raises
+    ------
+    ValidationError
+        If `ids` is not iterable or `limit` is not a non-negative int.
     """
+    check_param_number("limit", limit, who="format_ids", low=0, integer=True)
+    if not isinstance(ids, Iterable):
+        raise ValidationError(
+            f"The 'ids' parameter of format_ids must be an iterable of ids. "
+            f"Got {ids!r} ({type(ids).__name__}) instead."
+        )
     shown: list[str] = []
     more = False
     for i, value in enumerate(ids):
@@ -70,7 +81,18 @@ def nearest_name(name: str, candidates: Sequence[str]) -> str | None:
     'Customer_ID'
     >>> nearest_name("zzz", ["a", "b"]) is None
     True
+
+    Raises
+    ------
+    ValidationError
+        If `name` is not a string or `candidates` is not an iterable of names.
     """
+    if not isinstance(name, str):
+        raise ValidationError(
+            f"The 'name' parameter of nearest_name must be a str. "
+            f"Got {name!r} ({type(name).__name__}) instead."
+        )
+    candidates = _column_names(candidates, "candidates", "nearest_name", any_label=True)
     lowered = {str(c).lower(): str(c) for c in candidates}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
     if match:
@@ -132,6 +154,55 @@ def _columns_of(data: Any) -> list[str]:
     return [str(c) for c in cols]
 
 
+def _column_names(columns: Any, name: str, who: str, *, any_label: bool = False) -> list[Any]:
+    """`columns` as a list: one str is one name; anything but an iterable is refused.
+
+    Unless `any_label`, every item must be a hashable label (not a list, dict, None or NaN).
+    """
+    if isinstance(columns, str):
+        return [columns]
+    if not isinstance(columns, Iterable) or isinstance(columns, bytes | dict):
+        raise ValidationError(
+            f"The {name!r} parameter of {who} must be a list of column names. "
+            f"Got {columns!r} ({type(columns).__name__}) instead."
+        )
+    out = list(columns)
+    if not any_label:
+        bad = [
+            c
+            for c in out
+            if c is None
+            or isinstance(c, list | dict | set)
+            or (isinstance(c, float) and math.isnan(c))
+        ]
+        if bad:
+            raise ValidationError(
+                f"The {name!r} parameter of {who} must be a list of column names; "
+                f"{len(bad)} items are not names (first: {format_ids(repr(c) for c in bad)})."
+            )
+    return out
+
+
+def _has_column(data: Any, column: Any) -> bool:
+    if isinstance(data, pd.DataFrame):
+        try:
+            return bool(column in data.columns)
+        except TypeError:  # unhashable label
+            return False
+    return isinstance(column, str) and column in _columns_of(data)
+
+
+def _require_column_labels(data: Any, columns: list[Any], *, who: str) -> None:
+    """Like require_columns, but a pandas frame may have non-string labels (e.g. ints)."""
+    missing = [c for c in columns if not _has_column(data, c)]
+    if missing:
+        require_columns(data, [str(c) for c in missing], who=who)
+        raise ColumnNotFoundError(  # a str(label) that exists but is not the label itself
+            f"{who}: column {missing[0]!r} not found. "
+            f"Available columns: {', '.join(_columns_of(data))}."
+        )
+
+
 def require_columns(data: Any, columns: Iterable[str], *, who: str) -> None:
     """Raise :class:`ColumnNotFoundError` unless every column in `columns` exists.
 
@@ -148,7 +219,7 @@ def require_columns(data: Any, columns: Iterable[str], *, who: str) -> None:
     crmcore.exceptions.ColumnNotFoundError: rfm_table: column 'customer_id' not found (did you mean 'customer'?). Available columns: customer, date. Hint: pass customer_col='customer'.
     """  # noqa: E501
     available = _columns_of(data)
-    missing = [c for c in columns if c not in available]
+    missing = [str(c) for c in _column_names(columns, "columns", who) if str(c) not in available]
     if not missing:
         return
     parts = []
@@ -210,6 +281,10 @@ def check_no_missing(
     ...
     crmcore.exceptions.ValidationError: rfm_table: column 'customer_id' has 2 missing values (first rows: 11, 13). Hint: drop or fill them before calling.
     """  # noqa: E501
+    columns = _column_names(columns, "columns", who)
+    _require_column_labels(data, columns, who=who)
+    if id_col is not None and not _has_column(data, id_col):
+        id_col = None  # report row positions instead
     problems = []
     if isinstance(data, pd.DataFrame):
         for col in columns:
@@ -255,6 +330,12 @@ def check_no_duplicates(data: Any, columns: Sequence[str], *, who: str) -> None:
     ...
     crmcore.exceptions.ValidationError: orders: 2 rows repeat the key (order_id) of an earlier row (first duplicated keys: o1, o3).
     """  # noqa: E501
+    columns = _column_names(columns, "columns", who)
+    if not columns:
+        raise ValidationError(
+            f"The 'columns' parameter of {who} must name at least one key column. Got [] instead."
+        )
+    _require_column_labels(data, columns, who=who)
     pdf = to_pandas(data, who=who)
     mask = pdf.duplicated(subset=list(columns), keep="first").to_numpy()
     count = int(mask.sum())
@@ -265,7 +346,8 @@ def check_no_duplicates(data: Any, columns: Sequence[str], *, who: str) -> None:
         else:
             ids = format_ids(tuple(r) for r in keys.itertuples(index=False))
         raise ValidationError(
-            f"{who}: {count:,} rows repeat the key ({', '.join(columns)}) of an earlier row "
+            f"{who}: {count:,} rows repeat the key ({', '.join(map(str, columns))}) of an "
+            "earlier row "
             f"(first duplicated keys: {ids})."
         )
 
@@ -288,7 +370,9 @@ def check_single_currency(data: Any, currency_col: str = "currency", *, who: str
     if currency_col not in _columns_of(data):
         return None
     pdf = to_pandas(data, who=who)
-    counts = pdf[currency_col].value_counts(dropna=False).sort_index()
+    counts = pdf[currency_col].value_counts(dropna=False)
+    # sort by the text of each code: a stray number among the codes must not break sorting
+    counts = counts.iloc[np.argsort(np.array([str(k) for k in counts.index]), kind="stable")]
     if len(counts) > 1:
         detail = ", ".join(f"{k}: {v:,} rows" for k, v in counts.items())
         raise ValidationError(
@@ -419,8 +503,14 @@ def coerce_datetime_column(
             f"The 'date_format' parameter of {who} must be a strftime string such as "
             f"'%d/%m/%Y' or None. Got {date_format!r} instead."
         )
+    if not isinstance(data, pd.DataFrame):
+        data = as_narwhals(data, who=who).to_native()
+    _require_column_labels(data, [column], who=who)
     if isinstance(data, pd.DataFrame):
-        return data.assign(**{column: _coerce_pandas_dates(data[column], column, who, date_format)})
+        parsed_column = _coerce_pandas_dates(data[column], column, who, date_format)
+        out = data.copy(deep=False)  # a new frame: the caller's frame keeps its column
+        out[column] = parsed_column
+        return out
     frame = as_narwhals(data, who=who)
     dtype = frame.schema[column]
     if dtype == nw.Date:
@@ -536,7 +626,17 @@ def check_param_choice(name: str, value: Any, choices: Sequence[Any], *, who: st
     ...
     crmcore.exceptions.ValidationError: The 'method' parameter of rfm_scores must be one of 'quantile', 'fixed'. Got 'fancy' instead.
     """  # noqa: E501
-    if value not in choices:
+    if isinstance(choices, str) or not isinstance(choices, Iterable):
+        raise ValidationError(
+            f"The 'choices' parameter of check_param_choice must be a collection of options. "
+            f"Got {choices!r} ({type(choices).__name__}) instead."
+        )
+    choices = list(choices)
+    try:
+        known = value in choices
+    except (TypeError, ValueError):  # e.g. an array compared element-wise
+        known = False
+    if not known:
         options = ", ".join(repr(c) for c in choices)
         raise ValidationError(
             f"The {name!r} parameter of {who} must be one of {options}. Got {value!r} instead."
@@ -566,6 +666,16 @@ def check_param_number(
     ...
     crmcore.exceptions.ValidationError: The 'bins' parameter of rfm_scores must be an int in the range [2, inf). Got 1 instead.
     """  # noqa: E501
+    for bound_name, bound in (("low", low), ("high", high)):
+        if bound is not None and (
+            isinstance(bound, bool)
+            or not isinstance(bound, numbers.Real)
+            or math.isnan(float(bound))
+        ):
+            raise ValidationError(
+                f"The {bound_name!r} parameter of check_param_number must be a number or None. "
+                f"Got {bound!r} ({type(bound).__name__}) instead."
+            )
     kind = "an int" if integer else "a number"
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
@@ -586,6 +696,27 @@ def check_param_number(
         raise ValidationError(message)
     if high is not None and (v > high or (v == high and not high_inclusive)):
         raise ValidationError(message)
+
+
+def exact_scale(values: Any) -> float:
+    """A power of two close above max |values| (1.0 for none, zero or non-finite max).
+
+    Dividing by it is exact (no rounding, barring subnormal results) and brings every value
+    into (-2, 2), so sums of amounts near 1e308 can be taken without overflow and scaled back.
+
+    Examples
+    --------
+    >>> exact_scale([3.0, -5.0])
+    4.0
+    >>> exact_scale([1.7e308]) == 2.0**1023
+    True
+    """
+    arr = np.abs(np.asarray(values, dtype=np.float64))
+    biggest = float(arr.max()) if arr.size else 0.0
+    if not math.isfinite(biggest) or biggest == 0.0:
+        return 1.0
+    _, exponent = math.frexp(biggest)  # biggest = m * 2**exponent, 0.5 <= m < 1
+    return math.ldexp(1.0, exponent - 1)
 
 
 # ---------------------------------------------------------------------------------------

@@ -282,6 +282,11 @@ def orders_to_frame(orders: Iterable[Order]) -> pd.DataFrame:
     >>> orders_to_frame([]).dtypes["date"]
     datetime64[ns, UTC]
     """
+    if isinstance(orders, str | bytes | Order) or not isinstance(orders, Iterable):
+        raise ValidationError(
+            "orders_to_frame: orders must be an iterable of Order; got "
+            f"{orders!r} ({type(orders).__name__})."
+        )
     items = list(orders)
     for position, order in enumerate(items):
         if not isinstance(order, Order):
@@ -386,6 +391,11 @@ def customers_to_frame(customers: Iterable[Customer]) -> pd.DataFrame:
     >>> frame.loc[0, "name"], frame.loc[0, "kind"], frame.loc[0, "tags"]
     ('Zoë', 'person', frozenset({'vip'}))
     """
+    if isinstance(customers, str | bytes | Customer) or not isinstance(customers, Iterable):
+        raise ValidationError(
+            "customers_to_frame: customers must be an iterable of Customer; got "
+            f"{customers!r} ({type(customers).__name__})."
+        )
     items = list(customers)
     for position, customer in enumerate(items):
         if not isinstance(customer, Customer):

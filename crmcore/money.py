@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import decimal
 import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -57,6 +58,11 @@ __all__ = [
 
 #: A number Money accepts as an amount or a factor (float goes through ``str`` first).
 Number: TypeAlias = Decimal | int | str | float
+
+#: The rounding modes of :mod:`decimal` (the values of its ROUND_* constants).
+_ROUNDING_MODES: Final[tuple[str, ...]] = tuple(
+    sorted(str(getattr(decimal, n)) for n in dir(decimal) if n.startswith("ROUND_"))
+)
 
 # Active ISO-4217 codes with their minor units (List One of the ISO 4217 maintenance agency,
 # including fund codes; codes whose minor unit is "N.A." are left out).
@@ -329,7 +335,18 @@ ExchangeRates first.
         Money('2.35', 'USD')
         >>> Money("1234.5", "JPY").round_to_minor_units()
         Money('1234', 'JPY')
+
+        Raises
+        ------
+        ValidationError
+            If `rounding` is not one of the :mod:`decimal` rounding modes.
         """
+        if not isinstance(rounding, str) or rounding not in _ROUNDING_MODES:
+            raise ValidationError(
+                "The 'rounding' parameter of Money.round_to_minor_units must be a decimal "
+                f"rounding mode, one of {', '.join(repr(m) for m in _ROUNDING_MODES)}. "
+                f"Got {rounding!r} instead."
+            )
         quantum = Decimal(1).scaleb(-self.minor_units)
         return Money(self.amount.quantize(quantum, rounding=rounding), self.currency)
 
@@ -504,6 +521,11 @@ class ExchangeRates:
     _starts: dict[tuple[str, str], tuple[dt.date, ...]]
 
     def __init__(self, records: Iterable[tuple[str, str, dt.date, Number]] = ()) -> None:
+        if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+            raise ValidationError(
+                "ExchangeRates: records must be an iterable of (base, quote, start_date, rate) "
+                f"tuples; got {_describe(records)}."
+            )
         grouped: dict[tuple[str, str], dict[dt.date, Decimal]] = {}
         for index, record in enumerate(records):
             base, quote, start, rate = _check_record(record, index)
@@ -727,8 +749,9 @@ the earliest rate for this pair (or its inverse) starts on 2024-01-01.
             If a named column is missing.
         ValidationError
             If `to` or a code in `currency_col` is not an active ISO-4217 code, a currency or
-            amount is missing (null or NaN), an amount column is not numeric, or a row to
-            convert has no date or a date that cannot be parsed. Counts and first rows are given.
+            amount is missing (null or NaN), an amount column is not numeric, a row to
+            convert has no date or a date that cannot be parsed, or a converted float amount
+            exceeds the float64 range. Counts and first rows are given.
         MissingRateError
             If some rows have no rate in force on their date (dated before the first rate of
             every route). The message names the pair, the first such date, the row count and
@@ -1102,7 +1125,16 @@ def _convert_frame(
             if needs.any():
                 out[needs] = amounts[needs] * rate_of[True][needs]
         else:
-            out = amounts * rate_of[False] if needs.any() else amounts.copy()
+            with np.errstate(over="ignore"):
+                out = amounts * rate_of[False] if needs.any() else amounts.copy()
+            overflow = ~np.isfinite(out) & np.isfinite(amounts)
+            if overflow.any():
+                raise ValidationError(
+                    f"{who}: {int(overflow.sum()):,} converted amounts in column {column!r} "
+                    f"exceed the float64 range (about 1.8e308) (first rows: "
+                    f"{_rows_text(labels(overflow))}). Hint: express amounts in a larger unit "
+                    "(e.g. thousands) or as Decimal objects."
+                )
         converted[column] = out
     if frame is None:
         replaced = {

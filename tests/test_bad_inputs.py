@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import math
 import pickle
 import signal
@@ -64,6 +65,22 @@ HUGE = 1.7e308
 # --------------------------------------------------------------------------------------------
 
 
+def _fresh(factory: Callable[..., Any]) -> Callable[..., Any]:
+    """Build a baseline object once per argument tuple; every call returns a deep copy.
+
+    Copying a cached frame or model is 10-20x cheaper than building it (date parsing,
+    Arrow-backed strings, parameter validation), and every case still gets its own object.
+    """
+    cached = cache(factory)
+
+    @functools.wraps(factory)
+    def fresh(*args: Any) -> Any:
+        return copy.deepcopy(cached(*args))
+
+    return fresh
+
+
+@_fresh
 def _tx() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -89,18 +106,21 @@ def _tx_plain() -> pd.DataFrame:
     return _tx()[["customer_id", "amount"]]
 
 
+@_fresh
 def _values() -> pd.Series:
     return pd.Series(
         [50.0, 20.0, 10.0, 8.0, 5.0, 4.0, 2.0, 1.0, 30.0, 6.0], index=list("abcdefghij")
     )
 
 
+@_fresh
 def _profit() -> pd.Series:
     return pd.Series(
         [120.0, 80.0, 40.0, 30.0, 20.0, 10.0, 5.0, 0.0, -5.0, -40.0], index=list("abcdefghij")
     )
 
 
+@_fresh
 def _rfm() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -117,15 +137,18 @@ def _summary_cached() -> pd.DataFrame:
     return ds.load_cdnow_summary()
 
 
+@_fresh
 def _summary(n: int = 8) -> pd.DataFrame:
     return _summary_cached().iloc[:n][["frequency", "recency", "T"]].copy()
 
 
+@_fresh
 def _spend(n: int = 60) -> pd.DataFrame:
     s = _summary_cached()
     return s.loc[s["frequency"] > 0, ["frequency", "monetary_value"]].iloc[:n].copy()
 
 
+@_fresh
 def _clv_data() -> pd.DataFrame:
     return _summary_cached().iloc[:8].copy()
 
@@ -135,10 +158,12 @@ def _donations_cached() -> pd.DataFrame:
     return ds.load_donations().rename(columns={"periods": "T"})
 
 
+@_fresh
 def _bgbb_data() -> pd.DataFrame:
     return _donations_cached().iloc[:8][["frequency", "recency", "T"]].copy()
 
 
+@_fresh
 def _holdout() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -151,6 +176,7 @@ def _holdout() -> pd.DataFrame:
     )
 
 
+@_fresh
 def _tracking_log() -> pd.DataFrame:
     return pd.DataFrame({"customer_id": [1, 1, 2, 3], "time": [0.0, 3.0, 1.0, 2.5]})
 
@@ -163,6 +189,7 @@ def _cohort_survivors() -> list[list[int]]:
     return [[1000, 631, 468], [1000, 631], [1000]]
 
 
+@_fresh
 def _scores() -> pd.DataFrame:
     return pd.DataFrame(
         {"r_score": [5, 1, 3, 4], "f_score": [5, 1, 2, 4], "m_score": [4, 2, 3, 5]},
@@ -170,6 +197,7 @@ def _scores() -> pd.DataFrame:
     )
 
 
+@_fresh
 def _segments() -> pd.Series:
     return pd.Series(pd.Categorical(list("TTLLTLLTLT"), ["T", "L"]), index=list("abcdefghij"))
 
@@ -210,6 +238,7 @@ _TM_PARAMS: dict[str, dict[str, float]] = {
 }
 
 
+@_fresh
 def _tm(name: str) -> Any:
     return getattr(va, name).from_params(**_TM_PARAMS[name])
 
@@ -229,18 +258,22 @@ def _fitted(name: str) -> Any:
     return copy.deepcopy(_fitted_cached(name))
 
 
+@_fresh
 def _gg() -> va.GammaGammaModel:
     return va.GammaGammaModel.from_params(p=6.25, q=3.74, v=15.44)
 
 
+@_fresh
 def _sbg() -> va.ShiftedBetaGeoModel:
     return va.ShiftedBetaGeoModel.from_params(alpha=0.704, beta=1.182)
 
 
+@_fresh
 def _bdw() -> va.BetaDiscreteWeibullModel:
     return va.BetaDiscreteWeibullModel.from_params(alpha=0.704, beta=1.182, c=1.0)
 
 
+@_fresh
 def _migration() -> va.CustomerMigrationModel:
     return va.CustomerMigrationModel.from_params(purchase_probabilities=[0.3, 0.2, 0.15, 0.05, 0])
 
@@ -269,6 +302,8 @@ class Target:
     mutates_receiver: bool = False  # fit-like methods
     slow: bool = False  # fits: fewer grid cells
     nan_cols: tuple[str, ...] = ()  # result columns documented to hold NaN
+    # strips the parts of a result documented to be NaN (e.g. empty rows) before the check
+    documented_nan: Callable[[Any], Any] | None = None
 
 
 TARGETS: list[Target] = []
@@ -774,6 +809,8 @@ target(
         normalize="row",
     ),
     {"before": "series", "after": "series", "normalize": "choice"},
+    # normalize="row": a segment row with no customers is all NaN (0/0 shares, documented)
+    documented_nan=lambda r: r.loc[~r.isna().all(axis=1)],
 )
 target(
     "crmcore.segmentation.profitability_tiers",
@@ -1256,6 +1293,9 @@ target(
     va.cohort_churn_rates,
     _kw(table=lambda: pd.DataFrame([[100.0, 80.0, 60.0], [90.0, 70.0, 50.0]], columns=[0, 1, 2])),
     {"table": "frame"},
+    # documented: a None/NaN cell is an unobserved cell and the churn rates next to it are
+    # NaN (the oracle does not count None as a non-finite input); infinities still fail
+    documented_nan=lambda r: r.fillna(0.0),
 )
 target(
     "crmcore.value.constant_retention_clv",
@@ -1331,6 +1371,11 @@ target(
         "acquisition_cost": "num",
         "customers": "num",
     },
+    # relative_change = change / |baseline| is NaN where the baseline is 0 (documented)
+    documented_nan=lambda r: [
+        r.drop(index="relative_change"),
+        r.loc[["relative_change"], r.loc["baseline"] != 0],
+    ],
 )
 target(
     "crmcore.value.tenure_profit_profile",
@@ -1725,7 +1770,13 @@ def _has_nonfinite(obj: Any) -> bool:
         return any(_has_nonfinite(obj[c]) for c in obj.columns) or _has_nonfinite(
             obj.index.to_series()
         )
+    if isinstance(obj, pd.Index):
+        obj = obj.to_series()
     if isinstance(obj, pd.Series):
+        if isinstance(obj.dtype, np.dtype) and obj.dtype.kind == "f":  # vectorised fast path
+            return not bool(np.isfinite(obj.to_numpy()).all())
+        if isinstance(obj.dtype, np.dtype) and obj.dtype.kind in "iubmM":
+            return False
         vals = obj.to_numpy(dtype=object)
         return any(_has_nonfinite(v) for v in vals)
     if isinstance(obj, float | np.floating):
@@ -1733,6 +1784,10 @@ def _has_nonfinite(obj: Any) -> bool:
     if isinstance(obj, list | tuple):
         return any(_has_nonfinite(v) for v in obj)
     if isinstance(obj, np.ndarray):
+        if obj.dtype.kind == "f":
+            return not bool(np.isfinite(obj).all())
+        if obj.dtype.kind in "iubmM":
+            return False
         return any(_has_nonfinite(v) for v in obj.ravel().tolist())
     if isinstance(obj, dict):
         return any(_has_nonfinite(v) for v in obj.values())
@@ -1741,10 +1796,29 @@ def _has_nonfinite(obj: Any) -> bool:
     return False
 
 
+def _index_identical(a: pd.Index, b: pd.Index) -> bool:
+    return type(a) is type(b) and a.dtype == b.dtype and a.names == b.names and bool(a.equals(b))
+
+
+def _frames_identical(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Same labels, names, dtypes and values (NaN equal to NaN): what assert_frame_equal
+    with check_exact=True accepts, found with vectorised `equals` instead."""
+    return (
+        _index_identical(a.index, b.index)
+        and _index_identical(a.columns, b.columns)
+        and bool((a.dtypes == b.dtypes).all())
+        and bool(a.equals(b))
+    )
+
+
 def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
+    if a is pd.NaT:  # NaT != NaT, like NaN: an unchanged NaT argument is not a mutation
+        return b is pd.NaT
     if isinstance(a, pd.DataFrame):
+        if _frames_identical(a, b):  # fast path; anything else gets the full comparison
+            return a.attrs == b.attrs
         try:
             pd.testing.assert_frame_equal(a, b, check_exact=True)
         except AssertionError:
@@ -1840,9 +1914,10 @@ def run_case(t: Target, args: dict[str, Any]) -> Outcome:
         else:
             outcome = Outcome(True, "result")
             if not t.nan_ok and not input_nonfinite:
+                checked = result if t.documented_nan is None else t.documented_nan(result)
                 bad = [
                     a
-                    for a in _numeric_values(result, skip=t.nan_cols)
+                    for a in _numeric_values(checked, skip=t.nan_cols)
                     if not np.all(np.isfinite(a))
                 ]
                 if bad:

@@ -19,7 +19,12 @@ from crmcore.segmentation import gini, lorenz_curve, top_share, whale_curve
 
 
 def _gini_mean_difference(x: np.ndarray) -> float:
-    """Standard definition: G = sum_i sum_j |x_i - x_j| / (2 n^2 mean)."""
+    """Standard definition: G = sum_i sum_j |x_i - x_j| / (2 n^2 mean).
+
+    G is scale-free, so it is computed on x / max(x): for subnormal inputs such as
+    [0, 5e-324] the mean itself underflows to 0 (and 2 n^2 mean with it) on the raw values.
+    """
+    x = x / x.max()
     n = len(x)
     return float(np.abs(x[:, None] - x[None, :]).sum() / (2 * n * n * x.mean()))
 

@@ -406,6 +406,8 @@ naive datetime.
         >>> c.tags
         frozenset()
         """
+        if not isinstance(tag, str):
+            raise fail(self, "tags item", "a non-empty str", tag)
         return attrs.evolve(self, tags=self.tags | {tag})
 
     def without_tag(self, tag: str) -> Customer:
@@ -431,6 +433,8 @@ naive datetime.
         >>> c.without_tag("vip").tags
         frozenset({'b2b'})
         """
+        if not isinstance(tag, str):
+            raise fail(self, "tags item", "a str", tag)
         return attrs.evolve(self, tags=self.tags - {tag})
 
     def add_contact(self, contact: Contact) -> Customer:
@@ -504,7 +508,22 @@ naive datetime.
         >>> c.id, c.name, c.created_at.isoformat(), sorted(c.tags), c.acquisition_channel
         ('0042', 'Müller AG', '2024-03-01T08:00:00+01:00', ['b2b', 'dach'], None)
         """
+        if not isinstance(record, Mapping):
+            raise fail(
+                "Customer", "from_record(record)", "a mapping of record keys to values", record
+            )
+        if field_map is not None and not isinstance(field_map, Mapping):
+            raise fail(
+                "Customer",
+                "from_record(field_map)",
+                "a mapping of Customer field names to record keys, or None",
+                field_map,
+                'e.g. field_map={"id": "KUNNR"}.',
+            )
         mapping = dict(field_map or {})
+        bad_keys = [k for k in mapping.values() if not isinstance(k, str)]
+        if bad_keys:
+            raise fail("Customer", "from_record(field_map) value", "a str record key", bad_keys[0])
         unknown = sorted(set(mapping) - set(_CUSTOMER_FIELDS))
         if unknown:
             raise ValidationError(

@@ -93,7 +93,8 @@ def migration_matrix(
     ------
     ValidationError
         A non-Series input, repeated ids, missing labels, the reserved labels ``"(new)"``
-        / ``"(gone)"`` used as segments, or an unknown `normalize`.
+        / ``"(gone)"`` used as segments, a MultiIndex in one series but not the other, or
+        an unknown `normalize`.
 
     Notes
     -----
@@ -125,6 +126,14 @@ def migration_matrix(
     a = _segments(after, "after", who=who)
     rows = [*_states(b), NEW]
     cols = [*_states(a), GONE]
+    if isinstance(b.index, pd.MultiIndex) != isinstance(a.index, pd.MultiIndex):
+        which = "before" if isinstance(b.index, pd.MultiIndex) else "after"
+        raise ValidationError(
+            f"{who}: {which} is indexed by a MultiIndex ({b.index.nlevels} and "
+            f"{a.index.nlevels} index levels in before and after); both series must be "
+            "indexed by the same kind of customer id. Hint: flatten it with "
+            "series.index.to_flat_index() or reset the extra levels."
+        )
     union = b.index.union(a.index, sort=False)
     b_codes = pd.Categorical(b.reindex(union).astype(object), categories=rows[:-1]).codes
     a_codes = pd.Categorical(a.reindex(union).astype(object), categories=cols[:-1]).codes

@@ -24,6 +24,7 @@ from crmcore._validation import (
     check_param_choice,
     check_param_number,
     coerce_timestamp,
+    exact_scale,
     format_ids,
     require_columns,
     to_pandas,
@@ -261,22 +262,43 @@ def rfm_table(
             stacklevel=2,
         )
 
-    count = nw.col("__day").n_unique() if frequency == "days" else nw.len()
-    agg = slim.group_by(customer_col).agg(
-        nw.col("__day").min().alias("__first"),
-        nw.col("__day").max().alias("__last"),
-        count.alias("__n"),
-        nw.col("__amount").sum().alias("__total"),
-    )
-    table = _table_from_aggregate(agg, customer_col, as_of_ts, monetary)
+    agg = _aggregate(slim, customer_col, frequency, 1.0)
+    scale = 1.0
+    if not np.isfinite(agg["__total"].to_numpy().astype(np.float64)).all():
+        # Sums of amounts near 1e308 overflow: sum amounts scaled by a power of two (exact)
+        # and scale back per customer; a total that is itself beyond float64 is refused.
+        scale = exact_scale([slim.select(nw.col("__amount").abs().max()).item()])
+        agg = _aggregate(slim, customer_col, frequency, scale)
+    table = _table_from_aggregate(agg, customer_col, as_of_ts, monetary, scale=scale, who=who)
     if customers is not None:
         table = _add_customers(table, customers, who=who)
     table.attrs.update({"as_of": as_of_ts, "frequency": frequency, "monetary": monetary})
     return table
 
 
+def _aggregate(
+    slim: nw.DataFrame[Any], customer_col: str, frequency: str, scale: float
+) -> nw.DataFrame[Any]:
+    count = nw.col("__day").n_unique() if frequency == "days" else nw.len()
+    if scale != 1.0:
+        slim = slim.with_columns(nw.col("__amount") / scale)
+    with np.errstate(over="ignore"):
+        return slim.group_by(customer_col).agg(
+            nw.col("__day").min().alias("__first"),
+            nw.col("__day").max().alias("__last"),
+            count.alias("__n"),
+            nw.col("__amount").sum().alias("__total"),
+        )
+
+
 def _table_from_aggregate(
-    agg: nw.DataFrame[Any], customer_col: str, as_of: pd.Timestamp, monetary: str
+    agg: nw.DataFrame[Any],
+    customer_col: str,
+    as_of: pd.Timestamp,
+    monetary: str,
+    *,
+    scale: float = 1.0,
+    who: str = "rfm_table",
 ) -> pd.DataFrame:
     ids = _normalise_ids(pd.Index(agg[customer_col].to_pandas(), name=customer_col))
     # Sort the (per-customer) arrays once here instead of sorting the assembled frame.
@@ -286,7 +308,15 @@ def _table_from_aggregate(
     last = _day_values(agg["__last"])[order]
     count = agg["__n"].to_numpy().astype(np.int64)[order]
     total = agg["__total"].to_numpy().astype(np.float64)[order]
-    value = total if monetary == "total" else total / count
+    with np.errstate(over="ignore"):
+        value = (total if monetary == "total" else total / count) * scale
+    overflow = ~np.isfinite(value)
+    if overflow.any():
+        raise ValidationError(
+            f"{who}: the {monetary} amount of {int(overflow.sum()):,} customers exceeds the "
+            f"float64 range (about 1.8e308) (first ids: {format_ids(ids[overflow])}). "
+            "Hint: express amounts in a larger unit (e.g. thousands)."
+        )
     recency = (np.datetime64(as_of.date(), "D") - last).astype(np.int64).astype(np.float64)
     table = pd.DataFrame(
         {

@@ -9,7 +9,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._validation import format_ids, require_columns, to_pandas
+from crmcore._validation import (
+    check_param_number,
+    coerce_number_series,
+    exact_scale,
+    format_ids,
+    require_columns,
+    to_pandas,
+)
 from crmcore.exceptions import ValidationError
 
 __all__ = [
@@ -44,6 +51,11 @@ class SegmentCoverage(NamedTuple):
 
 
 def _check_dims(dims: Sequence[str], who: str) -> tuple[str, ...]:
+    if not isinstance(dims, Iterable) or isinstance(dims, Mapping):
+        raise ValidationError(
+            f"{who}: dims must be a sequence of names among {', '.join(_DIM_COLUMNS)}; "
+            f"got {dims!r} ({type(dims).__name__})."
+        )
     dims = tuple(dims)
     if not dims or any(d not in _DIM_COLUMNS for d in dims) or len(set(dims)) != len(dims):
         raise ValidationError(
@@ -53,8 +65,16 @@ def _check_dims(dims: Sequence[str], who: str) -> tuple[str, ...]:
 
 
 def _check_bins(bins: int | Sequence[int], n: int, who: str) -> tuple[int, ...]:
-    out = (int(bins),) * n if isinstance(bins, (int, np.integer)) else tuple(int(b) for b in bins)
-    if len(out) != n or any(b < 1 for b in out):
+    if isinstance(bins, str) or not isinstance(bins, (int, np.integer, Sequence, np.ndarray)):
+        raise ValidationError(
+            f"{who}: bins must be a positive int or one positive int per dimension; "
+            f"got {bins!r} ({type(bins).__name__})."
+        )
+    items = [bins] * n if isinstance(bins, (int, np.integer)) else list(bins)
+    for b in items:
+        check_param_number("bins", b, who=who, low=1, integer=True)
+    out = tuple(int(b) for b in items)
+    if len(out) != n:
         raise ValidationError(f"{who}: bins must be one positive int per dimension; got {bins!r}.")
     return out
 
@@ -98,7 +118,18 @@ class SegmentMap:
     ) -> None:
         who = "SegmentMap"
         self.dims = _check_dims(dims, who)
-        arr = np.asarray(masks, dtype=bool)
+        if isinstance(names, str) or not isinstance(names, Iterable):
+            raise ValidationError(
+                f"{who}: names must be a sequence of segment names (one per rule); "
+                f"got {names!r} ({type(names).__name__})."
+            )
+        try:
+            arr = np.asarray(masks, dtype=bool)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"{who}: masks must be an array of bool of shape (len(names), *bins); "
+                f"got {type(masks).__name__} ({exc})."
+            ) from None
         names = tuple(str(n) for n in names)
         if arr.ndim != len(self.dims) + 1 or arr.shape[0] != len(names):
             raise ValidationError(
@@ -161,7 +192,20 @@ class SegmentMap:
         who = "SegmentMap.from_ranges"
         dims = _check_dims(dims, who)
         shape = _check_bins(bins, len(dims), who)
-        items = list(rules.items()) if isinstance(rules, Mapping) else list(rules)
+        if isinstance(rules, Mapping):
+            items = list(rules.items())
+        elif isinstance(rules, Iterable) and not isinstance(rules, str):
+            items = list(rules)
+        else:
+            items = None
+        if items is None or any(
+            not isinstance(item, tuple | list) or len(item) != 2 or not isinstance(item[1], Mapping)
+            for item in items
+        ):
+            raise ValidationError(
+                f"{who}: rules must map segment names to {{dim: (low, high)}} ranges, or be a "
+                f"list of (name, ranges) pairs; got {rules!r}."
+            )
         masks = np.ones((len(items), *shape), dtype=bool)
         grids = np.indices(shape) + 1
         for i, (name, ranges) in enumerate(items):
@@ -169,6 +213,18 @@ class SegmentMap:
                 if dim not in dims:
                     raise ValidationError(
                         f"{who}: rule {name!r} uses dimension {dim!r}, not in dims {dims}."
+                    )
+                if (
+                    not isinstance(bounds, Sequence)
+                    or isinstance(bounds, str)
+                    or len(bounds) != 2
+                    or any(
+                        isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in bounds
+                    )
+                ):
+                    raise ValidationError(
+                        f"{who}: rule {name!r} has {dim} range {bounds!r}; a range is a pair "
+                        "of int scores (low, high)."
                     )
                 lo, hi = int(bounds[0]), int(bounds[1])
                 axis = dims.index(dim)
@@ -200,6 +256,13 @@ class SegmentMap:
         who = "SegmentMap.from_codes"
         dims = _check_dims(dims, who)
         shape = _check_bins(bins, len(dims), who)
+        if not isinstance(codes, Mapping) or any(
+            isinstance(v, str) or not isinstance(v, Iterable) for v in codes.values()
+        ):
+            raise ValidationError(
+                f"{who}: codes must map segment names to lists of code strings, e.g. "
+                f'{{"Premium": ["444", "443"]}}; got {codes!r}.'
+            )
         names = list(codes)
         masks = np.zeros((len(names), *shape), dtype=bool)
         for i, name in enumerate(names):
@@ -241,10 +304,22 @@ class SegmentMap:
         dims = _check_dims(dims, who)
         if len(dims) != 2:
             raise ValidationError(f"{who}: a grid has exactly two dims; got {dims!r}.")
-        n1 = len(grid)
-        if sorted(grid) != list(range(1, n1 + 1)):
+        if not isinstance(grid, Mapping) or any(
+            isinstance(row, str) or not isinstance(row, Sequence) for row in grid.values()
+        ):
             raise ValidationError(
-                f"{who}: grid keys must be the scores 1..{n1}; got {sorted(grid)!r}."
+                f"{who}: grid must map each first-dimension score to a list of segment names, "
+                f'e.g. {{2: ["New", "Best"], 1: ["Lost", "Lapsed"]}}; got {grid!r}.'
+            )
+        n1 = len(grid)
+        keys = list(grid)
+        if (
+            n1 == 0
+            or set(keys) != set(range(1, n1 + 1))
+            or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in keys)
+        ):
+            raise ValidationError(
+                f"{who}: grid keys must be the scores 1..{max(n1, 1)}; got {keys!r}."
             )
         widths = {len(row) for row in grid.values()}
         if len(widths) != 1:
@@ -270,8 +345,33 @@ class SegmentMap:
         >>> SEGMENT_MAPS["rf-grid"].lookup(r=[5, 1], f=[5, 1])
         ['Champions', 'Hibernating']
         """
-        arrays = [np.atleast_1d(np.asarray(scores[d], dtype=np.int64)) for d in self.dims]
-        codes = self._codes(arrays, who="SegmentMap.lookup", ids=None)
+        who = "SegmentMap.lookup"
+        if set(scores) != set(self.dims):
+            raise ValidationError(
+                f"{who}: pass one score array per dimension of the map ({', '.join(self.dims)}); "
+                f"got {', '.join(sorted(scores)) or 'none'}."
+            )
+        arrays = []
+        for d in self.dims:
+            value = scores[d]
+            if isinstance(value, str | bytes | Mapping) or value is None:
+                raise ValidationError(
+                    f"{who}: {d} must be whole scores (an int or a list of ints); got {value!r}."
+                )
+            try:
+                flat = np.atleast_1d(np.asarray(value, dtype=object)).ravel()
+            except (TypeError, ValueError):
+                flat = np.array([value], dtype=object)
+            numbers = coerce_number_series(pd.Series(flat, dtype=object), name=d, who=who)
+            if (numbers != np.round(numbers)).any():
+                raise ValidationError(f"{who}: {d} must be whole scores; got {value!r}.")
+            arrays.append(numbers.astype(np.int64))
+        if len({len(a) for a in arrays}) != 1:
+            raise ValidationError(
+                f"{who}: the score arrays differ in length "
+                f"({', '.join(f'{d}: {len(a)}' for d, a in zip(self.dims, arrays, strict=True))})."
+            )
+        codes = self._codes(arrays, who=who, ids=None)
         return [self.labels[c] for c in codes]
 
     def _codes(
@@ -348,7 +448,8 @@ def assign_segments(scores: Any, segment_map: SegmentMap | str) -> pd.Series:
     Raises
     ------
     ValidationError
-        If a score lies outside the map's bins, or a cell is uncovered and the map has no
+        If `segment_map` is neither a SegmentMap nor a preset name, a score is not a whole
+        number or lies outside the map's bins, or a cell is uncovered and the map has no
         default.
 
     Examples
@@ -366,13 +467,19 @@ def assign_segments(scores: Any, segment_map: SegmentMap | str) -> pd.Series:
                 f"{', '.join(repr(k) for k in SEGMENT_MAPS)} or pass a SegmentMap."
             )
         segment_map = SEGMENT_MAPS[segment_map]
+    if not isinstance(segment_map, SegmentMap):
+        raise ValidationError(
+            f"{who}: segment_map must be a SegmentMap or the name of a preset "
+            f"({', '.join(repr(k) for k in SEGMENT_MAPS)}); got {segment_map!r} "
+            f"({type(segment_map).__name__})."
+        )
     data = to_pandas(scores, who=who)
     cols = [_DIM_COLUMNS[d] for d in segment_map.dims]
     require_columns(data, cols, who=who)
     arrays = []
     for col in cols:
-        values = data[col].to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isnan(values).any() or (values != np.round(values)).any():
+        values = coerce_number_series(data[col], name=col, who=who, ids=data.index)
+        if (values != np.round(values)).any():
             raise ValidationError(f"{who}: column {col!r} must hold whole scores without gaps.")
         arrays.append(values.astype(np.int64))
     codes = segment_map._codes(arrays, who=who, ids=data.index)
@@ -435,30 +542,67 @@ def segment_summary(
                 f"table customers have no segment (first: {format_ids(missing)})."
             )
         segments = segments.reindex(data.index)
-    revenue = data[monetary_col].to_numpy(dtype=np.float64)
-    if data.attrs.get("monetary") == "mean":
-        revenue = revenue * data[frequency_col].to_numpy(dtype=np.float64)
+    ids = data.index
+    monetary = coerce_number_series(data[monetary_col], name=monetary_col, who=who, ids=ids)
+    frequency = coerce_number_series(data[frequency_col], name=frequency_col, who=who, ids=ids)
+    not_count = (frequency != np.round(frequency)) | (np.abs(frequency) > 2.0**53)
+    if not_count.any():
+        raise ValidationError(
+            f"{who}: column {frequency_col!r} must hold whole order counts; "
+            f"{int(not_count.sum()):,} values are not (first ids: {format_ids(ids[not_count])})."
+        )
+    # recency is NaN for customers without purchases (rfm_table with `customers`)
+    recency = coerce_number_series(
+        data[recency_col], name=recency_col, who=who, ids=ids, allow_missing=True
+    )
+    per_order = data.attrs.get("monetary") == "mean"
     seg = segments.astype("category") if segments.dtype != "category" else segments
     frame = pd.DataFrame(
         {
             "segment": seg.to_numpy(),
-            "orders": data[frequency_col].to_numpy(),
-            "revenue": revenue,
-            "recency": data[recency_col].to_numpy(dtype=np.float64),
+            "orders": frequency.astype(np.int64),
+            "revenue": monetary * frequency if per_order else monetary,
+            "recency": recency,
         }
     )
     frame["segment"] = pd.Categorical(frame["segment"], categories=seg.cat.categories)
     grouped = frame.groupby("segment", observed=False, sort=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        revenue = grouped["revenue"].sum().astype(np.float64)
+        mean_recency = grouped["recency"].mean().astype(np.float64)
+        total = float(revenue.sum())
+    scale = 1.0
+    if not (np.isfinite(revenue).all() and np.isfinite(total)):
+        # amounts near 1e308 overflow the sums: sum them scaled by a power of two (exact)
+        scale = exact_scale(monetary)
+        frame["revenue"] = (monetary / scale) * frequency if per_order else monetary / scale
+        regrouped = frame.groupby("segment", observed=False, sort=True)["revenue"]
+        revenue = regrouped.sum().astype(np.float64)
+        total = float(revenue.sum())
+    has_recency = grouped["recency"].count().to_numpy() > 0
+    if not np.isfinite(mean_recency.to_numpy()[has_recency]).all():
+        r_scale = exact_scale(recency[~np.isnan(recency)])
+        frame["recency"] = recency / r_scale
+        scaled = frame.groupby("segment", observed=False, sort=True)["recency"].mean()
+        mean_recency = scaled.astype(np.float64) * r_scale
+    with np.errstate(over="ignore"):
+        revenue_out = revenue * scale
+    overflow = ~np.isfinite(revenue_out.to_numpy())
+    if overflow.any():
+        raise ValidationError(
+            f"{who}: the revenue of {int(overflow.sum()):,} segments exceeds the float64 "
+            f"range (about 1.8e308) (first: {format_ids(revenue_out.index[overflow])}). "
+            "Hint: express amounts in a larger unit (e.g. thousands)."
+        )
     out = pd.DataFrame(
         {
             "customers": grouped.size().astype(np.int64),
             "orders": grouped["orders"].sum().astype(np.int64),
-            "revenue": grouped["revenue"].sum().astype(np.float64),
+            "revenue": revenue_out,
         }
     )
-    total = float(out["revenue"].sum())
-    out["revenue_share"] = out["revenue"] / total if total != 0 else np.nan
-    out["mean_recency_days"] = grouped["recency"].mean().astype(np.float64)
+    out["revenue_share"] = revenue / total if total != 0 else np.nan
+    out["mean_recency_days"] = mean_recency
     out.index = pd.Index([str(i) for i in out.index], name="segment")
     return cast("pd.DataFrame", out)
 
