@@ -99,6 +99,7 @@ no dropout, the NBD model):
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
@@ -112,6 +113,7 @@ from scipy import optimize, stats
 from crmcore._validation import (
     as_narwhals,
     check_param_number,
+    coerce_number_series,
     format_ids,
     require_columns,
 )
@@ -146,6 +148,59 @@ _GAIN_TOL = 1e-5
 _EDGE_LOG = 15.0
 # Polars/PyArrow frames have no index: predictions are labelled by this column when present
 _DEFAULT_ID_COL = "customer_id"
+# documented input limits (issue 8): the kernels lose all precision, overflow or run for
+# minutes beyond them. Times (recency, T, t, future_t) and frequencies are at most
+# _MAX_TIME (1e9 periods: 19 million years in weeks); the `n` of the purchase probabilities
+# (a sum over n terms for some models) is at most _MAX_N.
+_MAX_TIME = 1e9
+_MAX_N = 10_000
+
+
+def _is_real_number(value: Any) -> bool:
+    """True for int/float (also numpy scalars), False for bool, text, None, containers."""
+    return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _numeric_array(name: str, value: Any, who: str) -> FloatArray:
+    """`value` (a number or a 1-D array-like of numbers) as float64, or a ValidationError.
+
+    Text (also numeric text such as ``"0.5"``), booleans, ``None``, ragged or nested
+    sequences and dates are rejected with the parameter named; range checks are the
+    caller's.
+    """
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        hint = ""
+        if isinstance(value, str) and "," in value:
+            hint = " Hint: write decimals with a point ('0.5'), not a comma."
+        raise ValidationError(
+            f"{who}: the {name!r} parameter must be a number or a 1-D array of numbers; "
+            f"got {value!r} ({type(value).__name__}).{hint}"
+        )
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            f"{who}: the {name!r} parameter must be a number or a 1-D array of numbers; "
+            f"got a ragged or nested sequence {value!r}."
+        ) from exc
+    if arr.ndim > 1:
+        raise ValidationError(
+            f"{who}: the {name!r} parameter must be a number or a 1-D array of numbers; "
+            f"got an array of shape {arr.shape}."
+        )
+    if arr.dtype.kind in "iuf":
+        return np.asarray(arr, dtype=np.float64)
+    if arr.dtype.kind == "O" and all(isinstance(v, (list, tuple, np.ndarray)) for v in arr.flat):
+        raise ValidationError(
+            f"{who}: the {name!r} parameter must be a number or a 1-D array of numbers; "
+            f"got a ragged or nested sequence {value!r}."
+        )
+    values = coerce_number_series(
+        pd.Series(np.atleast_1d(arr).astype(object)), name=name, who=who, allow_missing=True
+    )
+    return values.reshape(arr.shape)
 
 
 class MaximumLikelihoodModel:
@@ -239,6 +294,12 @@ class MaximumLikelihoodModel:
             return np.asarray(default_log, dtype=np.float64)
         who = self._who("fit")
         names = self._param_names
+        if not isinstance(self.initial_params, Mapping):
+            raise ValidationError(
+                f"The 'initial_params' parameter of {type(self).__name__} must be a mapping "
+                f"of {', '.join(names)} to positive numbers, or None. Got "
+                f"{self.initial_params!r} ({type(self.initial_params).__name__}) instead."
+            )
         given = dict(self.initial_params)
         missing = [p for p in names if p not in given]
         extra = [p for p in given if p not in names]
@@ -247,6 +308,12 @@ class MaximumLikelihoodModel:
                 f"{who}: initial_params must give exactly {', '.join(names)}; "
                 f"missing: {', '.join(missing) or 'none'}, unknown: {', '.join(extra) or 'none'}."
             )
+        for p in names:
+            if not _is_real_number(given[p]):
+                raise ValidationError(
+                    f"{who}: initial_params[{p!r}] must be a positive finite number; got "
+                    f"{given[p]!r} ({type(given[p]).__name__})."
+                )
         values = np.array([float(given[p]) for p in names], dtype=np.float64)
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             raise ValidationError(
@@ -590,6 +657,12 @@ class MaximumLikelihoodModel:
                 f"{who}: expected parameters {', '.join(names)}; "
                 f"missing: {', '.join(missing) or 'none'}, unknown: {', '.join(extra) or 'none'}."
             )
+        for p in names:
+            if not _is_real_number(params[p]):
+                raise ValidationError(
+                    f"The {p!r} parameter of {who} must be a positive finite number. "
+                    f"Got {params[p]!r} ({type(params[p]).__name__}) instead."
+                )
         values = np.array([float(params[p]) for p in names], dtype=np.float64)
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             raise ValidationError(
@@ -722,7 +795,8 @@ class MaximumLikelihoodModel:
         var = np.diag(self.covariance_.to_numpy(dtype=np.float64))
         std_err = np.sqrt(var)
         se_log = std_err / est
-        z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+        # isf, not ppf(1 - alpha/2): exact for tiny alpha (ppf(1.0) would be inf)
+        z = float(stats.norm.isf(alpha / 2.0))
         table: pd.DataFrame = pd.DataFrame(
             {
                 "estimate": est,
@@ -776,9 +850,18 @@ class TransactionModel(MaximumLikelihoodModel):
     ----------
     penalizer, tol, max_iter, initial_params
         See :class:`MaximumLikelihoodModel`.
+
+    Notes
+    -----
+    Input limits: frequencies, recencies, ages ``T`` and the time arguments of the
+    predictions (``t``, ``future_t``, tracking times) are at most ``1e9`` periods
+    (``_max_time``; BG/BB counts opportunities and allows ``1e5``, because its sums run over
+    them), and the ``n`` of the purchase probabilities at most ``10,000``; larger values are
+    rejected with a ValidationError instead of returning NaN/inf or running for minutes.
     """
 
     _lifetimes_class: ClassVar[str | None] = None
+    _max_time: ClassVar[float] = _MAX_TIME
     _lifetimes_param_names: ClassVar[tuple[str, ...] | None] = None
 
     # ------------------------------------------------------------------ subclass hooks
@@ -875,6 +958,8 @@ class TransactionModel(MaximumLikelihoodModel):
                 (f"{rcol} must be <= {tcol}", t_x > T),
                 (f"{rcol} must be 0 when {fcol} is 0", (x == 0) & (t_x != 0)),
                 (f"{fcol} must be 0 when {tcol} is 0", (T == 0) & (x > 0)),
+                (f"{fcol} must be <= {self._max_time:g}", x > self._max_time),
+                (f"{tcol} must be <= {self._max_time:g}", self._max_time < T),
             ]
             if w is not None:
                 rules.append(
@@ -1139,25 +1224,28 @@ class TransactionModel(MaximumLikelihoodModel):
         return pd.Series(values, index=index, name=name)
 
     def _check_t(self, name: str, t: Any, who: str, *, allow_zero: bool = True) -> FloatArray:
-        arr = np.asarray(t, dtype=np.float64)
-        if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        arr = _numeric_array(name, t, who)
+        limit = self._max_time
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > limit):
             raise ValidationError(
-                f"{who}: {name} must be a finite number >= 0 (or a 1-D array of them); got {t!r}."
+                f"{who}: {name} must be a finite number in [0, {limit:g}] (or a 1-D array of "
+                f"them); got {t!r}."
             )
         if not allow_zero and np.any(arr == 0):
             raise ValidationError(f"{who}: {name} must be > 0; got {t!r}.")
         return arr
 
     def _check_n(self, n: Any, who: str) -> FloatArray:
-        arr = np.asarray(n, dtype=np.float64)
+        arr = _numeric_array("n", n, who)
         if (
-            arr.ndim > 1
-            or not np.all(np.isfinite(arr))
+            not np.all(np.isfinite(arr))
             or np.any(arr < 0)
+            or np.any(arr > _MAX_N)
             or np.any(arr != np.round(arr))
         ):
             raise ValidationError(
-                f"{who}: n must be a whole number >= 0 (or a 1-D array of them); got {n!r}."
+                f"{who}: n must be a whole number in [0, {_MAX_N:,}] (or a 1-D array of "
+                f"them); got {n!r}."
             )
         return arr
 
@@ -1258,7 +1346,8 @@ class TransactionModel(MaximumLikelihoodModel):
         data : DataFrame or (frequency, recency, T) arrays
             Customers' histories.
         n : int
-            Number of purchases (0 allowed).
+            Number of purchases (0 allowed; at most 10,000, the documented input limit of
+            :class:`TransactionModel`).
         t : float
             Length of the future window ``(T, T + t]``.
         frequency_col, recency_col, T_col : str
@@ -1311,7 +1400,8 @@ class TransactionModel(MaximumLikelihoodModel):
         Parameters
         ----------
         n : int or 1-D array of int
-            Number of repeat purchases (0 allowed).
+            Number of repeat purchases (0 allowed; at most 10,000: the pmf of some models is
+            a sum over ``n`` terms, e.g. Pareto/NBD, so larger ``n`` would run for minutes).
         t : float or 1-D array of float
             Time since the first purchase (broadcast against `n`).
 
@@ -1319,7 +1409,22 @@ class TransactionModel(MaximumLikelihoodModel):
         -------
         float or numpy.ndarray
             ``P(X(t) = n)``; a float when both arguments are scalars.
-        """
+
+        Raises
+        ------
+        ValidationError
+            If `n` is not a whole number in ``[0, 10000]``, `t` not a number in ``[0, 1e9]``
+            (``[0, 1e5]`` opportunities for BG/BB), or either is text, ``None`` or ragged.
+
+        Examples
+        --------
+        >>> from crmcore.value import BetaGeoModel
+        >>> m = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> m.population_purchase_probability(10**6, 10.0)
+        Traceback (most recent call last):
+        ...
+        crmcore.exceptions.ValidationError: BetaGeoModel.population_purchase_probability: n must be a whole number in [0, 10,000] (or a 1-D array of them); got 1000000.
+        """  # noqa: E501
         self._check_fitted()
         who = self._who("population_purchase_probability")
         nn = self._check_n(n, who)
@@ -1359,10 +1464,15 @@ class TransactionModel(MaximumLikelihoodModel):
         """
         self._check_fitted()
         who = self._who("tracking_curve")
-        s = np.asarray(acquisition_times, dtype=np.float64).ravel()
-        grid = np.asarray(times, dtype=np.float64).ravel()
-        if not np.all(np.isfinite(s)) or not np.all(np.isfinite(grid)):
-            raise ValidationError(f"{who}: acquisition_times and times must be finite numbers.")
+        s = _numeric_array("acquisition_times", acquisition_times, who).ravel()
+        grid = _numeric_array("times", times, who).ravel()
+        limit = self._max_time
+        for label, arr in (("acquisition_times", s), ("times", grid)):
+            if not np.all(np.isfinite(arr)) or np.any(np.abs(arr) > limit):
+                raise ValidationError(
+                    f"{who}: {label} must be finite numbers in [-{limit:g}, {limit:g}]; "
+                    f"got {format_ids(arr[~(np.abs(arr) <= limit)])} among {arr.size:,} values."
+                )
         if grid.size > 1 and np.any(np.diff(grid) <= 0):
             raise ValidationError(f"{who}: times must be strictly increasing.")
         uniq, counts = np.unique(s, return_counts=True)

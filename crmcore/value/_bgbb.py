@@ -96,6 +96,9 @@ class BetaGeoBetaBinomModel(TransactionModel):
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
     _model_name: ClassVar[str] = "BG/BB"
     _lifetimes_class: ClassVar[str | None] = "BetaGeoBetaBinomFitter"
+    # the likelihood and the probabilities sum over opportunities: bound them (documented
+    # in TransactionModel's Notes)
+    _max_time: ClassVar[float] = 1e5
 
     def _neg_log_likelihood_and_grad(
         self,

@@ -16,6 +16,7 @@ public prediction methods) and returns a small DataFrame; the plots in
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 from crmcore._validation import (
     check_no_missing,
     check_param_number,
+    coerce_number_series,
     format_ids,
     require_columns,
     to_pandas,
@@ -35,7 +37,32 @@ __all__ = ["calibration_holdout_table", "period_transactions", "tracking_table"]
 
 
 def _buckets(x: np.ndarray[Any, Any], max_frequency: int) -> np.ndarray[Any, Any]:
-    return np.minimum(np.asarray(x, dtype=np.int64), max_frequency)
+    # clip before the integer cast: a huge float frequency must not wrap around
+    return np.minimum(np.asarray(x, dtype=np.float64), max_frequency).astype(np.int64)
+
+
+def _check_model(model: Any, method: str, who: str) -> None:
+    """Raise ValidationError unless `model` has the public prediction method `method`."""
+    if not callable(getattr(model, method, None)):
+        raise ValidationError(
+            f"The 'model' parameter of {who} must be a fitted crmcore transaction model "
+            f"(BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, BetaGeoBetaBinomModel) or "
+            f"an object with a {method}() method. Got {model!r} "
+            f"({type(model).__name__}) instead."
+        )
+
+
+def _numbers(frame: pd.DataFrame, column: str, who: str) -> npt.NDArray[np.float64]:
+    """Column `column` as finite float64 (text, booleans, NaN and inf rejected by name)."""
+    return coerce_number_series(frame[column], name=column, who=who, ids=frame.index)
+
+
+def _safe_group_mean(values: npt.NDArray[np.float64], groups: Any) -> pd.Series:
+    """Group means that cannot overflow: the values are scaled by a power of two (exact)."""
+    top = float(np.max(np.abs(values))) if values.size else 0.0
+    scale = 2.0 ** math.floor(math.log2(top)) if top > 0 else 1.0
+    means: pd.Series = pd.Series(values / scale).groupby(groups).mean() * scale
+    return means
 
 
 def calibration_holdout_table(
@@ -77,7 +104,9 @@ def calibration_holdout_table(
     ColumnNotFoundError
         If a column is missing.
     ValidationError
-        If `max_frequency` is not a positive integer or the data are invalid.
+        If `model` has no ``expected_purchases`` method, `max_frequency` is not a positive
+        integer, a column holds text, booleans, missing or infinite values, or the holdout
+        counts or durations are negative.
 
     Notes
     -----
@@ -100,37 +129,29 @@ def calibration_holdout_table(
     [1, 1, 1]
     """
     who = "calibration_holdout_table"
+    _check_model(model, "expected_purchases", who)
     check_param_number("max_frequency", max_frequency, who=who, low=1, integer=True)
     frame = to_pandas(data, who=who)
     cols = [frequency_col, recency_col, T_col, frequency_holdout_col, duration_holdout_col]
     require_columns(frame, cols, who=who)
-    x = frame[frequency_col].to_numpy(dtype=np.float64)
-    t_x = frame[recency_col].to_numpy(dtype=np.float64)
-    T = frame[T_col].to_numpy(dtype=np.float64)
-    actual = frame[frequency_holdout_col].to_numpy(dtype=np.float64)
-    duration = frame[duration_holdout_col].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(actual) | ~np.isfinite(duration) | (duration < 0)
+    x, t_x, T, actual, duration = (_numbers(frame, c, who) for c in cols)
+    bad = (actual < 0) | (duration < 0)
     if bad.any():
         raise ValidationError(
-            f"{who}: {frequency_holdout_col} and {duration_holdout_col} must be finite and the "
-            f"duration >= 0; {int(bad.sum())} of {bad.size} rows violate this (first ids: "
-            f"{', '.join(str(i) for i in frame.index[bad][:5])})."
+            f"{who}: {frequency_holdout_col} and {duration_holdout_col} must be >= 0; "
+            f"{int(bad.sum())} of {bad.size} rows violate this (first ids: "
+            f"{format_ids(frame.index[bad])})."
         )
     expected = np.empty_like(actual)
     for d in np.unique(duration):
         rows = duration == d
         expected[rows] = model.expected_purchases((x[rows], t_x[rows], T[rows]), t=float(d))
     bucket = _buckets(x, int(max_frequency))
-    table: pd.DataFrame = (
-        pd.DataFrame({"frequency": bucket, "actual": actual, "model": expected})
-        .groupby("frequency")
-        .agg(
-            n_customers=("actual", "size"),
-            actual=("actual", "mean"),
-            model=("model", "mean"),
-        )
-    )
+    grouped = pd.DataFrame({"frequency": bucket, "model": expected}).groupby("frequency")
+    table: pd.DataFrame = grouped.agg(n_customers=("model", "size"))
     table["n_customers"] = table["n_customers"].astype(np.int64)
+    table["actual"] = _safe_group_mean(actual, bucket)
+    table["model"] = _safe_group_mean(expected, bucket)
     return table
 
 
@@ -169,7 +190,10 @@ def period_transactions(
     ColumnNotFoundError
         If a column is missing.
     ValidationError
-        If `max_frequency` is not a positive integer.
+        If `model` has no ``population_purchase_probability`` method, `max_frequency` is
+        not a positive integer, a column holds text, booleans, missing or infinite values,
+        a frequency is negative or fractional, an age or weight is negative, or the weights
+        sum beyond the float range.
 
     Notes
     -----
@@ -187,17 +211,35 @@ def period_transactions(
     [3464, 1823, 1430, 1085, 1036, 1063, 1203]
     """
     who = "period_transactions"
+    _check_model(model, "population_purchase_probability", who)
     check_param_number("max_frequency", max_frequency, who=who, low=1, integer=True)
     frame = to_pandas(data, who=who)
     cols = [frequency_col, T_col] + ([weights_col] if weights_col else [])
     require_columns(frame, cols, who=who)
-    x = frame[frequency_col].to_numpy(dtype=np.float64)
-    T = frame[T_col].to_numpy(dtype=np.float64)
-    w = (
-        frame[weights_col].to_numpy(dtype=np.float64)
-        if weights_col
-        else np.ones(x.shape[0], dtype=np.float64)
-    )
+    x = _numbers(frame, frequency_col, who)
+    T = _numbers(frame, T_col, who)
+    w = _numbers(frame, weights_col, who) if weights_col else np.ones(x.shape[0], dtype=np.float64)
+    rules = [
+        (f"{frequency_col} must be a whole number >= 0", (x < 0) | (x != np.round(x))),
+        (f"{T_col} must be >= 0", T < 0),
+    ]
+    if weights_col:
+        rules.append((f"{weights_col} must be >= 0", w < 0))
+    problems = [
+        f"{rule}; {int(mask.sum()):,} of {mask.size:,} rows violate this (first ids: "
+        f"{format_ids(frame.index[mask])})"
+        for rule, mask in rules
+        if mask.any()
+    ]
+    if problems:
+        raise ValidationError(f"{who}: " + ". ".join(problems) + ".")
+    with np.errstate(over="ignore"):
+        total = float(np.sum(w))
+    if not math.isfinite(total):
+        raise ValidationError(
+            f"{who}: the weights in {weights_col!r} sum to more than the largest float "
+            f"(about 1.8e308); the number of customers is not representable."
+        )
     m = int(max_frequency)
     actual = np.bincount(_buckets(x, m), weights=w, minlength=m + 1)[: m + 1]
     ages, inverse = np.unique(T, return_inverse=True)
@@ -274,7 +316,8 @@ def tracking_table(
     ColumnNotFoundError
         If a column is missing.
     ValidationError
-        If times are not finite or not increasing.
+        If `model` has no ``tracking_curve`` method, or times are not finite or not
+        increasing.
 
     Notes
     -----
@@ -290,6 +333,7 @@ def tracking_table(
     [0.0, 1.0]
     """
     who = "tracking_table"
+    _check_model(model, "tracking_curve", who)
     frame = to_pandas(transactions, who=who)
     require_columns(frame, [customer_col, time_col], who=who)
     check_no_missing(frame, [customer_col], who=who)

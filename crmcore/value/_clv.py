@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import check_param_number
+from crmcore._validation import check_param_number, format_ids
 from crmcore.exceptions import ValidationError
 from crmcore.value._base import TransactionModel
 from crmcore.value._gamma_gamma import GammaGammaModel
@@ -92,8 +92,9 @@ def customer_lifetime_value(
     Raises
     ------
     ValidationError
-        On a bad argument, or if the transaction model's time unit is unknown and
-        `model_time_unit` is not given.
+        On a bad argument, if the transaction model's time unit is unknown and
+        `model_time_unit` is not given, or if a customer's value exceeds the float range
+        (about 1.8e308: spends or margins near 1e308 are data errors).
 
     Notes
     -----
@@ -166,8 +167,25 @@ def customer_lifetime_value(
         cumulative = np.asarray(
             transaction_model.expected_purchases(data, k * delta, **cols), dtype=np.float64
         )
-        value += (cumulative - previous) / (1.0 + float(discount_rate)) ** k
+        # a huge rate discounts to 0 (np.power overflows to inf instead of raising)
+        with np.errstate(over="ignore"):
+            factor = np.power(1.0 + float(discount_rate), float(k))
+        value += (cumulative - previous) / factor
         previous = cumulative
-    out = float(margin) * spend * value
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = float(margin) * spend * value
     index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(len(out))
+    bad = ~np.isfinite(out)
+    if bad.any():
+        # an intermediate product may overflow when the result does not: retry in logs
+        with np.errstate(divide="ignore", over="ignore"):
+            out[bad] = np.exp(np.log(float(margin)) + np.log(spend[bad]) + np.log(value[bad]))
+        bad = ~np.isfinite(out)
+    if bad.any():
+        raise ValidationError(
+            f"{_WHO}: the lifetime value of {int(bad.sum()):,} of {bad.size:,} customers is "
+            f"larger than the largest float (about 1.8e308) and cannot be represented (first "
+            f"ids: {format_ids(index[bad])}). Hint: check {monetary_value_col!r} and margin "
+            "(amounts near 1e308 are data errors)."
+        )
     return pd.Series(out, index=index, name="clv")

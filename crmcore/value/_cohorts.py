@@ -15,7 +15,9 @@ import pandas as pd
 from crmcore._orderlog import exclude_after, read_order_log
 from crmcore._validation import (
     check_param_choice,
+    coerce_number_series,
     coerce_timestamp,
+    format_ids,
 )
 from crmcore.exceptions import ValidationError
 from crmcore.value._migration_chain import _period_index, _period_start
@@ -223,7 +225,8 @@ def cohort_churn_rates(table: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     ValidationError
-        If the table has fewer than two age columns or negative counts.
+        If the table has fewer than two age columns, text, booleans or infinite values
+        (``None`` and NaN are unobserved cells), or negative counts.
 
     Notes
     -----
@@ -241,9 +244,22 @@ def cohort_churn_rates(table: pd.DataFrame) -> pd.DataFrame:
     who = "cohort_churn_rates"
     if not isinstance(table, pd.DataFrame) or table.shape[1] < 2:
         raise ValidationError(f"{who}: expected a cohort table with at least two age columns.")
-    values = table.to_numpy(dtype=np.float64)
-    if (values[~np.isnan(values)] < 0).any():
-        raise ValidationError(f"{who}: the table has negative counts.")
+    # column by column (ages, not rows): text and booleans are rejected by name, None is
+    # an unobserved cell like NaN, +-inf is rejected
+    values = np.column_stack(
+        [
+            coerce_number_series(
+                table.iloc[:, j], name=str(table.columns[j]), who=who, allow_missing=True
+            )
+            for j in range(table.shape[1])
+        ]
+    ).reshape(table.shape)
+    negative = np.asarray((values < 0).any(axis=1), dtype=bool)
+    if negative.any():
+        raise ValidationError(
+            f"{who}: counts must be >= 0; {int(negative.sum()):,} of {negative.size:,} cohorts "
+            f"have negative counts (first cohorts: {format_ids(table.index[negative])})."
+        )
     prev = values[:, :-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         churn = np.where(prev > 0, 1.0 - values[:, 1:] / prev, np.nan)

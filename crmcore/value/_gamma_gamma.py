@@ -321,7 +321,13 @@ class GammaGammaModel(MaximumLikelihoodModel):
                 "give finite expectations."
             )
         mm = np.where(x > 0, m, 0.0)
-        out = p * (v + x * mm) / (p * x + q - 1.0)
+        # the same value written as a credibility-weighted mean (FHL 2005b, eq. 5):
+        # w * m + (1 - w) * p v / (q - 1) with w = p x / (p x + q - 1), computed as
+        # 1 / (1 + (q - 1) / (p x)) so that huge frequencies or spends cannot overflow
+        with np.errstate(divide="ignore"):
+            ratio = np.where(x > 0, (q - 1.0) / (p * np.where(x > 0, x, 1.0)), np.inf)
+        weight = 1.0 / (1.0 + ratio)
+        out = weight * mm + (1.0 - weight) * (p * v / (q - 1.0))
         if not is_frame:
             return out
         return pd.Series(out, index=index, name="expected_average_spend")

@@ -33,6 +33,18 @@ def _per_customer(
         return float(value)
     if isinstance(value, pd.Series):
         series = value
+        if isinstance(series.index, pd.MultiIndex):
+            raise ValidationError(
+                f"{who}: {name} must be indexed by customer id; got a MultiIndex with "
+                f"{series.index.nlevels} levels. Hint: reset_index() and pass a frame with "
+                f"{customer_col!r} and {column!r}."
+            )
+        missing_id = np.asarray(series.index.isna(), dtype=bool)
+        if missing_id.any():
+            raise ValidationError(
+                f"{who}: {name} has {int(missing_id.sum()):,} entries without a customer id "
+                f"(first positions: {format_ids(np.flatnonzero(missing_id))})."
+            )
     else:
         require_columns(value, [customer_col, column], who=who)
         check_no_missing(value, [customer_col, column], who=who)
@@ -123,7 +135,8 @@ def customer_profitability(
     ------
     ValidationError
         On missing values, both `cogs_col` and `cogs_rate`, a rate outside [0, 1],
-        negative costs or several currencies.
+        negative costs, several currencies, customer ids of mixed types (text and numbers),
+        cost Series without ids or with a MultiIndex, or totals beyond the float range.
     ColumnNotFoundError
         If a column is missing.
 
@@ -201,7 +214,7 @@ def customer_profitability(
     for extra in (service, acquisition):
         if isinstance(extra, pd.Series):
             index = index.union(pd.Index(extra.index))
-    index = pd.Index(np.sort(np.asarray(index, dtype=object)), name=customer_col)
+    index = _sorted_ids(index, customer_col=customer_col, who=who)
 
     def spread(value: pd.Series | float) -> pd.Series:
         result: pd.Series
@@ -224,4 +237,33 @@ def customer_profitability(
     out["service_cost"] = spread(service) + float(cost_per_order) * out["orders"]
     out["acquisition_cost"] = spread(acquisition)
     out["profit"] = out["gross_margin"] - out["service_cost"] - out["acquisition_cost"]
+    money = out.drop(columns="orders").to_numpy(dtype=np.float64)
+    overflow = ~np.isfinite(money).all(axis=1)
+    if overflow.any():
+        raise ValidationError(
+            f"{who}: the revenue, costs or profit of {int(overflow.sum()):,} of "
+            f"{overflow.size:,} customers exceed the largest float (about 1.8e308) and cannot "
+            f"be represented (first ids: {format_ids(index[overflow])}). Hint: amounts or "
+            "costs near 1e308 are data errors."
+        )
     return out
+
+
+def _sorted_ids(index: pd.Index, *, customer_col: str, who: str) -> pd.Index:
+    """The customer ids sorted, or a ValidationError when they mix incomparable types."""
+    values = np.asarray(index, dtype=object)
+    try:
+        ordered = np.sort(values)
+    except TypeError:
+        kinds = pd.Series(values).map(lambda v: type(v).__name__)
+        counts = kinds.value_counts()
+        minority = kinds != counts.index[0]
+        raise ValidationError(
+            f"{who}: customer ids must all be of one type (e.g. all text or all integers); "
+            f"got {', '.join(f'{n:,} {k}' for k, n in counts.items())} (first ids of the "
+            f"other types: {format_ids(values[minority.to_numpy()])}). Hint: convert "
+            f"{customer_col!r} (and the ids of service_costs/acquisition_costs) with "
+            ".astype(str)."
+        ) from None
+    result: pd.Index = pd.Index(ordered, name=customer_col)
+    return result

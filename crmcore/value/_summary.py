@@ -28,6 +28,7 @@ from crmcore._validation import (
     check_param_choice,
     check_param_number,
     coerce_timestamp,
+    format_ids,
 )
 from crmcore.exceptions import ValidationError
 
@@ -251,6 +252,7 @@ def btyd_summary(
         )
     multiplier = float(unit_multiplier)
     unit_label = time_unit if multiplier == 1 else f"{unit_multiplier:g}{time_unit}"
+    frame, scale = _scaled_amounts(frame, amount_col)
     if _ARRAY_ENGINE:
         summary = _summary_from_arrays(
             frame,
@@ -264,7 +266,7 @@ def btyd_summary(
             include_first=include_first_transaction,
         )
         summary.attrs["time_unit"] = unit_label
-        return summary
+        return _finish(summary, scale)
     frame = _with_period(frame, date_col, time_unit)
 
     if cal_end is None:
@@ -287,6 +289,44 @@ def btyd_summary(
         duration = (_period_of(_last_instant(obs_end), time_unit) - end_period) / multiplier
         summary["duration_holdout"] = float(duration)
     summary.attrs["time_unit"] = unit_label
+    return _finish(summary, scale)
+
+
+# amounts above this are divided by a power of two (exact) while summing, so that totals
+# of amounts near the float maximum do not overflow when their means do not
+_SCALE_ABOVE = 2.0**900
+
+
+def _scaled_amounts(frame: nw.DataFrame[Any], amount_col: str | None) -> tuple[Any, float]:
+    """(frame, scale): the amount column divided by `scale` (1 unless amounts are huge)."""
+    if amount_col is None or len(frame) == 0:
+        return frame, 1.0
+    amounts = np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
+    top = float(np.max(np.abs(amounts)))
+    if not top > _SCALE_ABOVE:
+        return frame, 1.0
+    scale = 2.0 ** np.floor(np.log2(top))
+    return frame.with_columns(nw.col(amount_col) / scale), float(scale)
+
+
+def _finish(summary: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """Undo the amount scaling; raise if a value is beyond the float range."""
+    if scale != 1.0:
+        for col in ("monetary_value", "monetary_value_holdout"):
+            if col in summary.columns:
+                with np.errstate(over="ignore"):
+                    summary[col] = summary[col] * scale
+    values = summary.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = bad.any(axis=1)
+        columns = [str(c) for c, b in zip(summary.columns, bad.any(axis=0), strict=True) if b]
+        raise ValidationError(
+            f"{_WHO}: {', '.join(columns)} of {int(rows.sum()):,} of {rows.size:,} customers "
+            f"exceed the largest float (about 1.8e308) and cannot be represented (first ids: "
+            f"{format_ids(summary.index[rows])}). Hint: amounts near 1e308 are data errors; "
+            "a tiny unit_multiplier makes recency and T overflow."
+        )
     return summary
 
 
@@ -391,11 +431,13 @@ def _summary_from_arrays(
     count, first, last = _distinct_periods(c, p, n_customers)
     present = count > 0
     n_f = count[present].astype(np.float64)
-    data: dict[str, Any] = {
-        "frequency": n_f if include_first else n_f - 1.0,
-        "recency": (last[present] - first[present]).astype(np.float64) / multiplier,
-        "T": (float(end_period) - first[present].astype(np.float64)) / multiplier,
-    }
+    # a tiny unit_multiplier can overflow the times: btyd_summary reports it (_finish)
+    with np.errstate(over="ignore"):
+        data: dict[str, Any] = {
+            "frequency": n_f if include_first else n_f - 1.0,
+            "recency": (last[present] - first[present]).astype(np.float64) / multiplier,
+            "T": (float(end_period) - first[present].astype(np.float64)) / multiplier,
+        }
     if amounts is not None:
         a = amounts[keep]
         total = np.bincount(c, weights=a, minlength=n_customers)[present]
@@ -456,11 +498,12 @@ def _summarise(
     first_p = customers["__first__"].to_numpy().astype(np.float64)
     last_p = customers["__last__"].to_numpy().astype(np.float64)
     count = customers["__count__"].to_numpy().astype(np.float64)
-    data: dict[str, Any] = {
-        "frequency": count if include_first else count - 1.0,
-        "recency": (last_p - first_p) / multiplier,
-        "T": (float(end_period) - first_p) / multiplier,
-    }
+    with np.errstate(over="ignore"):  # reported by btyd_summary (_finish)
+        data: dict[str, Any] = {
+            "frequency": count if include_first else count - 1.0,
+            "recency": (last_p - first_p) / multiplier,
+            "T": (float(end_period) - first_p) / multiplier,
+        }
     if amount_col is not None:
         total = customers["__total__"].to_numpy().astype(np.float64)
         if include_first:
