@@ -31,6 +31,13 @@ BD = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _fifty_digits():
+    """50-digit references, set per test (other modules set their own precision)."""
+    with mp.workdps(50):
+        yield
+
+
 @pytest.fixture(params=["sbg", "bdw"])
 def model(request: pytest.FixtureRequest) -> va.ShiftedBetaGeoModel:
     if request.param == "sbg":
@@ -64,7 +71,6 @@ def test_survival_at_a_long_horizon_matches_the_beta_function():
     # S(t) = B(alpha, beta + t) / B(alpha, beta) (Fader & Hardie 2007), by mpmath
     m = va.ShiftedBetaGeoModel.from_params(alpha=0.704, beta=1.182)
     t = 2**52
-    mp.mp.dps = 50
     expected = mp.beta(0.704, 1.182 + t) / mp.beta(0.704, 1.182)
     assert m.survival(t) == pytest.approx(float(expected), rel=1e-9)
 
@@ -103,7 +109,6 @@ def test_no_churn_and_no_discounting_is_an_infinite_value_error():
 def test_summary_with_a_tiny_alpha_uses_the_exact_normal_quantile():
     fitted = va.ShiftedBetaGeoModel().fit([1000, 631, 468, 382, 326, 289, 262, 241])
     alpha = 1e-300
-    mp.mp.dps = 50
     # upper alpha/2 quantile of N(0, 1): log(erfc(z / sqrt 2) / 2) = log(alpha / 2)
     z = mp.findroot(lambda x: mp.log(mp.erfc(x / mp.sqrt(2)) / 2) - mp.log(mp.mpf(alpha) / 2), 37)
     table = fitted.summary(alpha=alpha)
@@ -120,7 +125,6 @@ def test_summary_with_a_tiny_alpha_uses_the_exact_normal_quantile():
 
 def test_finite_horizon_clv_is_exact_next_to_retention_one():
     # sum_{k<H} q^k with q = 0.99999, H = 1000 (the old isclose shortcut returned H)
-    mp.mp.dps = 50
     q = mp.mpf(0.99999)
     expected = float((1 - q**1000) / (1 - q))
     got = va.constant_retention_clv(1.0, 0.99999, 0.0, timing="start", horizon=1000)
@@ -138,7 +142,6 @@ def test_clv_of_a_huge_margin_is_finite_when_representable_else_an_error():
 
 def test_customer_equity_with_a_huge_retention_spend_is_computed_without_overflow():
     # CE = a m + a (m r - R) / (1 + d - r) - A (Blattberg & Deighton 1996), by mpmath
-    mp.mp.dps = 50
     A, R = mp.mpf(10), mp.mpf(HUGE)
     a = mp.mpf(0.5) * (1 - mp.exp(-mp.mpf(0.1) * A))
     r = mp.mpf(0.8) * (1 - mp.exp(-mp.mpf(0.05) * R))

@@ -112,9 +112,8 @@ def test_summary_interval_with_a_tiny_alpha_is_finite_and_uses_the_exact_quantil
     table = model.summary(alpha=alpha)
     # z = Phi^-1(1 - alpha/2) = sqrt(2) * erfc^-1(alpha), computed with mpmath at high
     # precision (1 - alpha/2 rounds to 1.0 in float, where ppf gives inf)
-    mpmath.mp.dps = 400
-    z = float(mpmath.sqrt(2) * mpmath.erfinv(1 - mpmath.mpf(alpha)))
-    mpmath.mp.dps = 15
+    with mpmath.workdps(400):  # local: other modules rely on their own precision
+        z = float(mpmath.sqrt(2) * mpmath.erfinv(1 - mpmath.mpf(alpha)))
     est = table["estimate"].to_numpy()
     se = table["std_err"].to_numpy()
     np.testing.assert_allclose(table["ci_upper"], est * np.exp(z * se / est), rtol=1e-12)

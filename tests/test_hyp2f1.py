@@ -19,7 +19,12 @@ from crmcore.value._contractual_value import hyp2f1_one
 from crmcore.value._pareto_kernels import pareto_conditional_expected, pareto_probability_alive
 from crmcore.value._special import hyp2f1_a1, hyp2f1_pos
 
-mp.mp.dps = 50
+
+@pytest.fixture(autouse=True)
+def _fifty_digits():
+    """50-digit references, set per test (other modules set their own precision)."""
+    with mp.workdps(50):
+        yield
 
 
 def _mp_series(b: float, c: float, z: float) -> mp.mpf:
