@@ -127,7 +127,9 @@ def test_mixed_time_zones_are_rejected() -> None:
 
 def test_unparseable_dates_are_reported_with_their_rows() -> None:
     frame = pd.DataFrame({"d": ["2024-01-01", "not a date", "2024-13-45"]})
-    with pytest.raises(ValidationError, match=r"2 strings that are not ISO 8601 dates .*first rows: 1, 2"):
+    with pytest.raises(
+        ValidationError, match=r"2 strings that are not ISO 8601 dates .*first rows: 1, 2"
+    ):
         coerce_datetime_column(frame, "d", who="rfm_table")
 
 
