@@ -16,6 +16,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("ABC tiers and revenue concentration", "crmcore.segmentation._demo_tiers"),
     ("Customer lifetime value (BG/NBD + Gamma-Gamma)", "crmcore.value._demo_clv"),
     ("Cohorts and the economics of retention", "crmcore.value._demo_retention"),
+    ("Sales pipeline (simulated): funnel, forecast, back-test", "crmcore._demo_pipeline"),
 )
 
 

@@ -24,6 +24,11 @@ from crmcore._plots.clv_checking import (
     plot_period_transactions,
     plot_tracking,
 )
+from crmcore._plots.pipeline import (
+    plot_backtest_calibration,
+    plot_forecast_distribution,
+    plot_funnel,
+)
 from crmcore._plots.retention import plot_cohort_heatmap, plot_retention_sensitivity
 from crmcore._plots.retention_survival import plot_retention_survival
 from crmcore._plots.segmentation_rfm import plot_rfm_heatmap, plot_segment_sizes
@@ -34,9 +39,12 @@ from crmcore._plots.segmentation_tiers import (
 )
 
 __all__ = [
+    "plot_backtest_calibration",
     "plot_calibration_holdout",
     "plot_cohort_heatmap",
+    "plot_forecast_distribution",
     "plot_frequency_recency_matrix",
+    "plot_funnel",
     "plot_lorenz_curve",
     "plot_migration_heatmap",
     "plot_period_transactions",

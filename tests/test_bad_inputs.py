@@ -678,6 +678,41 @@ target(
     },
 )
 
+target(
+    "crmcore.datasets.simulate_pipeline",
+    ds.simulate_pipeline,
+    _kw(
+        n_opportunities=40,
+        start="2024-01-01",
+        end="2024-12-31",
+        owners=("a", "b"),
+        amount_median=1000.0,
+        amount_sigma=0.5,
+        amount_change_rate=0.1,
+        close_weeks=(4, 20),
+        random_state=1,
+    ),
+    {
+        "n_opportunities": "int",
+        "start": "date",
+        "end": "date",
+        "owners": "seq",
+        "amount_median": "num",
+        "amount_sigma": "num",
+        "amount_change_rate": "num",
+        "close_weeks": "seq",
+        "random_state": "rs",
+    },
+    # probability is documented as NaN on every row (= the stage default)
+    documented_nan=lambda r: r.drop(columns=["probability"]),
+)
+target(
+    "crmcore.datasets.default_transition_matrix",
+    ds.default_transition_matrix,
+    _kw(pipeline=None),
+    {"pipeline": "obj"},
+)
+
 # ---- crmcore.segmentation ----
 target(
     "crmcore.segmentation.rfm_table",

@@ -26,3 +26,8 @@ def test_importing_crmcore_and_customers_loads_no_numeric_library() -> None:
 def test_the_check_itself_sees_a_heavy_import() -> None:
     # guards the test above against a broken probe that would always pass
     assert "pandas" in _modules_loaded_by("import crmcore.datasets")
+
+
+def test_importing_pipeline_entities_loads_no_numeric_library() -> None:
+    loaded = _modules_loaded_by("from crmcore.pipeline import Stage, Pipeline, Opportunity")
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))

@@ -21,12 +21,15 @@ from crmcore.datasets._cdnow import (
     load_cdnow_summary,
     load_donations,
 )
+from crmcore.datasets._pipeline_synthetic import default_transition_matrix, simulate_pipeline
 from crmcore.datasets._synthetic import generate_transactions
 
 __all__ = [
+    "default_transition_matrix",
     "generate_transactions",
     "load_cdnow_master",
     "load_cdnow_sample",
     "load_cdnow_summary",
     "load_donations",
+    "simulate_pipeline",
 ]

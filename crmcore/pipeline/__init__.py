@@ -1,9 +1,115 @@
-"""crmcore.pipeline: reserved for the pipeline issue (not built yet).
+"""crmcore.pipeline: sales-pipeline entities, the stage-history frame and funnel forecasting.
 
-Nothing is exported yet; the subpackage exists so that the package layout of
-DESIGN.md is stable for callers and for the issues that fill it.
+The entities (:class:`Stage`, :class:`Pipeline`, :class:`Opportunity`, :class:`StageChange`
+and the presets) import only the standard library, attrs and dateutil. Everything that needs
+pandas (history frames, analytics, the Markov model, forecasts, survival curves) is loaded
+lazily on first access, so ``from crmcore.pipeline import Stage`` stays cheap.
+
+Examples
+--------
+>>> from crmcore.pipeline import simple_pipeline
+>>> simple_pipeline().names
+('Lead', 'Qualified', 'Proposal', 'Won', 'Lost')
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from crmcore.pipeline._entities import (
+    ForecastCategory as ForecastCategory,
+    Opportunity as Opportunity,
+    Pipeline as Pipeline,
+    Stage as Stage,
+    StageChange as StageChange,
+    StageOutcome as StageOutcome,
+    salesforce_pipeline as salesforce_pipeline,
+    simple_pipeline as simple_pipeline,
+)
+
+if TYPE_CHECKING:  # names for type checkers; loaded lazily at run time
+    from crmcore.pipeline._history import (
+        HISTORY_COLUMNS as HISTORY_COLUMNS,
+        history_from_odoo as history_from_odoo,
+        history_from_salesforce as history_from_salesforce,
+        history_to_opportunities as history_to_opportunities,
+        opportunities_to_history as opportunities_to_history,
+        read_history as read_history,
+        snapshot as snapshot,
+    )
+    from crmcore.pipeline._analytics import (
+        forecast_category_rollup as forecast_category_rollup,
+        pipeline_coverage as pipeline_coverage,
+        sales_velocity as sales_velocity,
+        slip_rates as slip_rates,
+        stage_conversion as stage_conversion,
+        weighted_pipeline as weighted_pipeline,
+        win_rates as win_rates,
+    )
+    from crmcore.pipeline._forecast import (
+        RevenueForecast as RevenueForecast,
+        backtest as backtest,
+        forecast_revenue as forecast_revenue,
+    )
+    from crmcore.pipeline._markov import PipelineMarkovModel as PipelineMarkovModel
+    from crmcore.pipeline._survival import close_time_curves as close_time_curves
+
+_ENTITIES = [
+    "ForecastCategory",
+    "Opportunity",
+    "Pipeline",
+    "Stage",
+    "StageChange",
+    "StageOutcome",
+    "salesforce_pipeline",
+    "simple_pipeline",
+]
+
+#: Public names that need pandas, and the private module that holds each.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "HISTORY_COLUMNS",
+            "history_from_odoo",
+            "history_from_salesforce",
+            "history_to_opportunities",
+            "opportunities_to_history",
+            "read_history",
+            "snapshot",
+        ],
+        "crmcore.pipeline._history",
+    ),
+    "PipelineMarkovModel": "crmcore.pipeline._markov",
+    **dict.fromkeys(
+        [
+            "forecast_category_rollup",
+            "pipeline_coverage",
+            "sales_velocity",
+            "slip_rates",
+            "stage_conversion",
+            "weighted_pipeline",
+            "win_rates",
+        ],
+        "crmcore.pipeline._analytics",
+    ),
+    **dict.fromkeys(
+        ["RevenueForecast", "backtest", "forecast_revenue"], "crmcore.pipeline._forecast"
+    ),
+    "close_time_curves": "crmcore.pipeline._survival",
+}
+
+__all__ = sorted(_ENTITIES + list(_LAZY))
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crmcore.pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
