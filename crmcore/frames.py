@@ -53,6 +53,30 @@ tags                 object (frozenset)        ``Customer.tags``
 contacts             object (tuple)            ``Customer.contacts``: a tuple of ``Contact``
 ===================  ========================  =================================================
 
+Opportunities frame (:func:`opportunities_to_frame`), one row per
+:class:`~crmcore.pipeline.Opportunity`, default RangeIndex (the history goes to the
+stage-history event frame of :func:`opportunities_to_history`; :func:`frame_to_opportunities`
+takes it back with ``history=``):
+
+=================  ========================  ==================================================
+column             dtype                     meaning
+=================  ========================  ==================================================
+opportunity_id     str                       ``Opportunity.id``
+customer_id        str                       ``Opportunity.customer_id``
+name               str                       ``Opportunity.name``
+amount             float64                   ``float(Opportunity.amount.amount)``
+currency           str                       ISO-4217 code of the amount
+amount_exact       object (Decimal)          ``Opportunity.amount.amount``, exact
+stage              str                       the current stage name
+expected_close     datetime64[ns]            the expected close date (midnight)
+owner              str                       ``Opportunity.owner``
+created_at         datetime64[ns, UTC]       ``Opportunity.created_at`` converted to UTC
+probability        float64                   the override; NaN = None (the stage default)
+forecast_category  object (str or None)      the override's label (``Commit``, ...) or None
+lost_reason        object (str or None)      ``Opportunity.lost_reason``
+created_at_exact   object (datetime)         the original tz-aware ``created_at``, own zone
+=================  ========================  ==================================================
+
 Notes
 -----
 ``datetime64[ns, UTC]`` covers the years 1677 to 2262; datetimes outside that range cannot be
@@ -80,20 +104,30 @@ True
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
+import attrs
 import narwhals.stable.v1 as nw
 import numpy as np
 import pandas as pd
 
 from crmcore.customers import Customer, Order
 from crmcore.exceptions import ColumnNotFoundError, ValidationError
+from crmcore.money import Money
+from crmcore.pipeline._entities import Opportunity, Pipeline, StageChange
+from crmcore.pipeline._history import (
+    history_to_opportunities,
+    opportunities_to_history,
+    read_history,
+)
 
 __all__ = [
     "CUSTOMER_COLUMNS",
+    "OPPORTUNITY_COLUMNS",
     "ORDER_COLUMNS",
     "as_narwhals",
     "check_no_duplicates",
@@ -106,8 +140,12 @@ __all__ = [
     "customers_to_frame",
     "format_ids",
     "frame_to_customers",
+    "frame_to_opportunities",
     "frame_to_orders",
+    "history_to_opportunities",
     "nearest_name",
+    "opportunities_to_frame",
+    "opportunities_to_history",
     "orders_to_frame",
     "require_columns",
     "to_pandas",
@@ -143,6 +181,24 @@ CUSTOMER_COLUMNS: Final[tuple[str, ...]] = (
     "contacts",
 )
 
+#: Columns of :func:`opportunities_to_frame`, in order.
+OPPORTUNITY_COLUMNS: Final[tuple[str, ...]] = (
+    "opportunity_id",
+    "customer_id",
+    "name",
+    "amount",
+    "currency",
+    "amount_exact",
+    "stage",
+    "expected_close",
+    "owner",
+    "created_at",
+    "probability",
+    "forecast_category",
+    "lost_reason",
+    "created_at_exact",
+)
+
 _ORDER_INPUT: Final = ("order_id", "customer_id", "ordered_at", "currency", "status", "lines")
 _CUSTOMER_INPUT: Final = (
     "customer_id",
@@ -153,6 +209,16 @@ _CUSTOMER_INPUT: Final = (
     "parent_account_id",
     "tags",
     "contacts",
+)
+_OPPORTUNITY_INPUT: Final = (
+    "opportunity_id",
+    "customer_id",
+    "name",
+    "currency",
+    "stage",
+    "expected_close",
+    "owner",
+    "created_at",
 )
 _UTC: Final = "datetime64[ns, UTC]"
 
@@ -467,6 +533,253 @@ def frame_to_customers(frame: Any) -> list[Customer]:
         )
 
     return _build(_rows(data, _CUSTOMER_INPUT), make, "frame_to_customers", "customer_id")
+
+
+# ---------------------------------------------------------------------- opportunities
+
+
+def opportunities_to_frame(opportunities: Iterable[Opportunity]) -> pd.DataFrame:
+    """Return one row per opportunity (its current values) with analytics and exact columns.
+
+    The history is not in this frame: :func:`opportunities_to_history` gives the stage-history
+    event frame of the same opportunities, and :func:`frame_to_opportunities` joins the two back.
+
+    Parameters
+    ----------
+    opportunities : iterable of Opportunity
+        The opportunities, in the row order wanted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`OPPORTUNITY_COLUMNS` with the dtypes in the module docstring; RangeIndex.
+
+    Raises
+    ------
+    ValidationError
+        If an item is not an Opportunity.
+
+    Notes
+    -----
+    ``amount`` is the float64 copy of the exact Decimal ``amount_exact``; ``created_at`` is the
+    UTC instant of ``created_at_exact``; ``probability`` is NaN where the opportunity has no
+    override (the stage default applies).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from crmcore.money import Money
+    >>> from crmcore.pipeline import Opportunity
+    >>> deal = Opportunity(id="O-1", customer_id="C-9", name="Fleet",
+    ...                    amount=Money("1200.50", "EUR"), stage="Proposal",
+    ...                    expected_close=dt.date(2024, 6, 30), owner="ann",
+    ...                    created_at=dt.datetime(2024, 1, 2, 9, tzinfo=dt.timezone.utc),
+    ...                    forecast_category="Commit")
+    >>> frame = opportunities_to_frame([deal])
+    >>> frame[["opportunity_id", "amount", "stage", "expected_close", "forecast_category"]]
+      opportunity_id  amount     stage expected_close forecast_category
+    0            O-1  1200.5  Proposal     2024-06-30            Commit
+    >>> frame.loc[0, "amount_exact"]
+    Decimal('1200.50')
+    """
+    if isinstance(opportunities, str | bytes | Opportunity) or not isinstance(
+        opportunities, Iterable
+    ):
+        raise ValidationError(
+            "opportunities_to_frame: opportunities must be an iterable of Opportunity; got "
+            f"{opportunities!r} ({type(opportunities).__name__})."
+        )
+    items = list(opportunities)
+    for position, opportunity in enumerate(items):
+        if not isinstance(opportunity, Opportunity):
+            raise ValidationError(
+                f"opportunities_to_frame: opportunities[{position}] must be an Opportunity; "
+                f"got {type(opportunity).__name__}."
+            )
+    amounts = [o.amount.amount for o in items]
+    closes: pd.Series = pd.Series(
+        pd.to_datetime(_objects([o.expected_close for o in items])), dtype="datetime64[ns]"
+    )
+    columns: dict[str, pd.Series] = {
+        "opportunity_id": _strings([o.id for o in items]),
+        "customer_id": _strings([o.customer_id for o in items]),
+        "name": _strings([o.name for o in items]),
+        "amount": pd.Series([float(a) for a in amounts], dtype="float64"),
+        "currency": _strings([o.amount.currency for o in items]),
+        "amount_exact": _objects(amounts),
+        "stage": _strings([o.stage for o in items]),
+        "expected_close": closes,
+        "owner": _strings([o.owner for o in items]),
+        "created_at": _utc([o.created_at for o in items]),
+        "probability": pd.Series(
+            [math.nan if o.probability is None else o.probability for o in items],
+            dtype="float64",
+        ),
+        "forecast_category": _objects(
+            [None if o.forecast_category is None else o.forecast_category.value for o in items]
+        ),
+        "lost_reason": _objects([o.lost_reason for o in items]),
+        "created_at_exact": _objects([o.created_at for o in items]),
+    }
+    result: pd.DataFrame = pd.DataFrame(columns)
+    return result
+
+
+def _histories(
+    history: Any, pipeline: Pipeline, currencies: dict[str, str], caller: str
+) -> dict[str, tuple[StageChange, ...]]:
+    """The events of the stage-history frame `history`, per opportunity id, in time order."""
+    events = read_history(history, pipeline, who=caller)
+    ids = events["opportunity_id"].to_numpy()
+    strangers = pd.unique(ids[~pd.Series(ids).isin(list(currencies)).to_numpy()])
+    if len(strangers):
+        raise ValidationError(
+            f"{caller}: the history has events of {len(strangers):,} opportunities that are "
+            f"not in the frame (first ids: {format_ids(strangers)})."
+        )
+    rows = _rows(events, ["opportunity_id", "stage", "changed_at", "amount", "expected_close"])
+    probabilities = [_python(v) for v in events["probability"].tolist()]
+    grouped: dict[str, list[StageChange]] = {}
+    for row, probability in zip(rows, probabilities, strict=True):
+        oid = row["opportunity_id"]
+        grouped.setdefault(oid, []).append(
+            StageChange(
+                stage=row["stage"],
+                at=row["changed_at"],
+                amount=Money(repr(float(row["amount"])), currencies[oid]),
+                expected_close=row["expected_close"].date(),
+                probability=cast("float | None", probability),
+            )
+        )
+    return {oid: tuple(changes) for oid, changes in grouped.items()}
+
+
+def frame_to_opportunities(
+    frame: Any, *, history: Any = None, pipeline: Pipeline | None = None
+) -> list[Opportunity]:
+    """Rebuild the opportunities from a frame produced by :func:`opportunities_to_frame`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or Polars DataFrame
+        Needs the columns ``opportunity_id, customer_id, name, currency, stage, expected_close,
+        owner, created_at`` and ``amount_exact`` or ``amount``; ``probability``,
+        ``forecast_category``, ``lost_reason`` and ``created_at_exact`` are optional (missing
+        values are None). The exact columns win over the analytics ones: ``amount_exact`` over
+        ``amount`` (which becomes Money through its shortest decimal text) and
+        ``created_at_exact`` over ``created_at``. Not mutated.
+    history : DataFrame, optional
+        A stage-history event frame (see :func:`crmcore.pipeline.read_history`; e.g. from
+        :func:`opportunities_to_history`): each opportunity gets its events, in time order, as
+        its ``history`` (amounts in the opportunity's currency, through their shortest decimal
+        text; times in UTC). Without it every history is empty; so is the history of an
+        opportunity whose only event is its current values at ``created_at`` (how
+        :func:`opportunities_to_history` writes one built without history; both replay alike).
+    pipeline : Pipeline, optional
+        Needed with `history` (the history is validated against it); when given, every
+        opportunity is also checked against it (stages and moves).
+
+    Returns
+    -------
+    list of Opportunity
+        One opportunity per row, in row order.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        If a needed column is missing (all missing columns are listed, with the nearest names).
+    ValidationError
+        If a row does not make a valid Opportunity (the message gives the row position and the
+        opportunity id), for duplicate opportunity ids, for `history` without `pipeline`, for
+        history events of opportunities not in the frame, and as
+        :func:`crmcore.pipeline.read_history` for a bad history.
+    InvalidStageTransition
+        As :func:`crmcore.pipeline.read_history`, or when `pipeline` forbids a move.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from zoneinfo import ZoneInfo
+    >>> from crmcore.money import Money
+    >>> from crmcore.pipeline import Opportunity, simple_pipeline
+    >>> pipe = simple_pipeline()
+    >>> deal = Opportunity(id="O-1", customer_id="C-9", name="Fleet", amount=Money("99.90", "EUR"),
+    ...                    stage="Lead", expected_close=dt.date(2024, 6, 30), owner="ann",
+    ...                    created_at=dt.datetime(2024, 1, 2, 9, tzinfo=ZoneInfo("Europe/Paris")))
+    >>> frame_to_opportunities(opportunities_to_frame([deal])) == [deal]
+    True
+    >>> won = deal.close_won(at=dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc), pipeline=pipe)
+    >>> [back] = frame_to_opportunities(opportunities_to_frame([won]),
+    ...                                 history=opportunities_to_history([won]), pipeline=pipe)
+    >>> back == won, [change.stage for change in back.history]
+    (True, ['Lead', 'Won'])
+    """
+    caller = "frame_to_opportunities"
+    data = _to_pandas(frame, caller)
+    _require(data, _OPPORTUNITY_INPUT, caller)
+    if "amount_exact" not in data.columns and "amount" not in data.columns:
+        _require(data, ["amount_exact"], caller)
+    if history is not None and pipeline is None:
+        raise ValidationError(
+            f"{caller}: pass pipeline= with history= (the history is validated against the "
+            "pipeline's stages)."
+        )
+    if pipeline is not None and not isinstance(pipeline, Pipeline):
+        raise ValidationError(
+            f"The 'pipeline' parameter of {caller} must be a crmcore.pipeline.Pipeline or None. "
+            f"Got {type(pipeline).__name__} instead."
+        )
+    optional = [
+        c
+        for c in (
+            "amount_exact",
+            "amount",
+            "probability",
+            "forecast_category",
+            "lost_reason",
+            "created_at_exact",
+        )
+        if c in data.columns
+    ]
+    rows = _rows(data, [*_OPPORTUNITY_INPUT, *optional])
+    ids = [row["opportunity_id"] for row in rows]
+    repeated = pd.unique(np.asarray(ids, dtype=object)[pd.Series(ids).duplicated().to_numpy()])
+    if len(repeated):
+        raise ValidationError(
+            f"{caller}: opportunity_id must be unique; {len(repeated):,} ids repeat (first ids: "
+            f"{format_ids(repeated)})."
+        )
+    histories: dict[str, tuple[StageChange, ...]] = {}
+    if history is not None and pipeline is not None:
+        currencies = {str(row["opportunity_id"]): str(row["currency"]) for row in rows}
+        histories = _histories(history, pipeline, currencies, caller)
+
+    def make(row: dict[str, Any]) -> Opportunity:
+        exact = row.get("amount_exact")
+        if exact is None:
+            amount = row.get("amount")
+            exact = None if amount is None else repr(float(amount))
+        created = row.get("created_at_exact") or row["created_at"]
+        close = row["expected_close"]
+        opportunity = Opportunity(
+            id=row["opportunity_id"],
+            customer_id=row["customer_id"],
+            name=row["name"],
+            amount=Money(cast("Any", exact), row["currency"]),
+            stage=row["stage"],
+            expected_close=close.date() if isinstance(close, _dt.datetime) else close,
+            owner=row["owner"],
+            created_at=created,
+            probability=row.get("probability"),
+            forecast_category=row.get("forecast_category"),
+            lost_reason=row.get("lost_reason"),
+        )
+        changes = histories.get(str(row["opportunity_id"]), ())
+        if changes and changes != opportunity.events():
+            opportunity = attrs.evolve(opportunity, history=changes)
+        return opportunity if pipeline is None else opportunity.check(pipeline)
+
+    return _build(rows, make, caller, "opportunity_id")
 
 
 # --- validation helpers (re-exported from crmcore._validation) ---

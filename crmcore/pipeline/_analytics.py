@@ -17,6 +17,7 @@ Nothing reads the clock: `as_of` is always an argument (tz-aware, or naive read 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -58,9 +59,59 @@ def _df(data: Any, **kwargs: Any) -> pd.DataFrame:
     return out
 
 
-def _period_start(values: pd.Series, period: str) -> pd.Series:
+def _dates(values: pd.Series, column: str, who: str) -> pd.Series:
+    """`values` parsed as datetimes; a ValidationError naming `column` if they are not dates."""
+    try:
+        out: pd.Series = pd.to_datetime(values)
+    except (TypeError, ValueError, OverflowError) as exc:  # OutOfBounds, DateParseError
+        raise ValidationError(
+            f"{who}: column {column!r} must hold dates (first values: "
+            f"{format_ids(values.head(2))}); {str(exc).splitlines()[0][:80]}."
+        ) from exc
+    return out
+
+
+def _check_date(value: Any, name: str, who: str) -> pd.Timestamp:
+    """A date parameter as a Timestamp (normalised), or a ValidationError naming it."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationError(
+            f"The {name!r} parameter of {who} must be a date. Got {value!r} instead."
+        ) from exc
+    if stamp is pd.NaT or pd.isna(stamp):
+        raise ValidationError(f"The {name!r} parameter of {who} must be a date. Got NaT instead.")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    out: pd.Timestamp = stamp.normalize()
+    return out
+
+
+def _check_by(by: Any, who: str) -> tuple[str, ...]:
+    """The `by` parameter as a tuple of str (a single str allowed)."""
+    if isinstance(by, str):
+        return (by,)
+    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by):
+        return tuple(by)
+    raise ValidationError(
+        f"The 'by' parameter of {who} must be a str or a sequence of str (column names or "
+        f"period codes {', '.join(_PERIODS)}). Got {by!r} instead."
+    )
+
+
+def _check_finite_result(frame: pd.DataFrame, columns: Sequence[str], who: str) -> None:
+    """Sums of finite amounts that overflow float64: not representable, say so."""
+    values = frame.loc[:, list(columns)].to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValidationError(
+            f"{who}: the sums of the amounts overflow float64 (amounts near 1e308); "
+            "express the amounts in a larger unit (thousands, millions)."
+        )
+
+
+def _period_start(values: pd.Series, period: str, who: str = "", column: str = "") -> pd.Series:
     """Start date of the calendar period (week = Monday to Sunday) of each date."""
-    naive = pd.to_datetime(values)
+    naive = _dates(values, column, who)
     if getattr(naive.dt, "tz", None) is not None:
         naive = naive.dt.tz_convert("UTC").dt.tz_localize(None)
     freq = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q", "Y": "Y"}[period]
@@ -122,10 +173,25 @@ def _group_keys(
     keys: dict[str, Any] = {}
     for item in by:
         if item in _PERIODS:
-            keys["period"] = _period_start(frame[date_col], item).to_numpy()
+            keys["period"] = _period_start(frame[date_col], item, who, date_col).to_numpy()
+            missing = pd.isna(keys["period"])
         elif item in frame.columns:
             keys[item] = frame[item].to_numpy()
+            missing = pd.isna(frame[item]).to_numpy()
         else:
+            missing = None
+        if missing is not None and missing.any():
+            column = date_col if item in _PERIODS else item
+            ids: Any = (
+                frame["opportunity_id"].to_numpy()[missing]
+                if "opportunity_id" in frame
+                else (np.flatnonzero(missing))
+            )
+            raise ValidationError(
+                f"{who}: cannot group by {item!r}: column {column!r} has {int(missing.sum()):,} "
+                f"missing values (first ids: {format_ids(ids)}). Hint: fill them first."
+            )
+        if item not in _PERIODS and item not in frame.columns:
             raise ColumnNotFoundError(
                 f"{who}: cannot group by {item!r}: it is neither a column ({list(frame.columns)}) "
                 f"nor a period code ({', '.join(_PERIODS)})."
@@ -179,8 +245,8 @@ def weighted_pipeline(
     1     y 2024-04-01                1    50.0             50.0
     """
     who = "weighted_pipeline"
+    by = _check_by(by, who)
     frame = to_pandas(snapshot, who=who)
-    by = (by,) if isinstance(by, str) else tuple(by)
     needs = ["amount"] + (["expected_close"] if any(b in _PERIODS for b in by) else [])
     require_columns(frame, needs, who=who)
     amount = _numbers(frame, "amount", who)
@@ -190,14 +256,16 @@ def weighted_pipeline(
         drop=True
     )
     if not names:
-        return _df(
+        out = _df(
             {
                 "n_opportunities": [len(frame)],
                 "amount": [float(amount.sum())],
                 "weighted_amount": [float((amount * prob).sum())],
             }
         )
-    out = work.groupby(names, sort=True, dropna=False).sum().reset_index()
+    else:
+        out = work.groupby(names, sort=True, dropna=False).sum().reset_index()
+    _check_finite_result(out, ["amount", "weighted_amount"], who)
     result: pd.DataFrame = out
     return result
 
@@ -426,7 +494,8 @@ def stage_conversion(
     pandas.DataFrame
         Index: open stages in pipeline order. Columns ``entered`` (deals in the stage's
         cohort), ``advanced``, ``lost``, ``open`` (censored), ``conversion_rate`` =
-        advanced / (advanced + lost) and ``std_err`` (binomial).
+        advanced / (advanced + lost) and ``std_err`` (binomial); both NaN for a stage where
+        no deal has advanced or been lost yet.
 
     Examples
     --------
@@ -512,7 +581,16 @@ def sales_velocity(
     pandas.Series
         ``open_opportunities`` (at `as_of`), ``win_rate`` (cohort won / (won + lost), open
         deals censored), ``mean_won_amount`` (last amount of the won deals),
-        ``mean_cycle_length`` (creation to won, in `unit`s) and ``velocity``.
+        ``mean_cycle_length`` (creation to won, in `unit`s) and ``velocity``. ``win_rate`` is
+        NaN when no deal of the cohort has closed; ``mean_won_amount``,
+        ``mean_cycle_length`` and ``velocity`` are NaN when none was won (``velocity`` also
+        when the mean cycle length is 0).
+
+    Raises
+    ------
+    ValidationError
+        As :func:`crmcore.pipeline.read_history`; also when the velocity overflows float64
+        (amounts near 1e308).
 
     Examples
     --------
@@ -536,13 +614,20 @@ def sales_velocity(
     resolved = int(won.sum() + lost.sum())
     win_rate = float(won.sum()) / resolved if resolved else float("nan")
     if won.any():
-        size = float(deals.final_amount[won].mean())
+        won_amounts = deals.final_amount[won]
+        size = float((won_amounts / won_amounts.size).sum())  # scaled: no overflow near 1e308
         days = (deals.closed_at[won] - deals.created[won]) / _NS_PER_DAY
         cycle = float(days.mean()) / _UNIT_DAYS[unit]
     else:
         size = cycle = float("nan")
     n_open = int(deals.open.sum())
     velocity = n_open * win_rate * size / cycle if cycle and cycle > 0 else float("nan")
+    if math.isinf(velocity):
+        raise ValidationError(
+            f"{who}: the velocity ({n_open} open deals x win rate {win_rate:.3g} x mean won "
+            f"amount {size:.3g} / cycle {cycle:.3g}) overflows float64; express the amounts "
+            "in a larger unit."
+        )
     out: pd.Series = pd.Series(
         {
             "open_opportunities": float(n_open),
@@ -604,13 +689,16 @@ def pipeline_coverage(
     keep = np.ones(len(frame), dtype=bool)
     if period_start is not None or period_end is not None:
         require_columns(frame, ["expected_close"], who=who)
-        close = pd.to_datetime(frame["expected_close"]).dt.normalize()
+        lo = None if period_start is None else _check_date(period_start, "period_start", who)
+        hi = None if period_end is None else _check_date(period_end, "period_end", who)
+        close = _dates(frame["expected_close"], "expected_close", who)
         if getattr(close.dt, "tz", None) is not None:
-            close = close.dt.tz_localize(None)
-        if period_start is not None:
-            keep &= (close >= pd.Timestamp(period_start).normalize()).to_numpy()
-        if period_end is not None:
-            keep &= (close <= pd.Timestamp(period_end).normalize()).to_numpy()
+            close = close.dt.tz_convert("UTC").dt.tz_localize(None)
+        close = close.dt.normalize()
+        if lo is not None:
+            keep &= (close >= lo).to_numpy()
+        if hi is not None:
+            keep &= (close <= hi).to_numpy()
     if isinstance(target, Mapping | pd.Series):
         require_columns(frame, ["owner"], who=who)
         targets = pd.Series(target, dtype=np.float64)
@@ -620,9 +708,20 @@ def pipeline_coverage(
         result: pd.Series = sums.reindex(targets.index, fill_value=0.0) / targets
         result.name = "coverage"
         result.index.name = "owner"
+        _coverage_finite(result.to_numpy(), who)
         return result
     check_param_number("target", target, who=who, low=0, low_inclusive=False)
-    return float(amount[keep].sum() / float(target))
+    coverage = float(amount[keep].sum() / float(target))
+    _coverage_finite(np.array([coverage]), who)
+    return coverage
+
+
+def _coverage_finite(values: npt.NDArray[np.float64], who: str) -> None:
+    if not np.isfinite(values).all():
+        raise ValidationError(
+            f"{who}: the coverage overflows float64 (amounts near 1e308 or a target near 0); "
+            "express the amounts and the target in a larger unit."
+        )
 
 
 def slip_rates(
@@ -771,8 +870,15 @@ def forecast_category_rollup(
     [45.0, 65.0, 75.0]
     """
     who = "forecast_category_rollup"
+    from crmcore.pipeline._entities import Pipeline
+
+    if not isinstance(pipeline, Pipeline):
+        raise ValidationError(
+            f"The 'pipeline' parameter of {who} must be a crmcore.pipeline.Pipeline. "
+            f"Got {type(pipeline).__name__} instead."
+        )
+    by = _check_by(by, who)
     frame = to_pandas(opportunities, who=who)
-    by = (by,) if isinstance(by, str) else tuple(by)
     needs = ["stage", "amount"] + (["expected_close"] if any(b in _PERIODS for b in by) else [])
     require_columns(frame, needs, who=who)
     amount = _numbers(frame, "amount", who)
@@ -820,4 +926,5 @@ def forecast_category_rollup(
         best_case_forecast=out["best_case"] + out["commit"] + out["closed"],
         pipeline_forecast=out["pipeline"] + out["best_case"] + out["commit"] + out["closed"],
     )
+    _check_finite_result(result, [c for c in result.columns if c not in names], who)
     return result

@@ -608,7 +608,15 @@ class Opportunity:
         )
 
     def state_at(self, at: dt.datetime) -> StageChange | None:
-        """Replay the history: the event in force at `at` (None before creation)."""
+        """Replay the history: the event in force at `at` (None before creation).
+
+        Raises
+        ------
+        ValidationError
+            If `at` is not a timezone-aware datetime.
+        """
+        if not isinstance(at, dt.datetime) or at.tzinfo is None or at.utcoffset() is None:
+            raise fail(self, "state_at(at=...)", "a timezone-aware datetime", at)
         state = None
         for change in self.events():
             if change.at <= at:
@@ -619,6 +627,7 @@ class Opportunity:
 
     def last_open_stage(self, pipeline: Pipeline) -> str | None:
         """The last open stage the deal was in (before a loss or win); None if never open."""
+        self._require_pipeline(pipeline, "last_open_stage")
         found = None
         for change in self.events():
             if change.stage in pipeline and pipeline.stage(change.stage).is_open:
@@ -635,6 +644,7 @@ class Opportunity:
         InvalidStageTransition
             For any event after a won or lost stage, or a move the pipeline forbids.
         """
+        self._require_pipeline(pipeline, "check")
         events = self.events()
         for change in events:
             if change.stage not in pipeline:
@@ -650,6 +660,13 @@ class Opportunity:
         for before, after in itertools.pairwise(events):
             self._check_move(before.stage, after.stage, pipeline)
         return self
+
+    def _require_pipeline(self, pipeline: object, method: str) -> None:
+        if not isinstance(pipeline, Pipeline):
+            raise ValidationError(
+                f"Opportunity {self.id!r}: the 'pipeline' parameter of {method} must be a "
+                f"crmcore.pipeline.Pipeline. Got {type(pipeline).__name__} instead."
+            )
 
     def _check_move(self, source: str, target: str, pipeline: Pipeline) -> None:
         for name in (source, target):
@@ -700,6 +717,7 @@ class Opportunity:
         """
         if not isinstance(at, dt.datetime) or at.tzinfo is None or at.utcoffset() is None:
             raise fail(self, "move_to(at=...)", "a timezone-aware datetime", at)
+        self._require_pipeline(pipeline, "move_to")
         events = self.events()
         if at < self.created_at:
             raise ValidationError(
@@ -741,6 +759,7 @@ class Opportunity:
         InvalidStageTransition
             As :meth:`move_to` (a second close included).
         """
+        self._require_pipeline(pipeline, "close_won")
         if not pipeline.won_names:
             raise ValidationError(f"Opportunity {self.id!r}: the pipeline has no won stage.")
         return self.move_to(pipeline.won_names[0], at=at, pipeline=pipeline)
@@ -759,6 +778,7 @@ class Opportunity:
         InvalidStageTransition
             As :meth:`move_to` (a second close included).
         """
+        self._require_pipeline(pipeline, "close_lost")
         if not pipeline.lost_names:
             raise ValidationError(f"Opportunity {self.id!r}: the pipeline has no lost stage.")
         moved = self.move_to(pipeline.lost_names[0], at=at, pipeline=pipeline)

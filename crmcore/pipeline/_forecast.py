@@ -195,9 +195,43 @@ class RevenueForecast:
         deal_probability: pd.Series,
         target: float | None,
     ) -> None:
-        keep = probability > 0.0
-        self._revenue = np.asarray(revenue, dtype=np.float64)[keep]
-        self._probability = np.asarray(probability, dtype=np.float64)[keep]
+        who = "RevenueForecast"
+        rev = _pmf_array(revenue, "revenue", who)
+        prob = _pmf_array(probability, "probability", who)
+        if rev.size != prob.size or rev.size == 0:
+            raise ValidationError(
+                f"{who}: 'revenue' and 'probability' must have the same length >= 1; got "
+                f"{rev.size} and {prob.size}."
+            )
+        if (rev.size > 1 and not bool((np.diff(rev) >= 0).all())) or rev[0] < 0:
+            raise ValidationError(f"{who}: 'revenue' must be ascending and >= 0.")
+        if not bool(((prob >= 0) & (prob <= 1 + 1e-9)).all()) or abs(prob.sum() - 1) > 1e-6:
+            raise ValidationError(
+                f"{who}: 'probability' must be a pmf (values in [0, 1] summing to 1); got a "
+                f"sum of {prob.sum():.6g}, minimum {prob.min():.6g}."
+            )
+        for name, value in (("mean", mean), ("variance", variance)):
+            check_param_number(name, value, who=who, low=0)
+        check_param_number("pipeline_value", pipeline_value, who=who, low=0)
+        check_param_choice("method", method, ["exact", "monte_carlo"], who=who)
+        if grid_step is not None:
+            check_param_number("grid_step", grid_step, who=who, low=0, low_inclusive=False)
+        if target is not None:
+            check_param_number("target", target, who=who)
+        if not isinstance(deal_probability, pd.Series):
+            raise ValidationError(
+                f"The 'deal_probability' parameter of {who} must be a pandas Series (q by "
+                f"opportunity id). Got {type(deal_probability).__name__} instead."
+            )
+        q = pd.to_numeric(deal_probability, errors="coerce").to_numpy(dtype=np.float64)
+        if not bool(((q >= 0) & (q <= 1)).all()):
+            raise ValidationError(
+                f"{who}: 'deal_probability' must hold probabilities in [0, 1]; "
+                f"{int((~((q >= 0) & (q <= 1))).sum())} values do not."
+            )
+        keep = prob > 0.0
+        self._revenue = rev[keep]
+        self._probability = prob[keep]
         self._cdf = np.cumsum(self._probability)
         self.mean = float(mean)
         self.variance = float(variance)
@@ -247,6 +281,23 @@ class RevenueForecast:
         )
 
 
+def _pmf_array(values: Any, name: str, who: str) -> FloatArray:
+    """A 1-D array of finite floats, or a ValidationError naming `name`."""
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"The {name!r} parameter of {who} must be a 1-D array of numbers. "
+            f"Got {type(values).__name__} instead."
+        ) from exc
+    if out.ndim != 1 or not bool(np.isfinite(out).all()):
+        raise ValidationError(
+            f"The {name!r} parameter of {who} must be a 1-D array of finite numbers "
+            f"(got {out.ndim} dimensions, {int((~np.isfinite(out)).sum())} non-finite values)."
+        )
+    return out
+
+
 # ============================================================== forecast
 
 
@@ -254,11 +305,13 @@ def _rng(random_state: Any, who: str) -> np.random.Generator:
     if isinstance(random_state, np.random.Generator):
         return random_state
     if random_state is None or (
-        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+        isinstance(random_state, numbers.Integral)
+        and not isinstance(random_state, bool)
+        and int(random_state) >= 0
     ):
         return np.random.default_rng(None if random_state is None else int(random_state))
     raise ValidationError(
-        f"The 'random_state' parameter of {who} must be an int, a numpy Generator or None. "
+        f"The 'random_state' parameter of {who} must be an int >= 0, a numpy Generator or None. "
         f"Got {random_state!r} ({type(random_state).__name__}) instead."
     )
 
@@ -378,9 +431,10 @@ def forecast_revenue(
     amount_slip : float in [0, 1), default 0
         Expected fraction of a deal's amount lost at closing (discounts): amounts are
         multiplied by ``1 - amount_slip``.
-    close_slip_days : float, default 0
+    close_slip_days : float in [-36525, 36525], default 0
         Days added to every ``expected_close`` before the period test (model None only):
-        a positive value models deals that close later than forecast.
+        a positive value models deals that close later than forecast (at most a century
+        either way).
 
     Returns
     -------
@@ -427,7 +481,7 @@ def forecast_revenue(
     who = "forecast_revenue"
     check_param_choice("method", method, ["exact", "monte_carlo"], who=who)
     check_param_number("amount_slip", amount_slip, who=who, low=0, high=1, high_inclusive=False)
-    check_param_number("close_slip_days", close_slip_days, who=who)
+    check_param_number("close_slip_days", close_slip_days, who=who, low=-36525, high=36525)
     if target is not None:
         check_param_number("target", target, who=who)
     if grid_step is not None:
@@ -612,6 +666,12 @@ def backtest(
     won = _first_won(events)
     if isinstance(as_of_dates, (str, pd.Timestamp)) or not hasattr(as_of_dates, "__iter__"):
         as_of_dates = [as_of_dates]
+    as_of_dates = list(as_of_dates)
+    if not as_of_dates:
+        raise ValidationError(
+            f"The 'as_of_dates' parameter of {who} must hold at least one date. Got an empty "
+            "collection instead."
+        )
     rng = _rng(random_state, who)
     rows: list[dict[str, Any]] = []
     for raw in as_of_dates:

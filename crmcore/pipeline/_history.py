@@ -173,11 +173,24 @@ def _float_column(series: pd.Series[Any], column: str, who: str) -> pd.Series[An
 def _id_text(series: pd.Series[Any]) -> pd.Series[Any]:
     if pd.api.types.is_float_dtype(series.dtype):
         whole = series.dropna()
-        if len(whole) and bool((whole == np.floor(whole)).all()):
+        # whole numbers that int64 holds exactly (not inf, not 1e308) print without ".0"
+        if len(whole) and bool(((whole == np.floor(whole)) & (whole.abs() < 2.0**53)).all()):
             series = series.astype("Int64")
     if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
         return series  # already str: no copy
     return series.astype(str).astype(object)
+
+
+def _all_str(series: pd.Series[Any]) -> bool:
+    """True when `series` is an object column of str only (so no missing values)."""
+    return series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string"
+
+
+def _missing(series: pd.Series[Any]) -> np.ndarray[Any, Any]:
+    """The missing-value mask of a column (an all-str object column skips the slow isna)."""
+    if _all_str(series):
+        return np.zeros(len(series), dtype=bool)
+    return np.asarray(series.isna().to_numpy(), dtype=bool)
 
 
 # ====================================================================== read_history
@@ -270,12 +283,11 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
     require_columns(history, HISTORY_COLUMNS, who=who)
     raw = to_pandas(history, who=who)
     present = [c for c in _OPTIONAL if c in raw.columns]
-    raw = raw.loc[:, [*HISTORY_COLUMNS, *present]]
 
     # ---- missing values (reported all at once)
     problems = []
     for col in [*HISTORY_COLUMNS, *(["owner"] if "owner" in present else [])]:
-        mask = raw[col].isna().to_numpy()
+        mask = _missing(raw[col])
         if mask.any():
             col_ids = raw["opportunity_id"].to_numpy()[mask] if col != "opportunity_id" else []
             where = (
@@ -332,8 +344,8 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
     stage_order = np.array([s.order for s in pipeline.stages], dtype=np.int64)[code]
     outcomes = np.array([s.outcome.value for s in pipeline.stages], dtype=object)[code]
     default_p = np.array([s.probability for s in pipeline.stages], dtype=np.float64)[code]
-    won = outcomes == StageOutcome.WON.value
-    lost = outcomes == StageOutcome.LOST.value
+    won = np.array([s.outcome is StageOutcome.WON for s in pipeline.stages], dtype=bool)[code]
+    lost = np.array([s.outcome is StageOutcome.LOST for s in pipeline.stages], dtype=bool)[code]
     bad = won & ~np.isnan(p) & (p < 1.0)
     if bad.any():
         _fail_ids(
@@ -355,7 +367,15 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
     id_codes, id_uniques = pd.factorize(ids)  # then rank the few uniques: cheaper than sort=True
     id_codes = np.argsort(np.argsort(np.asarray(id_uniques, dtype=object), kind="stable"))[id_codes]
     t = np.asarray(changed.array.asi8, dtype=np.int64)
-    order = np.lexsort((np.arange(len(ids)), t, id_codes))
+    d_id, d_t = np.diff(id_codes), np.diff(t)
+    presorted = bool(((d_id > 0) | ((d_id == 0) & (d_t >= 0))).all())
+    if presorted:  # already in order (the usual export): the identity
+        order = np.arange(len(ids))
+    else:  # unique key id rank * n + time rank (ties by row order): one plain argsort
+        n = len(ids)
+        t_rank = np.empty(n, dtype=np.int64)
+        t_rank[np.argsort(t, kind="stable")] = np.arange(n, dtype=np.int64)
+        order = np.argsort(id_codes.astype(np.int64) * n + t_rank)
     sorted_ids = id_codes[order]
     closed = (won | lost)[order]
     same = np.zeros(len(order), dtype=bool)
@@ -385,21 +405,26 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
             "a reopened deal must get a new opportunity id.",
         )
 
-    out = pd.DataFrame(
-        {
-            "opportunity_id": ids.to_numpy()[order],
-            "stage": stage.to_numpy(dtype=object)[order],
-            "changed_at": pd.Series(changed.iloc[order].array),
-            "amount": amt[order],
-            "expected_close": close.to_numpy()[order],
-            "probability": p[order],
-            "stage_order": stage_order[order],
-            "outcome": outcomes[order],
-            "stage_probability": default_p[order],
-        }
-    )
+    def take(values: Any) -> Any:
+        # a new array in every case, so the frame below may hold it without a copy
+        return values.copy() if presorted else values[order]
+
+    columns: dict[str, Any] = {
+        "opportunity_id": take(ids.to_numpy()),
+        "stage": take(stage.to_numpy(dtype=object)),
+        "changed_at": pd.Series(take(changed.array)),
+        "amount": take(amt),
+        "expected_close": take(close.to_numpy()),
+        "probability": take(p),
+        "stage_order": take(stage_order),
+        "outcome": take(outcomes),
+        "stage_probability": take(default_p),
+    }
     if "owner" in present:
-        out["owner"] = raw["owner"].astype(str).to_numpy(dtype=object)[order]
+        owner = raw["owner"] if _all_str(raw["owner"]) else raw["owner"].astype(str)
+        columns["owner"] = take(owner.to_numpy(dtype=object))
+    # copy=False: every array is new (no consolidation copy of a million rows)
+    out = pd.DataFrame(columns, copy=False)
     return cast(pd.DataFrame, out)
 
 
@@ -536,6 +561,11 @@ def opportunities_to_history(opportunities: Iterable[Opportunity]) -> pd.DataFra
     0            O-1  Lead 2024-01-02 00:00:00+00:00   100.0
     1            O-1   Won 2024-02-01 00:00:00+00:00   100.0
     """
+    if not isinstance(opportunities, Iterable) or isinstance(opportunities, str | bytes):
+        raise ValidationError(
+            "The 'opportunities' parameter of opportunities_to_history must be an iterable of "
+            f"crmcore.pipeline.Opportunity. Got {type(opportunities).__name__} instead."
+        )
     columns: dict[str, list[Any]] = {
         c: [] for c in (*HISTORY_COLUMNS, "probability", "owner", *_ENTITY_COLUMNS)
     }
@@ -638,6 +668,8 @@ def history_to_opportunities(
         per_opp = side.groupby("opportunity_id", sort=False).first().to_dict(orient="index")
     has_owner = "owner" in events.columns
     out: list[Opportunity] = []
+    if len(events) == 0:
+        return out
     ids = events["opportunity_id"].to_numpy()
     bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
     records = events.to_dict(orient="records")

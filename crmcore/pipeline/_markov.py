@@ -359,6 +359,13 @@ class PipelineMarkovModel:
         """
         who = "PipelineMarkovModel.from_params"
         check_param_choice("step", step, _STEPS, who=who)
+        from crmcore.pipeline._entities import Pipeline
+
+        if not isinstance(pipeline, Pipeline):
+            raise ValidationError(
+                f"The 'pipeline' parameter of {who} must be a crmcore.pipeline.Pipeline. "
+                f"Got {type(pipeline).__name__} instead."
+            )
         if not isinstance(transition_matrix, pd.DataFrame):
             raise ValidationError(
                 f"The 'transition_matrix' parameter of {who} must be a pandas DataFrame whose "

@@ -107,7 +107,7 @@ def _replay_counts(frame: pd.DataFrame, pipe: Pipeline, as_of: pd.Timestamp, ste
         ["opportunity_id", "changed_at", "_row"]
     )
     ids = ordered["opportunity_id"].tolist()
-    times = [int(x) for x in pd.DatetimeIndex(ordered["changed_at"]).asi8]
+    times = [int(x) for x in pd.DatetimeIndex(ordered["changed_at"]).as_unit("ns").asi8]
     stages = ordered["stage"].tolist()
     cut, length = int(as_of.value), int(step.value)
     counts: dict[tuple[str, str], int] = {}
