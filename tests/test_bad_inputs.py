@@ -1931,6 +1931,18 @@ target(
     },
 )
 target(
+    "crmcore.pipeline.expected_new_business",
+    pp.expected_new_business,
+    _kw(history=_ph, pipeline=_sf, as_of="2025-06-01", period_days=30, lookback_days=365),
+    {
+        "history": "frame",
+        "pipeline": "obj",
+        "as_of": "date",
+        "period_days": "int",
+        "lookback_days": "int",
+    },
+)
+target(
     "crmcore.pipeline.backtest",
     pp.backtest,
     _kw(

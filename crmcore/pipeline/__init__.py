@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # names for type checkers; loaded lazily at run time
     from crmcore.pipeline._forecast import (
         RevenueForecast as RevenueForecast,
         backtest as backtest,
+        expected_new_business as expected_new_business,
         forecast_revenue as forecast_revenue,
     )
     from crmcore.pipeline._markov import PipelineMarkovModel as PipelineMarkovModel
@@ -94,7 +95,8 @@ _LAZY: dict[str, str] = {
         "crmcore.pipeline._analytics",
     ),
     **dict.fromkeys(
-        ["RevenueForecast", "backtest", "forecast_revenue"], "crmcore.pipeline._forecast"
+        ["RevenueForecast", "backtest", "expected_new_business", "forecast_revenue"],
+        "crmcore.pipeline._forecast",
     ),
     "close_time_curves": "crmcore.pipeline._survival",
 }

@@ -760,7 +760,7 @@ def expected_new_business(
     --------
     >>> import pandas as pd
     >>> from crmcore.pipeline import simple_pipeline
-    >>> from crmcore.pipeline._forecast import expected_new_business
+    >>> from crmcore.pipeline import expected_new_business
     >>> history = pd.DataFrame({
     ...     "opportunity_id": ["A", "A", "B", "B"],
     ...     "stage": ["Lead", "Won", "Lead", "Won"],
@@ -768,13 +768,13 @@ def expected_new_business(
     ...     "amount": [300.0, 300.0, 100.0, 100.0],
     ...     "expected_close": ["2024-03-31"] * 4,
     ... })
-    >>> expected_new_business(history, pipeline=simple_pipeline(), as_of="2024-12-31",
-    ...                       period_days=30, lookback_days=390)
-    16.666666666666668
+    >>> round(expected_new_business(history, pipeline=simple_pipeline(), as_of="2024-12-31",
+    ...                             period_days=30, lookback_days=390), 6)  # 300 * 20 / 360
+    16.666667
     """
     who = "expected_new_business"
-    check_param_number("period_days", period_days, who=who, low=1, integer=True)
-    check_param_number("lookback_days", lookback_days, who=who, low=1, integer=True)
+    check_param_number("period_days", period_days, who=who, low=1, high=36_525, integer=True)
+    check_param_number("lookback_days", lookback_days, who=who, low=1, high=36_525, integer=True)
     if lookback_days <= period_days:
         raise ValidationError(
             f"{who}: lookback_days ({lookback_days}) must be greater than period_days "
@@ -788,7 +788,22 @@ def expected_new_business(
     t = pd.Timedelta(days=int(period_days))
     lo, hi = cut - pd.Timedelta(days=int(lookback_days)), cut - t
     frame = won.join(created.rename("created_at"), how="inner")
+    if frame.empty:  # nothing won in the window: no new business expected
+        return 0.0
     days = (frame["won_at"] - frame["created_at"]) / pd.Timedelta(days=1)
     keep = (frame["created_at"] >= lo) & (frame["created_at"] < hi) & (days <= period_days)
-    total = float((frame["won_amount"] * (period_days - days)).where(keep, 0.0).sum())
-    return total / float(lookback_days - period_days)
+    weights = (period_days - days).where(keep, 0.0).to_numpy(dtype=np.float64)
+    amounts = frame["won_amount"].to_numpy(dtype=np.float64)
+    scale = float(np.max(np.abs(amounts))) if amounts.size else 0.0
+    if scale == 0.0 or not np.isfinite(scale):
+        return 0.0 if scale == 0.0 else _too_large(who)
+    value = float(np.sum((amounts / scale) * weights)) / float(lookback_days - period_days)
+    result = value * scale
+    return result if np.isfinite(result) else _too_large(who)
+
+
+def _too_large(who: str) -> float:
+    raise ValidationError(
+        f"{who}: the expected revenue is too large for float64 (amounts near 1e308). "
+        "Hint: express amounts in a larger currency unit (e.g. thousands)."
+    )

@@ -14,11 +14,11 @@ from crmcore.exceptions import ColumnNotFoundError, ValidationError
 from crmcore.pipeline import (
     PipelineMarkovModel,
     backtest,
+    expected_new_business,
     forecast_revenue,
     salesforce_pipeline,
     simple_pipeline,
 )
-from crmcore.pipeline._forecast import expected_new_business
 
 START, END = "2024-01-01", "2024-03-31"
 
