@@ -27,6 +27,7 @@ from crmcore.money import Money
 from crmcore.pipeline._entities import (
     Opportunity,
     Pipeline,
+    Stage,
     StageChange,
     StageOutcome,
     salesforce_pipeline,
@@ -803,7 +804,7 @@ def history_from_salesforce(
 def history_from_odoo(
     frame: Any,
     *,
-    pipeline: Pipeline,
+    pipeline: Pipeline | None = None,
     lead_col: str = "lead_id",
     stage_col: str = "stage",
     date_col: str = "date",
@@ -828,8 +829,11 @@ def history_from_odoo(
     ----------
     frame : DataFrame (pandas, Polars or PyArrow)
         The export, rows in any order.
-    pipeline : Pipeline
-        The team's stages (Odoo's defaults are New, Qualified, Proposition, Won).
+    pipeline : Pipeline, optional
+        The team's stages. Default: Odoo's default CRM stages New (10%), Qualified (30%),
+        Proposition (60%), Won, plus a Lost stage for archived-as-lost leads; the open-stage
+        probabilities are crmcore's defaults (Odoo computes a per-lead probability, which
+        the export's ``probability`` column carries as an override on every row).
     lead_col, stage_col, date_col, amount_col, close_col, probability_col : str
         The export's column names.
     owner_col : str, optional
@@ -849,14 +853,7 @@ def history_from_odoo(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crmcore.pipeline import Pipeline, Stage, history_from_odoo
-    >>> odoo = Pipeline(stages=[
-    ...     Stage(name="New", order=1, probability=0.1, outcome="open"),
-    ...     Stage(name="Qualified", order=2, probability=0.3, outcome="open"),
-    ...     Stage(name="Proposition", order=3, probability=0.6, outcome="open"),
-    ...     Stage(name="Won", order=4, probability=1.0, outcome="won"),
-    ...     Stage(name="Lost", order=5, probability=0.0, outcome="lost"),
-    ... ])
+    >>> from crmcore.pipeline import history_from_odoo
     >>> export = pd.DataFrame({
     ...     "lead_id": [42, 42, 42],
     ...     "stage": ["New", "Proposition", "Won"],
@@ -865,7 +862,7 @@ def history_from_odoo(
     ...     "date_deadline": ["2024-03-01", "2024-02-28", "2024-02-28"],
     ...     "probability": [10.0, 55.0, 100.0],
     ... })
-    >>> history_from_odoo(export, pipeline=odoo)[["opportunity_id", "stage", "probability"]]
+    >>> history_from_odoo(export)[["opportunity_id", "stage", "probability"]]
       opportunity_id        stage  probability
     0             42          New         0.10
     1             42  Proposition         0.55
@@ -881,4 +878,18 @@ def history_from_odoo(
     }
     if owner_col is not None:
         mapping["owner"] = owner_col
-    return _from_export(frame, pipeline, mapping, who="history_from_odoo")
+    pipe = _odoo_default_pipeline() if pipeline is None else pipeline
+    return _from_export(frame, pipe, mapping, who="history_from_odoo")
+
+
+def _odoo_default_pipeline() -> Pipeline:
+    """Odoo's default CRM stages (New, Qualified, Proposition, Won) and a Lost stage."""
+    return Pipeline(
+        stages=[
+            Stage(name="New", order=1, probability=0.1, outcome="open"),
+            Stage(name="Qualified", order=2, probability=0.3, outcome="open"),
+            Stage(name="Proposition", order=3, probability=0.6, outcome="open"),
+            Stage(name="Won", order=4, probability=1.0, outcome="won"),
+            Stage(name="Lost", order=5, probability=0.0, outcome="lost"),
+        ]
+    )
