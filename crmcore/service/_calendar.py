@@ -112,10 +112,39 @@ def _parse_holidays(holidays: Any) -> I64:
     return np.unique(np.asarray(days, dtype=np.int64))
 
 
+def _timestamp(value: Any, name: str) -> Any:
+    """``pd.Timestamp(value)``, with unparseable input as a ValidationError naming `name`."""
+    try:
+        return pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationError(
+            f"The '{name}' argument must hold tz-aware timestamps; got {value!r} "
+            f"({type(value).__name__}): {exc}."
+        ) from None
+
+
+def _durations(duration: Any) -> tuple[I64, bool]:
+    """Nanoseconds of a timedelta-like or array of them; (values, is_scalar)."""
+    scalar = isinstance(duration, (pd.Timedelta, dt.timedelta, np.timedelta64, str))
+    try:
+        if scalar:
+            return np.array([pd.Timedelta(duration).as_unit("ns").value], dtype=np.int64), True
+        if getattr(getattr(duration, "dtype", None), "kind", None) == "m":
+            td = pd.TimedeltaIndex(duration).as_unit("ns")
+        else:
+            td = pd.to_timedelta(np.asarray(duration, dtype=object).ravel()).as_unit("ns")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationError(
+            "The 'duration' argument must be a timedelta-like or an array-like of them; got "
+            f"{duration!r} ({type(duration).__name__}): {exc}."
+        ) from None
+    return td.asi8.astype(np.int64, copy=True), False
+
+
 def _as_utc_ns(value: Any, name: str) -> tuple[I64, bool, pd.Index | None]:
     """UTC nanoseconds of tz-aware input; (values, is_scalar, index of a Series or None)."""
     if isinstance(value, (pd.Timestamp, dt.datetime, str, np.datetime64)):
-        ts = pd.Timestamp(value)
+        ts = _timestamp(value, name)
         if ts is pd.NaT:
             return np.array([_NAT], dtype=np.int64), True, None
         if ts.tzinfo is None:
@@ -130,7 +159,7 @@ def _as_utc_ns(value: Any, name: str) -> tuple[I64, bool, pd.Index | None]:
         return idx.asi8.astype(np.int64, copy=True), False, index
     if dtype is not None and dtype.kind == "M":
         raise ValidationError(f"The '{name}' argument must be tz-aware; got naive timestamps.")
-    items = [pd.Timestamp(v) for v in np.asarray(value, dtype=object).ravel()]
+    items = [_timestamp(v, name) for v in np.asarray(value, dtype=object).ravel()]
     naive = [i for i, ts in enumerate(items) if ts is not pd.NaT and ts.tzinfo is None]
     if naive:
         raise ValidationError(
@@ -197,6 +226,11 @@ class BusinessCalendar:
         holidays: Iterable[dt.date] | None = None,
     ) -> None:
         self._shifts = _parse_hours(hours)
+        if tz is None:  # tz_convert(None) would hand back naive timestamps
+            raise ValidationError(
+                "The 'tz' parameter of BusinessCalendar must be a time zone name or tzinfo "
+                "such as 'Europe/Berlin'. Got None instead."
+            )
         try:
             pd.Timestamp(0, tz="UTC").tz_convert(tz)
         except Exception as exc:
@@ -401,14 +435,7 @@ class BusinessCalendar:
         Timestamp('2024-03-11 10:00:00-0400', tz='America/New_York')
         """
         s, s_scalar, index = _as_utc_ns(start, "start")
-        d_scalar = isinstance(duration, (pd.Timedelta, dt.timedelta, np.timedelta64, str))
-        if d_scalar:
-            d = np.array([pd.Timedelta(duration).as_unit("ns").value], dtype=np.int64)
-        elif getattr(getattr(duration, "dtype", None), "kind", None) == "m":
-            d = pd.TimedeltaIndex(duration).as_unit("ns").asi8.astype(np.int64, copy=True)
-        else:
-            d = pd.to_timedelta(np.asarray(duration, dtype=object).ravel()).as_unit("ns").asi8
-            d = d.astype(np.int64, copy=True)
+        d, d_scalar = _durations(duration)
         if len(s) != len(d):
             if s_scalar:
                 s = np.full(len(d), s[0], dtype=np.int64)
