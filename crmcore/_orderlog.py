@@ -16,6 +16,9 @@ everywhere:
   :class:`~crmcore.exceptions.CRMWarning`. Statuses are compared case-insensitively.
 - **Currency**: amounts are summed only when one currency is in play (convert with
   :meth:`crmcore.money.ExchangeRates.convert_frame`).
+- **Unknown customers**: text ids such as ``"(blank)"``, ``"N/A"`` or ``""`` (see
+  :data:`PLACEHOLDER_IDS`) are refused rather than summed as one customer.
+- **Returns**: negative amounts are kept and netted, and counted in a ``CRMWarning``.
 - **Cut-off**: a date ``as_of`` / ``observation_end`` (midnight, a ``date`` or a date string)
   includes that whole day; a cut-off with a time of day includes rows up to that instant.
   Later rows are excluded and counted in a ``CRMWarning``, with the customers seen only
@@ -41,7 +44,14 @@ from crmcore._validation import (
 )
 from crmcore.exceptions import CRMWarning, ValidationError
 
-__all__ = ["PURCHASE_STATUSES", "cutoff_bound", "exclude_after", "read_order_log"]
+__all__ = [
+    "PLACEHOLDER_IDS",
+    "PURCHASE_STATUSES",
+    "cutoff_bound",
+    "exclude_after",
+    "read_order_log",
+    "warn_negative_amounts",
+]
 
 #: Order statuses that count as purchases by default.
 PURCHASE_STATUSES: tuple[str, ...] = ("confirmed", "fulfilled")
@@ -125,6 +135,7 @@ def read_order_log(
     currency_col: str | None = "currency",
     date_format: str | None = None,
     stacklevel: int = 3,
+    warn_negative: bool = True,
 ) -> nw.DataFrame[Any]:
     """Validate an order log and return its purchase rows (narwhals frame, dates parsed).
 
@@ -150,6 +161,9 @@ def read_order_log(
         ``strftime`` layout of a string date column (else ISO 8601).
     stacklevel : int
         Warning stack level (3 = the caller of the public function).
+    warn_negative : bool, default True
+        Count negative amounts in a warning here; a function with a cut-off passes False
+        and calls :func:`warn_negative_amounts` on the rows it keeps.
 
     Returns
     -------
@@ -200,6 +214,7 @@ def read_order_log(
         check_single_currency(frame.select(currency_col).to_native(), currency_col, who=who)
     frame = frame.select(cols)
     check_no_missing(frame.to_native(), cols, who=who, id_col=customer_col)
+    _check_placeholder_ids(frame, customer_col, who)
     if amount_col is not None:
         dtype = frame.schema[amount_col]
         if not dtype.is_numeric() or dtype == nw.Boolean:
@@ -207,12 +222,51 @@ def read_order_log(
                 f"{who}: column {amount_col!r} must be numeric; got dtype {dtype}"
                 + _amount_hint(frame[amount_col].to_pandas())
             )
+        if warn_negative:
+            warn_negative_amounts(frame, amount_col, who=who, stacklevel=stacklevel + 1)
     if date_col is not None:
         native = coerce_datetime_column(
             frame.to_native(), date_col, who=who, date_format=date_format
         )
         frame = nw.from_native(native, eager_only=True)
     return frame
+
+
+#: Spellings exports use for "no customer" (compared case-insensitively, blanks stripped).
+PLACEHOLDER_IDS: tuple[str, ...] = ("", "(blank)", "n/a", "na", "nan", "none", "null", "unknown")
+
+
+def _check_placeholder_ids(frame: nw.DataFrame[Any], customer_col: str, who: str) -> None:
+    """Refuse text ids that stand for "no customer": summed as one customer they mislead."""
+    if frame.schema[customer_col] != nw.String and frame.schema[customer_col] != nw.Object:
+        return
+    ids = frame[customer_col].to_pandas()
+    uniques = pd.Series(pd.unique(ids.to_numpy(dtype=object)), dtype=object)
+    text = uniques.map(lambda v: v.strip().lower() if isinstance(v, str) else None)
+    bad = uniques[text.isin(PLACEHOLDER_IDS).to_numpy(dtype=bool)]
+    if len(bad) == 0:
+        return
+    mask = ids.isin(list(bad)).to_numpy(dtype=bool)
+    raise ValidationError(
+        f"{who}: column {customer_col!r} has {int(mask.sum()):,} rows whose id means "
+        f"'no customer' ({', '.join(repr(v) for v in bad[:3])}); they would be summed as one "
+        "customer. Hint: drop those rows (orders of unknown customers) or give them real ids."
+    )
+
+
+def warn_negative_amounts(
+    frame: nw.DataFrame[Any], amount_col: str, *, who: str, stacklevel: int = 3
+) -> None:
+    """Count the rows with negative amounts (returns, credit notes) in a ``CRMWarning``."""
+    n_negative = int(frame.select((nw.col(amount_col) < 0).sum()).item() or 0)
+    if n_negative:
+        warnings.warn(
+            f"{who}: {n_negative:,} rows have negative amounts (returns or credit notes); "
+            "they are kept and netted into the amounts. Filter them out first if they "
+            "should not count.",
+            CRMWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _amount_hint(values: pd.Series[Any]) -> str:

@@ -409,3 +409,69 @@ def _hourly_log() -> pd.DataFrame:
             "date": start + pd.to_timedelta(rng.uniform(0, 9 * 24, n), unit="h"),
         }
     )
+
+
+# ----------------------------------------------------------------- the real export's traps
+
+
+@pytest.mark.parametrize("placeholder", ["(blank)", "", "  N/A ", "unknown"])
+def test_a_placeholder_customer_id_is_refused_not_summed_as_one_customer(placeholder) -> None:
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", placeholder, placeholder],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+            "amount": [1.0, 2.0, 4.0],
+        }
+    )
+    for call in (
+        lambda f: rfm_table(f, as_of="2024-01-31"),
+        lambda f: btyd_summary(f, observation_end="2024-01-31"),
+        lambda f: cohort_table(f, as_of="2024-01-31"),
+    ):
+        with pytest.raises(ValidationError, match=r"2 rows whose id means 'no customer'"):
+            call(log)
+    # the same rows dropped: a right answer (a has one order)
+    kept = log[log["customer_id"] == "a"]
+    assert rfm_table(kept, as_of="2024-01-31")["frequency"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda log: btyd_summary(log, amount_col="amount", observation_end="2024-01-31"),
+        lambda log: cohort_table(log, as_of="2024-01-31", metric="revenue"),
+        lambda log: rfm_table(log, as_of="2024-01-31"),
+        lambda log: customer_profitability(log),
+    ],
+    ids=["btyd_summary", "cohort_table", "rfm_table", "customer_profitability"],
+)
+def test_negative_amounts_are_counted_by_every_function_that_sums_them(call) -> None:
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-03"]),
+            "amount": [50.0, -20.0, 10.0],
+        }
+    )
+    with pytest.warns(CRMWarning, match="1 rows have negative amounts"):
+        call(log)
+
+
+def test_the_invoice_export_with_unknown_customers_dropped_gives_right_counts() -> None:
+    raw = pd.read_csv(EXPORT)
+    log = pd.DataFrame(
+        {
+            "customer_id": raw["CustomerID"].astype(str),
+            "date": raw["InvoiceDate"],
+            "amount": raw["Quantity"] * raw["UnitPrice"],
+        }
+    )
+    kw = {"as_of": "2011-12-09", "date_format": "%m/%d/%Y %H:%M"}
+    with pytest.raises(ValidationError, match="'no customer'"):
+        rfm_table(log, **kw)
+    known = log[log["customer_id"] != "(blank)"]
+    # cancellations (negative quantities) are counted in the warning, never silently
+    n_negative = int((known["amount"] < 0).sum())
+    with pytest.warns(CRMWarning, match=f"{n_negative:,} rows have negative amounts"):
+        table = rfm_table(known, **kw)
+    assert len(table) == known["customer_id"].nunique()

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._orderlog import exclude_after, read_order_log
+from crmcore._orderlog import exclude_after, read_order_log, warn_negative_amounts
 from crmcore._validation import (
     as_narwhals,
     check_no_missing,
@@ -228,6 +228,7 @@ def rfm_table(
         statuses=statuses,
         currency_col=currency_col,
         date_format=date_format,
+        warn_negative=False,
     )
     n_purchases = len(frame)
     frame = exclude_after(
@@ -238,6 +239,7 @@ def rfm_table(
         name="as_of",
         who=who,
     )
+    warn_negative_amounts(frame, amount_col, who=who, stacklevel=2)
     if len(frame) == 0 and customers is None:
         raise ValidationError(
             f"{who}: no transaction is dated on or before as_of {as_of_ts:%Y-%m-%d} "
@@ -253,14 +255,6 @@ def rfm_table(
         day_key.alias("__day"),
         nw.col(amount_col).cast(nw.Float64).alias("__amount"),
     )
-    n_negative = int(slim.select((nw.col("__amount") < 0).sum()).item() or 0)
-    if n_negative:
-        warnings.warn(
-            f"{who}: {n_negative:,} rows have negative amounts (returns); they count as "
-            "orders and are netted into monetary. Filter them out first if they should not.",
-            CRMWarning,
-            stacklevel=2,
-        )
 
     agg = _aggregate(slim, customer_col, frequency, 1.0)
     scale = 1.0

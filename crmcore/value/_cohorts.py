@@ -12,7 +12,7 @@ import narwhals.stable.v1 as nw
 import numpy as np
 import pandas as pd
 
-from crmcore._orderlog import exclude_after, read_order_log
+from crmcore._orderlog import exclude_after, read_order_log, warn_negative_amounts
 from crmcore._validation import (
     check_param_choice,
     coerce_number_series,
@@ -152,6 +152,7 @@ def cohort_table(
         statuses=statuses,
         currency_col=currency_col,
         date_format=date_format,
+        warn_negative=False,
     )
     if metric != "revenue":
         frame = frame.with_columns(nw.lit(1.0).alias("__amount__"))
@@ -159,6 +160,8 @@ def cohort_table(
     frame = exclude_after(
         frame, date_col=date_col, customer_col=customer_col, cutoff=end, name="as_of", who=who
     )
+    if metric == "revenue":
+        warn_negative_amounts(frame, amount_col, who=who, stacklevel=2)
     if len(frame) == 0:
         raise ValidationError(f"{who}: no orders on or before as_of={end.date()}.")
     first = (

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._orderlog import cutoff_bound, exclude_after, read_order_log
+from crmcore._orderlog import cutoff_bound, exclude_after, read_order_log, warn_negative_amounts
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
@@ -236,6 +236,7 @@ def btyd_summary(
         statuses=statuses,
         currency_col=currency_col,
         date_format=date_format,
+        warn_negative=False,
     )
     frame = exclude_after(
         frame,
@@ -245,6 +246,8 @@ def btyd_summary(
         name="observation_end",
         who=_WHO,
     )
+    if amount_col is not None:
+        warn_negative_amounts(frame, amount_col, who=_WHO, stacklevel=2)
     if len(frame) == 0:
         raise ValidationError(
             f"{_WHO}: no transaction is dated on or before observation_end "
