@@ -222,9 +222,13 @@ def test_only_purchases_count_and_the_others_are_reported_by_status() -> None:
 @pytest.mark.parametrize(
     "call",
     [
-        lambda f, **kw: btyd_summary(f, amount_col="amount", observation_end="2024-03-31", **kw)[
-            "monetary_value"
-        ].sum(),
+        lambda f, **kw: btyd_summary(
+            f,
+            amount_col="amount",
+            observation_end="2024-03-31",
+            include_first_transaction=True,
+            **kw,
+        )["monetary_value"].sum(),
         lambda f, **kw: np.nansum(
             cohort_table(f, as_of="2024-03-31", metric="revenue", **kw).to_numpy()
         ),
@@ -235,15 +239,16 @@ def test_only_purchases_count_and_the_others_are_reported_by_status() -> None:
     ids=["btyd_summary", "cohort_table", "purchase_history", "profitability", "relationship"],
 )
 def test_every_transaction_function_counts_one_real_order(call) -> None:
+    # four 100 EUR orders on one day, one of them a purchase: 100 of revenue (one order);
+    # with every status counted, 400 (btyd_summary's one purchase day totals 400)
     frame = _orders_in_four_statuses()
     with pytest.warns(CRMWarning, match="3 of 4 rows are not purchases"):
         value = call(frame)
-    # btyd_summary's monetary_value is repeat-purchase spend: 0 for a single purchase
-    assert value in (0.0, 100.0)
+    assert value == 100.0
     with warnings.catch_warnings():
         warnings.simplefilter("error", CRMWarning)
         everything = call(frame, statuses=["confirmed", "draft", "cancelled", "returned"])
-    assert everything != value or everything == 0.0
+    assert everything == 400.0
 
 
 def test_statuses_override_and_are_case_insensitive() -> None:
