@@ -39,7 +39,12 @@ def fitted(cdnow: pd.DataFrame) -> ParetoNBDModel:
 def lifetimes_fit(cdnow: pd.DataFrame) -> object:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return lifetimes.ParetoNBDFitter().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+        # lifetimes starts Nelder-Mead from np.random.normal(1, 0.05) draws, so its CDNOW fit
+        # depends on the global random state (a CI run stopped at alpha=10.87, beta=16.93);
+        # the centre of that start, all ones, makes the reference fit reproducible
+        return lifetimes.ParetoNBDFitter().fit(
+            cdnow["frequency"], cdnow["recency"], cdnow["T"], initial_params=np.ones(4)
+        )
 
 
 def _lifetimes_with(params: dict[str, float]) -> object:
