@@ -1,0 +1,519 @@
+"""The ticket and ticket-event frames: validation and the arrays the analytics read (private).
+
+Every function of :mod:`crmcore.service` that reads tickets goes through
+:func:`read_service_log`, so one set of rules holds everywhere:
+
+- tickets: one row per ticket with ``ticket_id`` (unique), ``opened_at`` (tz-aware, any zone)
+  and ``priority`` (low, normal, high, urgent); ``status``, when present, must be the status
+  the events lead to (the status history comes from the events, never from this column);
+- events: one row per event with ``ticket_id``, ``occurred_at`` (tz-aware), ``kind``
+  (status_change, agent_reply, customer_reply, internal_note), ``status`` (the new status of a
+  status_change, missing otherwise) and optionally ``automatic`` (boolean; absent means no
+  automatic replies); rows in any order (ties keep the input order);
+- a ticket starts as ``new`` at ``opened_at``; every status change must be allowed by
+  :data:`~crmcore.service.TICKET_TRANSITIONS`; no event may come before its ticket opened;
+- the whole frames are validated, not only the part before ``as_of``; events after ``as_of``
+  are then ignored, and tickets opened after it are left out with a counted warning;
+- the caller's frames are never mutated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from typing import Any, Final
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from crmcore._validation import format_ids, require_columns, to_pandas
+from crmcore.exceptions import CRMWarning, InvalidTransition, ValidationError
+from crmcore.service._entities import (
+    TICKET_TRANSITIONS,
+    TicketCategory,
+    TicketEventKind,
+    TicketPriority,
+    TicketStatus,
+)
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "KIND",
+    "NAT",
+    "STATUS",
+    "TICKET_COLUMNS",
+    "ServiceLog",
+    "coerce_aware",
+    "read_service_log",
+]
+
+I64 = np.ndarray[Any, np.dtype[np.int64]]
+I8 = np.ndarray[Any, np.dtype[np.int8]]
+B = np.ndarray[Any, np.dtype[np.bool_]]
+
+#: Columns of a tickets frame (``contact_id`` and the others beyond the first three are
+#: optional for the analytics).
+TICKET_COLUMNS: Final[tuple[str, ...]] = (
+    "ticket_id",
+    "customer_id",
+    "opened_at",
+    "channel",
+    "category",
+    "priority",
+    "status",
+    "satisfaction",
+)
+#: Columns of a ticket-events frame (``automatic`` is optional).
+EVENT_COLUMNS: Final[tuple[str, ...]] = ("ticket_id", "occurred_at", "kind", "status", "automatic")
+
+#: Integer codes of the statuses (the enum's order) and of the event kinds.
+STATUS: Final[dict[str, int]] = {s.value: i for i, s in enumerate(TicketStatus)}
+KIND: Final[dict[str, int]] = {k.value: i for i, k in enumerate(TicketEventKind)}
+PRIORITIES: Final[tuple[str, ...]] = tuple(p.value for p in TicketPriority)
+NAT: Final[int] = int(np.iinfo(np.int64).min)
+
+_ALLOWED = np.zeros((len(STATUS), len(STATUS)), dtype=bool)
+for _src, _targets in TICKET_TRANSITIONS.items():
+    for _dst in _targets:
+        _ALLOWED[STATUS[_src.value], STATUS[_dst.value]] = True
+_STATUS_NAMES = np.array(list(STATUS), dtype=object)
+
+
+def _fail(who: str, rule: str, ids: Any, *, noun: str = "tickets", hint: str = "") -> None:
+    unique = pd.unique(np.asarray(ids, dtype=object))
+    text = (
+        f"{who}: {rule}; {len(unique):,} {noun} break this rule (first ids: {format_ids(unique)})."
+    )
+    raise ValidationError(f"{text} Hint: {hint}" if hint else text)
+
+
+# ====================================================================== time
+
+
+def coerce_aware(value: Any, *, who: str, name: str = "as_of") -> pd.Timestamp:
+    """Return `value` as a tz-aware UTC Timestamp; naive values and dates are refused.
+
+    Examples
+    --------
+    >>> coerce_aware("2024-03-31T12:00+02:00", who="sla_status")
+    Timestamp('2024-03-31 10:00:00+0000', tz='UTC')
+    """
+    ts: Any = pd.NaT
+    ok = isinstance(value, (str, dt.datetime, np.datetime64, pd.Timestamp))
+    if ok:
+        try:
+            ts = pd.Timestamp(value)
+        except (TypeError, ValueError, OverflowError):
+            ts = pd.NaT
+    if not ok or ts is pd.NaT:
+        raise ValidationError(
+            f"{who}: {name} must be a tz-aware datetime, pandas Timestamp or ISO 8601 string "
+            f"with an offset; got {value!r} ({type(value).__name__})."
+        )
+    if ts.tzinfo is None:
+        raise ValidationError(
+            f"{who}: {name} must be tz-aware; got the naive timestamp {ts}. Hint: give the zone, "
+            f"e.g. pd.Timestamp({str(ts)!r}, tz='Europe/Berlin')."
+        )
+    out: pd.Timestamp = pd.Timestamp(ts.tz_convert("UTC").as_unit("ns"))
+    return out
+
+
+_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$"
+
+
+def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: pd.Series[Any]) -> I64:
+    """A tz-aware timestamp column as UTC nanoseconds; naive or missing values raise."""
+    dtype = series.dtype
+    missing = np.asarray(series.isna().to_numpy(), dtype=bool)
+    if missing.any():
+        _fail(who, f"column {column!r} must not have missing values", ids[missing], noun="rows")
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        out = series.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(dtype):
+        raise ValidationError(
+            f"{who}: column {column!r} holds naive timestamps ({len(series):,} rows, first ids: "
+            f"{format_ids(ids.head(5))}); every time must be tz-aware. Hint: "
+            f"frame[{column!r}].dt.tz_localize('Europe/Berlin') with your zone."
+        )
+    else:
+        kind = pd.api.types.infer_dtype(series, skipna=True)
+        if kind == "string":
+            naive = ~series.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool)
+        elif kind in ("datetime", "datetime64"):
+            naive = np.fromiter(
+                (getattr(v, "tzinfo", None) is None for v in series), dtype=bool, count=len(series)
+            )
+        elif kind == "empty":
+            naive = np.zeros(len(series), dtype=bool)
+        else:
+            raise ValidationError(
+                f"{who}: column {column!r} must hold tz-aware datetimes or ISO 8601 strings with "
+                f"an offset; got {kind} values (first: {format_ids(series.head(2))})."
+            )
+        if naive.any():
+            _fail(
+                who,
+                f"column {column!r} must hold tz-aware times (naive values found)",
+                ids[naive],
+                noun="rows",
+                hint="localize the column to its zone, or write ISO 8601 strings with an offset.",
+            )
+        try:
+            out = pd.to_datetime(series, format="ISO8601" if kind == "string" else None, utc=True)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValidationError(
+                f"{who}: column {column!r} has values that are not ISO 8601 timestamps (first "
+                f"values: {format_ids(series.head(2))})."
+            ) from exc
+    values: I64 = np.array(pd.DatetimeIndex(out).as_unit("ns").asi8, dtype=np.int64)
+    return values
+
+
+# ====================================================================== codes
+
+
+def _codes(
+    series: pd.Series[Any],
+    mapping: dict[str, int],
+    column: str,
+    who: str,
+    ids: pd.Series[Any],
+    *,
+    allow_missing: bool = False,
+) -> I8:
+    """Case-insensitive enum values (strings or enum members) as int8 codes; -1 = missing."""
+    inverse, uniques = pd.factorize(series, use_na_sentinel=True)
+    missing = inverse < 0
+    if missing.any() and not allow_missing:
+        _fail(who, f"column {column!r} must not have missing values", ids[missing], noun="rows")
+    names = [str(getattr(u, "value", u)).strip().lower() for u in uniques]
+    table = np.array([mapping.get(name, -2) for name in names] + [-1], dtype=np.int8)
+    codes = table[inverse]  # the sentinel -1 picks the trailing -1
+    bad = codes == -2
+    if bad.any():
+        wrong = sorted({n for n in names if n not in mapping})
+        _fail(
+            who,
+            f"column {column!r} must be one of {', '.join(mapping)} (got {format_ids(wrong)})",
+            ids[bad],
+            noun="rows",
+        )
+    return codes.astype(np.int8)
+
+
+# ====================================================================== the log
+
+
+@attrs.frozen(eq=False)
+class ServiceLog:
+    """Validated tickets and events as aligned arrays (internal).
+
+    Tickets keep their input order (``ids``); events are those up to ``as_of``, sorted by
+    ticket code, time and input order. Times are int64 UTC nanoseconds.
+    """
+
+    ids: pd.Index
+    tickets: pd.DataFrame
+    opened: I64
+    priority: I8
+    as_of: int
+    ev_ticket: I64
+    ev_time: I64
+    ev_kind: I8
+    ev_status: I8
+    ev_automatic: B
+    left_out: int
+
+    @property
+    def n(self) -> int:
+        """Number of tickets."""
+        return len(self.ids)
+
+    def first_time(self, mask: B) -> I64:
+        """Per ticket, the time of the first event where `mask` holds (NAT if none)."""
+        out = np.full(self.n, NAT, dtype=np.int64)
+        codes, times = self.ev_ticket[mask], self.ev_time[mask]
+        if len(codes):
+            first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+            out[codes[first]] = times[first]
+        return out
+
+    def last_time(self, mask: B) -> I64:
+        """Per ticket, the time of the last event where `mask` holds (NAT if none)."""
+        out = np.full(self.n, NAT, dtype=np.int64)
+        codes, times = self.ev_ticket[mask], self.ev_time[mask]
+        if len(codes):
+            last = np.flatnonzero(np.r_[codes[1:] != codes[:-1], True])
+            out[codes[last]] = times[last]
+        return out
+
+    def count(self, mask: B) -> I64:
+        """Per ticket, the number of events where `mask` holds."""
+        return np.bincount(self.ev_ticket[mask], minlength=self.n).astype(np.int64)
+
+    def public_agent_replies(self) -> B:
+        """Mask of the public, non-automatic agent replies (what counts as a response)."""
+        mask: B = (self.ev_kind == KIND["agent_reply"]) & ~self.ev_automatic
+        return mask
+
+    def status_changes(self, status: str | None = None) -> B:
+        """Mask of the status changes (to `status` when given)."""
+        mask: B = self.ev_kind == KIND["status_change"]
+        if status is not None:
+            mask &= self.ev_status == STATUS[status]
+        return mask
+
+    def status_at_as_of(self) -> I8:
+        """Per ticket, the status code at ``as_of``."""
+        out = np.full(self.n, STATUS["new"], dtype=np.int8)
+        mask = self.status_changes()
+        codes, status = self.ev_ticket[mask], self.ev_status[mask]
+        if len(codes):
+            last = np.flatnonzero(np.r_[codes[1:] != codes[:-1], True])
+            out[codes[last]] = status[last]
+        return out
+
+    def reopens(self) -> I64:
+        """Per ticket, the number of solved -> open changes up to ``as_of``."""
+        mask = self.status_changes()
+        codes, status = self.ev_ticket[mask], self.ev_status[mask]
+        prev = np.r_[np.int8(-1), status[:-1]]
+        same = np.r_[False, codes[1:] == codes[:-1]]
+        reopen = same & (prev == STATUS["solved"]) & (status == STATUS["open"])
+        return np.bincount(codes[reopen], minlength=self.n).astype(np.int64)
+
+    def status_segments(self) -> tuple[I64, I64, I64, I8]:
+        """The status timeline up to ``as_of``: (ticket code, start, end, status) per segment.
+
+        Every ticket has a first segment in ``new`` from ``opened_at``; each status change
+        starts a new segment; the last one ends at ``as_of``. Segments may have zero length
+        (two changes at one instant). Sorted by ticket code and time.
+        """
+        mask = self.status_changes()
+        ev_codes = self.ev_ticket[mask]
+        per_ticket = np.bincount(ev_codes, minlength=self.n)
+        # the events are sorted by ticket: each ticket's opening row goes before its changes
+        first = np.arange(self.n) + np.r_[0, np.cumsum(per_ticket)[:-1]].astype(np.int64)
+        size = self.n + len(ev_codes)
+        is_open = np.zeros(size, dtype=bool)
+        is_open[first] = True
+        codes = np.empty(size, dtype=np.int64)
+        starts = np.empty(size, dtype=np.int64)
+        status = np.empty(size, dtype=np.int8)
+        codes[first], starts[first], status[first] = np.arange(self.n), self.opened, STATUS["new"]
+        codes[~is_open], starts[~is_open], status[~is_open] = (
+            ev_codes,
+            self.ev_time[mask],
+            self.ev_status[mask],
+        )
+        same_next = np.r_[codes[1:] == codes[:-1], False]
+        ends = np.where(same_next, np.r_[starts[1:], 0], self.as_of).astype(np.int64)
+        return codes, starts, ends, status
+
+
+def _status_history_check(who: str, ticket_ids: np.ndarray[Any, Any], codes: I64, status: I8) -> I8:
+    """Check every status change against the table; return the final status per event ticket."""
+    same = np.r_[False, codes[1:] == codes[:-1]]
+    prev = np.where(same, np.r_[np.int8(STATUS["new"]), status[:-1]], STATUS["new"])
+    bad = ~_ALLOWED[prev, status]
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        move = f"{_STATUS_NAMES[prev[first]]} -> {_STATUS_NAMES[status[first]]}"
+        unique = pd.unique(np.asarray(ticket_ids[codes[bad]], dtype=object))
+        raise InvalidTransition(
+            f"{who}: every status change must be allowed by TICKET_TRANSITIONS (a ticket starts "
+            f"as 'new'; solved -> open is the reopen, closed is final); {len(unique):,} tickets "
+            f"break this rule (first ids: {format_ids(unique)}; first bad change: {move})."
+        )
+    return prev.astype(np.int8)
+
+
+def _event_order(code: I64, time: I64) -> I64:
+    """Stable order by (ticket code, time); fast when the input is already in time order."""
+    if len(code) < 2:
+        return np.arange(len(code), dtype=np.int64)
+    time_sorted = bool((time[1:] >= time[:-1]).all())
+    step = code[1:] - code[:-1]
+    if bool((step >= 0).all()) and (
+        time_sorted or bool((time[1:][step == 0] >= time[:-1][step == 0]).all())
+    ):
+        return np.arange(len(code), dtype=np.int64)
+    if time_sorted:
+        return np.argsort(code, kind="stable").astype(np.int64)
+    return np.lexsort((time, code)).astype(np.int64)  # lexsort is stable: ties keep input order
+
+
+def read_service_log(
+    tickets: Any,
+    events: Any,
+    *,
+    as_of: Any,
+    who: str,
+    require: tuple[str, ...] = ("priority",),
+) -> ServiceLog:
+    """Validate tickets and events and return them as aligned arrays.
+
+    Parameters
+    ----------
+    tickets, events : DataFrame
+        pandas, Polars or PyArrow frames (see the module docstring for the rules).
+    as_of : tz-aware datetime or ISO 8601 string with an offset
+        Events after it are ignored; tickets opened after it are left out (counted in a
+        :class:`~crmcore.exceptions.CRMWarning`).
+    who : str
+        The public function, for messages.
+    require : tuple of str
+        Ticket columns needed beyond ``ticket_id`` and ``opened_at``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"ticket_id": [1], "priority": ["high"],
+    ...                   "opened_at": [pd.Timestamp("2024-03-04 09:00", tz="UTC")]})
+    >>> e = pd.DataFrame({"ticket_id": [1], "kind": ["status_change"], "status": ["solved"],
+    ...                   "occurred_at": [pd.Timestamp("2024-03-04 10:00", tz="UTC")]})
+    >>> log = read_service_log(t, e, as_of="2024-03-05T00:00Z", who="example")
+    >>> int(log.status_at_as_of()[0]) == STATUS["solved"]
+    True
+    """
+    as_of_ts = coerce_aware(as_of, who=who)
+    frame = to_pandas(tickets, who=who)
+    require_columns(frame, ("ticket_id", "opened_at", *require), who=who)
+    ev = to_pandas(events, who=who)
+    require_columns(ev, ("ticket_id", "occurred_at", "kind"), who=who)
+
+    ids = frame["ticket_id"]
+    if bool(ids.isna().any()):
+        raise ValidationError(
+            f"{who}: column 'ticket_id' must not have missing values; "
+            f"{int(ids.isna().sum()):,} rows have none."
+        )
+    dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
+    if dup.any():
+        _fail(who, "column 'ticket_id' must be unique (one row per ticket)", ids[dup])
+    index = pd.Index(ids.to_numpy(), name="ticket_id")
+    opened = _aware_ns(frame["opened_at"], "opened_at", who, ids)
+    priority = (
+        _codes(frame["priority"], {p: i for i, p in enumerate(PRIORITIES)}, "priority", who, ids)
+        if "priority" in frame.columns
+        else np.full(len(frame), -1, dtype=np.int8)
+    )
+    if "category" in require:
+        _codes(
+            frame["category"],
+            {c.value: i for i, c in enumerate(TicketCategory)},
+            "category",
+            who,
+            ids,
+        )
+
+    # ------------------------------------------------------------- events
+    ev_ids = ev["ticket_id"]
+    code = index.get_indexer(pd.Index(ev_ids.to_numpy()))
+    unknown = code < 0
+    if unknown.any():
+        _fail(
+            who,
+            "every event's ticket_id must be a ticket of the tickets frame",
+            ev_ids[unknown],
+            noun="unknown ticket ids",
+        )
+    code = code.astype(np.int64)
+    time = _aware_ns(ev["occurred_at"], "occurred_at", who, ev_ids)
+    kind = _codes(ev["kind"], dict(KIND), "kind", who, ev_ids)
+    if "status" in ev.columns:
+        status = _codes(ev["status"], dict(STATUS), "status", who, ev_ids, allow_missing=True)
+    else:
+        status = np.full(len(ev), -1, dtype=np.int8)
+    is_change = kind == KIND["status_change"]
+    no_status = is_change & (status < 0)
+    if no_status.any():
+        _fail(who, "a status_change event needs its new status in 'status'", ev_ids[no_status])
+    stray = ~is_change & (status >= 0)
+    if stray.any():
+        _fail(
+            who,
+            "only status_change events carry a 'status' (it is the new status)",
+            ev_ids[stray],
+            hint="set 'status' to missing on replies and notes.",
+        )
+    if "automatic" in ev.columns:
+        auto_col = ev["automatic"]
+        if bool(auto_col.isna().any()) or not (
+            pd.api.types.is_bool_dtype(auto_col.dtype)
+            or pd.api.types.infer_dtype(auto_col, skipna=False) == "boolean"
+        ):
+            bad = auto_col.isna().to_numpy(dtype=bool) | ~auto_col.isin([True, False]).to_numpy(
+                dtype=bool
+            )
+            _fail(
+                who,
+                "column 'automatic' must hold booleans without missing values",
+                ev_ids[bad] if bad.any() else ev_ids.head(5),
+                noun="rows",
+            )
+        automatic = auto_col.to_numpy(dtype=bool).copy()
+    else:
+        automatic = np.zeros(len(ev), dtype=bool)
+
+    early = time < opened[code]
+    if early.any():
+        _fail(who, "no event may come before its ticket's opened_at", ev_ids[early])
+
+    order = _event_order(code, time)
+    code, time, kind, status, automatic = (
+        code[order],
+        time[order],
+        kind[order],
+        status[order],
+        automatic[order],
+    )
+    ch = kind == KIND["status_change"]
+    id_values = index.to_numpy()
+    _status_history_check(who, id_values, code[ch], status[ch])
+
+    if "status" in frame.columns:
+        final = np.full(len(frame), STATUS["new"], dtype=np.int8)
+        c_codes, c_status = code[ch], status[ch]
+        if len(c_codes):
+            last = np.flatnonzero(np.r_[c_codes[1:] != c_codes[:-1], True])
+            final[c_codes[last]] = c_status[last]
+        given = _codes(frame["status"], dict(STATUS), "status", who, ids, allow_missing=True)
+        off = (given >= 0) & (given != final)
+        if off.any():
+            _fail(
+                who,
+                "the tickets' 'status' must be the status their events lead to (a ticket starts "
+                "as 'new'; the status history comes from the status_change events)",
+                ids[off],
+                hint="add the missing status_change events, or drop the 'status' column.",
+            )
+
+    # ------------------------------------------------------------- as_of
+    cut = int(as_of_ts.value)
+    keep_ticket = opened <= cut
+    left_out = int((~keep_ticket).sum())
+    if left_out:
+        warnings.warn(
+            f"{who}: {left_out:,} of {len(frame):,} tickets were opened after as_of "
+            f"{as_of_ts} and are left out (first ids: {format_ids(ids[~keep_ticket])}).",
+            CRMWarning,
+            stacklevel=3,
+        )
+    new_code = np.cumsum(keep_ticket) - 1
+    keep_event = (time <= cut) & keep_ticket[code]
+    return ServiceLog(
+        ids=index[keep_ticket],
+        tickets=frame.loc[keep_ticket].reset_index(drop=True),
+        opened=opened[keep_ticket],
+        priority=priority[keep_ticket],
+        as_of=cut,
+        ev_ticket=new_code[code[keep_event]].astype(np.int64),
+        ev_time=time[keep_event],
+        ev_kind=kind[keep_event],
+        ev_status=status[keep_event],
+        ev_automatic=automatic[keep_event],
+        left_out=left_out,
+    )
