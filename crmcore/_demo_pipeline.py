@@ -7,6 +7,7 @@ import pandas as pd
 from crmcore.datasets import default_transition_matrix, simulate_pipeline
 from crmcore.pipeline import (
     PipelineMarkovModel,
+    backtest,
     forecast_revenue,
     salesforce_pipeline,
     snapshot,
@@ -18,11 +19,7 @@ _AS_OF = pd.Timestamp("2025-12-31 23:59:59", tz="UTC")
 
 
 def _backtest_lines(history: pd.DataFrame) -> list[str]:
-    """The back-test part (quarterly as-of dates in 2025), or a note if it is unavailable."""
-    try:
-        from crmcore.pipeline import backtest
-    except ImportError:  # pragma: no cover - only while issue 9 is being merged
-        return ["(back-test not available in this build)"]
+    """The back-test part (quarterly as-of dates in 2025)."""
     dates = pd.to_datetime(["2025-01-01", "2025-04-01", "2025-07-01", "2025-10-01"])
     table = backtest(history, dates, pipeline=salesforce_pipeline(), model="markov")
     shown = table[["n_open", "forecast_mean", "p10", "p90", "actual"]].round(0)

@@ -77,6 +77,11 @@ lost_reason        object (str or None)      ``Opportunity.lost_reason``
 created_at_exact   object (datetime)         the original tz-aware ``created_at``, own zone
 =================  ========================  ==================================================
 
+Tickets frame (:func:`tickets_to_frame`) and ticket-event frame (:func:`ticket_events_to_frame`):
+columns :data:`TICKET_COLUMNS` and :data:`TICKET_EVENT_COLUMNS`, timestamps in UTC, enums as
+their string values; :func:`frame_to_tickets` joins the two back into
+:class:`~crmcore.service.Ticket` entities.
+
 Notes
 -----
 ``datetime64[ns, UTC]`` covers the years 1677 to 2262; datetimes outside that range cannot be
@@ -108,7 +113,7 @@ import datetime as _dt
 import difflib
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import attrs
 import narwhals.stable.v1 as nw
@@ -116,7 +121,7 @@ import numpy as np
 import pandas as pd
 
 from crmcore.customers import Customer, Order
-from crmcore.exceptions import ColumnNotFoundError, ValidationError
+from crmcore.exceptions import ColumnNotFoundError, InvalidTransition, ValidationError
 from crmcore.money import Money
 from crmcore.pipeline._entities import Opportunity, Pipeline, StageChange
 from crmcore.pipeline._history import (
@@ -125,10 +130,15 @@ from crmcore.pipeline._history import (
     read_history,
 )
 
+if TYPE_CHECKING:  # imported on first use at run time (see _ticket_classes)
+    from crmcore.service._entities import Ticket
+
 __all__ = [
     "CUSTOMER_COLUMNS",
     "OPPORTUNITY_COLUMNS",
     "ORDER_COLUMNS",
+    "TICKET_COLUMNS",
+    "TICKET_EVENT_COLUMNS",
     "as_narwhals",
     "check_no_duplicates",
     "check_no_missing",
@@ -142,12 +152,15 @@ __all__ = [
     "frame_to_customers",
     "frame_to_opportunities",
     "frame_to_orders",
+    "frame_to_tickets",
     "history_to_opportunities",
     "nearest_name",
     "opportunities_to_frame",
     "opportunities_to_history",
     "orders_to_frame",
     "require_columns",
+    "ticket_events_to_frame",
+    "tickets_to_frame",
     "to_pandas",
 ]
 
@@ -199,6 +212,31 @@ OPPORTUNITY_COLUMNS: Final[tuple[str, ...]] = (
     "created_at_exact",
 )
 
+#: Columns of :func:`tickets_to_frame`, in order.
+TICKET_COLUMNS: Final[tuple[str, ...]] = (
+    "ticket_id",
+    "customer_id",
+    "contact_id",
+    "opened_at",
+    "channel",
+    "category",
+    "priority",
+    "status",
+    "satisfaction",
+)
+
+#: Columns of :func:`ticket_events_to_frame`, in order.
+TICKET_EVENT_COLUMNS: Final[tuple[str, ...]] = (
+    "ticket_id",
+    "occurred_at",
+    "kind",
+    "status",
+    "automatic",
+    "author_id",
+)
+
+_TICKET_INPUT: Final = ("ticket_id", "customer_id", "opened_at", "channel", "category", "priority")
+_TICKET_EVENT_INPUT: Final = ("ticket_id", "occurred_at", "kind")
 _ORDER_INPUT: Final = ("order_id", "customer_id", "ordered_at", "currency", "status", "lines")
 _CUSTOMER_INPUT: Final = (
     "customer_id",
@@ -780,6 +818,362 @@ def frame_to_opportunities(
         return opportunity if pipeline is None else opportunity.check(pipeline)
 
     return _build(rows, make, caller, "opportunity_id")
+
+
+# ---------------------------------------------------------------------- tickets
+
+
+def _ticket_classes() -> tuple[Any, Any]:
+    """Ticket and TicketEvent, imported on first use (crmcore.service stays independent)."""
+    from crmcore.service._entities import Ticket, TicketEvent
+
+    return Ticket, TicketEvent
+
+
+def _iterable_of(items: Any, kind: type, caller: str, name: str) -> list[Any]:
+    if isinstance(items, str | bytes | kind) or not isinstance(items, Iterable):
+        raise ValidationError(
+            f"{caller}: {name} must be an iterable of {kind.__name__}; got "
+            f"{items!r} ({type(items).__name__})."
+        )
+    out = list(items)
+    for position, item in enumerate(out):
+        if not isinstance(item, kind):
+            raise ValidationError(
+                f"{caller}: {name}[{position}] must be a {kind.__name__}; got "
+                f"{type(item).__name__}."
+            )
+    return out
+
+
+def _aware_utc(series: pd.Series, column: str, ids: Sequence[object], caller: str) -> pd.Series:
+    """`series` as ``datetime64[ns, UTC]``; naive or missing values raise ValidationError."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        converted: pd.Series = series.dt.tz_convert("UTC").astype(_UTC)
+    elif pd.api.types.is_datetime64_dtype(dtype):
+        raise ValidationError(
+            f"{caller}: column {column!r} must hold timezone-aware timestamps; it is naive "
+            f"({dtype}, {len(series):,} rows; first ids: {format_ids(ids)}). Hint: localize "
+            "it first, e.g. series.dt.tz_localize('Europe/Berlin')."
+        )
+    else:
+        stamps: list[Any] = []
+        naive: list[object] = []
+        bad: list[object] = []
+        for value, key in zip(series.tolist(), ids, strict=True):
+            try:
+                stamp = None if _python(value) is None else pd.Timestamp(value)
+            except (TypeError, ValueError, OverflowError):
+                bad.append(key)
+                stamps.append(pd.NaT)
+                continue
+            if stamp is None or stamp is pd.NaT:
+                stamps.append(pd.NaT)
+            elif stamp.tzinfo is None:
+                naive.append(key)
+                stamps.append(pd.NaT)
+            else:
+                stamps.append(stamp.tz_convert("UTC"))
+        if bad:
+            raise ValidationError(
+                f"{caller}: column {column!r} must hold timezone-aware timestamps; {len(bad):,} "
+                f"values are not timestamps (first ids: {format_ids(bad)})."
+            )
+        if naive:
+            raise ValidationError(
+                f"{caller}: column {column!r} must hold timezone-aware timestamps; {len(naive):,} "
+                f"of {len(series):,} values are naive (first ids: {format_ids(naive)}). Hint: "
+                "attach the zone the times were recorded in."
+            )
+        converted = pd.Series(pd.DatetimeIndex(stamps, tz="UTC"), index=series.index).astype(_UTC)
+    missing = converted.isna().to_numpy()
+    if missing.any():
+        first = np.asarray(ids, dtype=object)[missing]
+        raise ValidationError(
+            f"{caller}: column {column!r} must not have missing values; {int(missing.sum()):,} "
+            f"rows are missing (first ids: {format_ids(first)})."
+        )
+    return converted
+
+
+def _cells(frame: pd.DataFrame, column: str, default: object = None) -> list[Any]:
+    """The Python values of `column` (numpy scalars unboxed, missing -> None), or `default`."""
+    if column not in frame.columns:
+        return [default] * len(frame)
+    out: list[Any] = []
+    for value in frame[column].tolist():
+        value = _python(value)
+        if isinstance(value, np.generic):
+            value = value.item()
+        out.append(value)
+    return out
+
+
+def tickets_to_frame(tickets: Iterable[Ticket]) -> pd.DataFrame:
+    """Return one row per ticket (its current values; the history goes to the event frame).
+
+    Parameters
+    ----------
+    tickets : iterable of Ticket
+        The tickets, in the row order wanted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TICKET_COLUMNS`, RangeIndex: ``ticket_id``, ``customer_id`` (str),
+        ``contact_id`` (object: str or None), ``opened_at`` (``datetime64[ns, UTC]``),
+        ``channel``, ``category``, ``priority``, ``status`` (the enum values as str) and
+        ``satisfaction`` (object: the raw rating, int / float / str, or None).
+
+    Raises
+    ------
+    ValidationError
+        If an item is not a Ticket.
+
+    Notes
+    -----
+    ``opened_at`` keeps each ticket's instant, converted to UTC so the column has one dtype
+    (the original zone is not kept). ``==`` on aware datetimes compares instants, except that
+    Python never calls a time inside a repeated fall-back hour equal to one in another zone
+    (PEP 495): a ticket with such a local time compares equal to its round trip only after
+    its datetimes are moved to UTC. :func:`ticket_events_to_frame` gives the events of the same tickets;
+    :func:`frame_to_tickets` joins the two back.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from zoneinfo import ZoneInfo
+    >>> from crmcore.service import Ticket
+    >>> t = Ticket(id="T-1", customer_id="C-7", channel="email", category="complaint",
+    ...            priority="high", satisfaction=4,
+    ...            opened_at=dt.datetime(2024, 3, 1, 9, tzinfo=ZoneInfo("Europe/Berlin")))
+    >>> tickets_to_frame([t])[["ticket_id", "opened_at", "priority", "status", "satisfaction"]]
+      ticket_id                 opened_at priority status satisfaction
+    0       T-1 2024-03-01 08:00:00+00:00     high    new            4
+    """
+    ticket_cls, _ = _ticket_classes()
+    items = _iterable_of(tickets, ticket_cls, "tickets_to_frame", "tickets")
+    columns: dict[str, pd.Series] = {
+        "ticket_id": _strings([t.id for t in items]),
+        "customer_id": _strings([t.customer_id for t in items]),
+        "contact_id": _objects([t.contact_id for t in items]),
+        "opened_at": _utc([t.opened_at for t in items]),
+        "channel": _strings([t.channel.value for t in items]),
+        "category": _strings([t.category.value for t in items]),
+        "priority": _strings([t.priority.value for t in items]),
+        "status": _strings([t.status.value for t in items]),
+        "satisfaction": _objects([t.satisfaction for t in items]),
+    }
+    result: pd.DataFrame = pd.DataFrame(columns)
+    return result
+
+
+def ticket_events_to_frame(tickets: Iterable[Ticket]) -> pd.DataFrame:
+    """Return one row per ticket event, ticket by ticket, each ticket's events in order.
+
+    Parameters
+    ----------
+    tickets : iterable of Ticket
+        The tickets whose ``events`` are written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TICKET_EVENT_COLUMNS`, RangeIndex: ``ticket_id`` (str),
+        ``occurred_at`` (``datetime64[ns, UTC]``), ``kind`` (str), ``status`` (object: the new
+        status of a ``status_change``, else None), ``automatic`` (bool) and ``author_id``
+        (object: str or None).
+
+    Raises
+    ------
+    ValidationError
+        If an item is not a Ticket.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from crmcore.service import Ticket, TicketEvent
+    >>> utc = dt.timezone.utc
+    >>> t = Ticket(id="T-1", customer_id="C-7", channel="web", category="question",
+    ...            priority="low", opened_at=dt.datetime(2024, 3, 1, 9, tzinfo=utc))
+    >>> t = t.with_event(TicketEvent(kind="agent_reply", automatic=True,
+    ...                              occurred_at=dt.datetime(2024, 3, 1, 9, 1, tzinfo=utc)))
+    >>> t = t.transition_to("open", dt.datetime(2024, 3, 1, 10, tzinfo=utc), author_id="ann")
+    >>> frame = ticket_events_to_frame([t])
+    >>> frame[["occurred_at", "kind", "status", "automatic"]]
+                    occurred_at           kind status  automatic
+    0 2024-03-01 09:01:00+00:00    agent_reply   None       True
+    1 2024-03-01 10:00:00+00:00  status_change   open      False
+    """
+    ticket_cls, _ = _ticket_classes()
+    items = _iterable_of(tickets, ticket_cls, "ticket_events_to_frame", "tickets")
+    pairs = [(t.id, e) for t in items for e in t.events]
+    columns: dict[str, pd.Series] = {
+        "ticket_id": _strings([tid for tid, _ in pairs]),
+        "occurred_at": _utc([e.occurred_at for _, e in pairs]),
+        "kind": _strings([e.kind.value for _, e in pairs]),
+        "status": _objects([None if e.status is None else e.status.value for _, e in pairs]),
+        "automatic": pd.Series([e.automatic for _, e in pairs], dtype=bool),
+        "author_id": _objects([e.author_id for _, e in pairs]),
+    }
+    result: pd.DataFrame = pd.DataFrame(columns)
+    return result
+
+
+def _ticket_error(error: Exception, caller: str, where: str) -> Exception:
+    """`error` again (same class), prefixed with the caller and the ticket it concerns."""
+    return type(error)(f"{caller}: {where}: {error}")
+
+
+def frame_to_tickets(tickets: Any, events: Any = None) -> list[Ticket]:
+    """Rebuild Ticket entities from a ticket frame and, optionally, an event frame.
+
+    Parameters
+    ----------
+    tickets : pandas, Polars or PyArrow DataFrame
+        Needs ``ticket_id, customer_id, opened_at, channel, category, priority``; ``status``
+        (default: the last status change in the events, else ``"new"``), ``contact_id`` and
+        ``satisfaction`` (missing values: None) are optional; other columns are ignored.
+        ``opened_at`` must be timezone-aware (any zone; mixed zones in an object column are
+        fine). Not mutated.
+    events : pandas, Polars or PyArrow DataFrame, optional
+        Needs ``ticket_id, occurred_at, kind``; ``status`` (the new status of a
+        ``status_change``), ``automatic`` (missing: False) and ``author_id`` are optional.
+        Rows may come in any order: each ticket gets its events sorted by ``occurred_at``,
+        ties keeping their row order. Without it every ticket has no events.
+
+    Returns
+    -------
+    list of Ticket
+        One ticket per row of `tickets`, in row order, with ``opened_at`` and event times
+        as UTC datetimes.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        If a needed column is missing (all missing columns are listed, with the nearest names).
+    ValidationError
+        For naive or missing timestamps, duplicate ticket ids, events of tickets that are not
+        in `tickets`, and any row the entities reject (an event before ``opened_at``, a
+        ``status`` that disagrees with the last status change, a bad enum value); the message
+        names the ticket id.
+    InvalidTransition
+        If a ticket's status changes make a move :data:`crmcore.service.TICKET_TRANSITIONS`
+        does not allow (the message names the ticket id).
+
+    Notes
+    -----
+    The events of each ticket are validated by :class:`~crmcore.service.Ticket` itself
+    (status changes replayed from ``new``, times not before ``opened_at``). Timestamps come
+    back in UTC, at microsecond resolution (Python ``datetime``). This conversion builds one
+    entity per row, so it runs a Python loop over rows; the analytics read the frames
+    directly and do not need it.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from crmcore.service import Ticket
+    >>> utc = dt.timezone.utc
+    >>> t = Ticket(id="T-1", customer_id="C-7", channel="chat", category="incident",
+    ...            priority="urgent", opened_at=dt.datetime(2024, 3, 1, 9, tzinfo=utc))
+    >>> t = t.transition_to("open", dt.datetime(2024, 3, 1, 9, 5, tzinfo=utc))
+    >>> t = t.transition_to("solved", dt.datetime(2024, 3, 1, 11, tzinfo=utc))
+    >>> back = frame_to_tickets(tickets_to_frame([t]), ticket_events_to_frame([t]))
+    >>> back == [t], back[0].status.value
+    (True, 'solved')
+    """
+    caller = "frame_to_tickets"
+    ticket_cls, event_cls = _ticket_classes()
+    data = _to_pandas(tickets, caller)
+    _require(data, _TICKET_INPUT, caller)
+    ids = _cells(data, "ticket_id")
+    repeated = pd.unique(np.asarray(ids, dtype=object)[pd.Series(ids).duplicated().to_numpy()])
+    if len(repeated):
+        raise ValidationError(
+            f"{caller}: ticket_id must be unique; {len(repeated):,} ids repeat (first ids: "
+            f"{format_ids(repeated)})."
+        )
+    opened = _aware_utc(data["opened_at"], "opened_at", ids, caller)
+    opened_py = list(pd.DatetimeIndex(opened).to_pydatetime())
+    grouped: list[tuple[Any, ...]] = [() for _ in ids]
+    if events is not None:
+        grouped = _ticket_event_groups(events, ids, event_cls, caller)
+    statuses = _cells(data, "status")
+    fields = {
+        name: _cells(data, name)
+        for name in ("customer_id", "contact_id", "channel", "category", "priority")
+    }
+    ratings = _cells(data, "satisfaction")
+    built: list[Any] = []
+    for position, tid in enumerate(ids):
+        history = grouped[position]
+        status = statuses[position]
+        if status is None:
+            changes = [e.status for e in history if e.status is not None]
+            status = changes[-1] if changes else "new"
+        try:
+            built.append(
+                ticket_cls(
+                    id=tid,
+                    customer_id=fields["customer_id"][position],
+                    contact_id=fields["contact_id"][position],
+                    opened_at=opened_py[position],
+                    channel=fields["channel"][position],
+                    category=fields["category"][position],
+                    priority=fields["priority"][position],
+                    status=status,
+                    events=history,
+                    satisfaction=ratings[position],
+                )
+            )
+        except (ValidationError, InvalidTransition) as error:
+            raise _ticket_error(error, caller, f"ticket_id {tid!r} (row {position})") from error
+    return cast("list[Ticket]", built)
+
+
+def _ticket_event_groups(
+    events: Any, ids: list[Any], event_cls: Any, caller: str
+) -> list[tuple[Any, ...]]:
+    """The events of `events` as TicketEvents, grouped per ticket of `ids`, in time order."""
+    frame = _to_pandas(events, caller)
+    _require(frame, _TICKET_EVENT_INPUT, caller)
+    owners = _cells(frame, "ticket_id")
+    codes = pd.Index(pd.Series(ids, dtype=object)).get_indexer(pd.Series(owners, dtype=object))
+    strangers = pd.unique(np.asarray(owners, dtype=object)[codes < 0])
+    if len(strangers):
+        raise ValidationError(
+            f"{caller}: the events frame has rows for {len(strangers):,} tickets that are not "
+            f"in the tickets frame (first ids: {format_ids(strangers)})."
+        )
+    when = _aware_utc(frame["occurred_at"], "occurred_at", owners, caller)
+    stamps = pd.DatetimeIndex(when).asi8
+    by_time = np.argsort(stamps, kind="stable")
+    order = by_time[np.argsort(codes[by_time], kind="stable")]
+    times = list(pd.DatetimeIndex(when).to_pydatetime())
+    kinds = _cells(frame, "kind")
+    statuses = _cells(frame, "status")
+    automatic = [
+        False if v is None else bool(v) if isinstance(v, bool | np.bool_) else v
+        for v in _cells(frame, "automatic", False)
+    ]
+    authors = _cells(frame, "author_id")
+    grouped: list[list[Any]] = [[] for _ in ids]
+    for row in order.tolist():
+        try:
+            event = event_cls(
+                kind=kinds[row],
+                occurred_at=times[row],
+                status=statuses[row],
+                automatic=automatic[row],
+                author_id=authors[row],
+            )
+        except ValidationError as error:
+            raise _ticket_error(
+                error, caller, f"event row {row} of ticket_id {owners[row]!r}"
+            ) from error
+        grouped[int(codes[row])].append(event)
+    return [tuple(g) for g in grouped]
 
 
 # --- validation helpers (re-exported from crmcore._validation) ---
