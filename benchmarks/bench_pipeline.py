@@ -21,7 +21,7 @@ import pandas as pd
 from _timing import best, peak_mb, row
 
 from crmcore.datasets import default_transition_matrix, simulate_pipeline
-from crmcore.pipeline import salesforce_pipeline
+from crmcore.pipeline import forecast_revenue, salesforce_pipeline
 
 #: Opportunities that simulate_pipeline turns into about 1M events (6.0 events each).
 _OPPS_FOR_1M_EVENTS = 167_000
@@ -55,34 +55,20 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     # --- forecast of open deals
     n_deals = 5_000 if quick else 50_000
     deals = open_deals(n_deals)
-    try:
-        from crmcore.pipeline import forecast_revenue
-    except ImportError:  # pragma: no cover - part of issue 9 not merged yet
-        rows.append(
-            row(
-                f"forecast_revenue, {n_deals:,} open deals",
-                float("nan"),
-                "-",
-                None,
-                None,
-                "crmcore.pipeline.forecast_revenue not available",
-            )
-        )
-    else:
-        kwargs = {"period_start": "2025-01-01", "period_end": "2025-03-31"}
-        ours = best(lambda: forecast_revenue(deals, **kwargs), repeat)
-        peak = peak_mb(lambda: forecast_revenue(deals, **kwargs))
-        fc = forecast_revenue(deals, **kwargs)
-        in_period = deals["expected_close"] <= pd.Timestamp("2025-03-31")
-        expected_mean = float((deals["amount"] * deals["probability"])[in_period].sum())
-        p10, p50, p90 = (float(fc.quantile(q)) for q in (0.1, 0.5, 0.9))
-        note = (
-            f"mean rel. diff to sum(a q) {abs(fc.mean / expected_mean - 1):.1e}; "
-            f"P10/P50/P90 {p10:,.0f} / {p50:,.0f} / {p90:,.0f}; goal < 1 s"
-        )
-        rows.append(
-            row(f"forecast_revenue, {n_deals:,} open deals (exact)", ours, "-", None, peak, note)
-        )
+    kwargs = {"period_start": "2025-01-01", "period_end": "2025-03-31"}
+    ours = best(lambda: forecast_revenue(deals, **kwargs), repeat)
+    peak = peak_mb(lambda: forecast_revenue(deals, **kwargs))
+    fc = forecast_revenue(deals, **kwargs)
+    in_period = deals["expected_close"] <= pd.Timestamp("2025-03-31")
+    expected_mean = float((deals["amount"] * deals["probability"])[in_period].sum())
+    p10, p50, p90 = (float(fc.quantile(q)) for q in (0.1, 0.5, 0.9))
+    note = (
+        f"mean rel. diff to sum(a q) {abs(fc.mean / expected_mean - 1):.1e}; "
+        f"P10/P50/P90 {p10:,.0f} / {p50:,.0f} / {p90:,.0f}; goal < 1 s"
+    )
+    rows.append(
+        row(f"forecast_revenue, {n_deals:,} open deals (exact)", ours, "-", None, peak, note)
+    )
 
     # --- Markov fit from stage events
     from crmcore.pipeline import PipelineMarkovModel
