@@ -38,11 +38,9 @@ from crmcore.service._entities import (
 )
 
 __all__ = [
-    "EVENT_COLUMNS",
     "KIND",
     "NAT",
     "STATUS",
-    "TICKET_COLUMNS",
     "ServiceLog",
     "coerce_aware",
     "read_service_log",
@@ -51,21 +49,6 @@ __all__ = [
 I64 = np.ndarray[Any, np.dtype[np.int64]]
 I8 = np.ndarray[Any, np.dtype[np.int8]]
 B = np.ndarray[Any, np.dtype[np.bool_]]
-
-#: Columns of a tickets frame (``contact_id`` and the others beyond the first three are
-#: optional for the analytics).
-TICKET_COLUMNS: Final[tuple[str, ...]] = (
-    "ticket_id",
-    "customer_id",
-    "opened_at",
-    "channel",
-    "category",
-    "priority",
-    "status",
-    "satisfaction",
-)
-#: Columns of a ticket-events frame (``automatic`` is optional).
-EVENT_COLUMNS: Final[tuple[str, ...]] = ("ticket_id", "occurred_at", "kind", "status", "automatic")
 
 #: Integer codes of the statuses (the enum's order) and of the event kinds.
 STATUS: Final[dict[str, int]] = {s.value: i for i, s in enumerate(TicketStatus)}
