@@ -17,6 +17,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Customer lifetime value (BG/NBD + Gamma-Gamma)", "crmcore.value._demo_clv"),
     ("Cohorts and the economics of retention", "crmcore.value._demo_retention"),
     ("Sales pipeline (simulated): funnel, forecast, back-test", "crmcore._demo_pipeline"),
+    (
+        "Customer service (simulated tickets): SLAs, backlog, CSAT, cost to serve",
+        "crmcore._demo_service",
+    ),
 )
 
 

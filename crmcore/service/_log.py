@@ -43,6 +43,7 @@ __all__ = [
     "STATUS",
     "ServiceLog",
     "coerce_aware",
+    "priority_column",
     "read_service_log",
 ]
 
@@ -61,6 +62,16 @@ for _src, _targets in TICKET_TRANSITIONS.items():
     for _dst in _targets:
         _ALLOWED[STATUS[_src.value], STATUS[_dst.value]] = True
 _STATUS_NAMES = np.array(list(STATUS), dtype=object)
+
+
+def priority_column(codes: I8) -> pd.Categorical:
+    """Priorities as an ordered categorical, low < normal < high < urgent (code -1: missing).
+
+    Results carry priorities this way so that sorting and grouping follow urgency, not the
+    alphabet.
+    """
+    dtype = pd.CategoricalDtype(list(PRIORITIES), ordered=True)
+    return pd.Categorical.from_codes(codes.astype(np.int64), dtype=dtype)
 
 
 def _fail(who: str, rule: str, ids: Any, *, noun: str = "tickets", hint: str = "") -> None:
@@ -424,20 +435,20 @@ def read_service_log(
         )
     if "automatic" in ev.columns:
         auto_col = ev["automatic"]
-        if bool(auto_col.isna().any()) or not (
-            pd.api.types.is_bool_dtype(auto_col.dtype)
-            or pd.api.types.infer_dtype(auto_col, skipna=False) == "boolean"
-        ):
-            bad = auto_col.isna().to_numpy(dtype=bool) | ~auto_col.isin([True, False]).to_numpy(
-                dtype=bool
-            )
+        # booleans, or 0/1 as many exports write them; nothing else, and no gaps
+        is_flag = auto_col.isin([True, False]).to_numpy(dtype=bool) & ~np.asarray(
+            auto_col.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+            if auto_col.dtype == object
+            else np.zeros(len(auto_col), dtype=bool)
+        )
+        if not is_flag.all():
             _fail(
                 who,
-                "column 'automatic' must hold booleans without missing values",
-                ev_ids[bad] if bad.any() else ev_ids.head(5),
+                "column 'automatic' must hold booleans (or 0/1) without missing values",
+                ev_ids[~is_flag],
                 noun="rows",
             )
-        automatic = auto_col.to_numpy(dtype=bool).copy()
+        automatic = auto_col.to_numpy().astype(bool)
     else:
         automatic = np.zeros(len(ev), dtype=bool)
 

@@ -37,7 +37,7 @@ from crmcore._validation import format_ids, require_columns, to_pandas
 from crmcore.exceptions import ValidationError
 from crmcore.service._calendar import BusinessCalendar
 from crmcore.service._entities import TicketCategory, TicketChannel
-from crmcore.service._log import NAT, PRIORITIES, STATUS, read_service_log
+from crmcore.service._log import NAT, PRIORITIES, STATUS, priority_column, read_service_log
 
 __all__ = [
     "backlog_ageing",
@@ -55,7 +55,6 @@ B = np.ndarray[Any, np.dtype[np.bool_]]
 F64 = np.ndarray[Any, np.dtype[np.float64]]
 
 _STATUS_NAMES: Final = np.array(list(STATUS), dtype=object)
-_PRIORITY_NAMES: Final = np.array(PRIORITIES, dtype=object)
 _TARGETS: Final[tuple[str, ...]] = ("first_response", "next_response", "resolution")
 _SLA_VALUES: Final[tuple[str, ...]] = ("met", "breached", "ongoing", "missing")
 _RESOLVED: Final = (STATUS["solved"], STATUS["closed"])
@@ -270,7 +269,7 @@ def ticket_metrics(
 
     out: pd.DataFrame = pd.DataFrame(
         {
-            "priority": _PRIORITY_NAMES[log.priority],
+            "priority": priority_column(log.priority),
             "status": _STATUS_NAMES[status],
             "first_response_time": _td(_elapsed(cal, log.opened, log.first_time(replies))),
             "first_resolution_time": _td(_elapsed(cal, log.opened, log.first_time(solves))),
