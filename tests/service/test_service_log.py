@@ -253,3 +253,12 @@ def test_automatic_accepts_zero_one_and_an_empty_object_column() -> None:
     assert read_service_log(tickets(), empty, as_of=AS_OF, who="t").ev_automatic.size == 0
     with pytest.raises(ValidationError, match=r"booleans \(or 0/1\).*1 rows.*ids: A"):
         read_service_log(tickets(), events(rows, automatic=[True, "yes"]), as_of=AS_OF, who="t")
+
+
+def test_an_event_without_a_ticket_id_is_refused() -> None:
+    rows = [
+        ("A", "2024-03-04 10:00", "agent_reply", None),
+        (None, "2024-03-04 11:00", "agent_reply", None),
+    ]
+    with pytest.raises(ValidationError, match="unknown ticket ids"):
+        read_service_log(tickets(), events(rows), as_of=AS_OF, who="t")  # type: ignore[list-item]
