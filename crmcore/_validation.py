@@ -32,6 +32,7 @@ __all__ = [
     "check_single_currency",
     "coerce_datetime_column",
     "coerce_timestamp",
+    "first_ids",
     "format_ids",
     "nearest_name",
     "require_columns",
@@ -39,6 +40,22 @@ __all__ = [
 ]
 
 _MAX_IDS = 5
+
+# rule texts carried by the errors' `rule` field (listed in crmcore.exceptions)
+_RULE_COLUMN = "column must exist"
+_RULE_MISSING = "column must not have missing values"
+_RULE_UNIQUE = "key must be unique"
+_RULE_CURRENCY = "amounts must be in one currency"
+_RULE_ISO = "date strings must be ISO 8601"
+_RULE_FORMAT = "dates must match date_format"
+_RULE_DATES = "column must hold dates"
+_RULE_ZONES = "one time zone per column"
+_RULE_NUMBERS = "column must hold numbers"
+_RULE_FINITE = "numbers must be finite"
+_RULE_FRAME = "input must be a DataFrame"
+_RULE_PARAM = "parameter must have the documented type"
+_RULE_CHOICE = "parameter must be one of the choices"
+_RULE_RANGE = "parameter must be a number in range"
 
 
 def format_ids(ids: Iterable[Any], *, limit: int = _MAX_IDS) -> str:
@@ -60,7 +77,8 @@ def format_ids(ids: Iterable[Any], *, limit: int = _MAX_IDS) -> str:
     if not isinstance(ids, Iterable):
         raise ValidationError(
             f"The 'ids' parameter of format_ids must be an iterable of ids. "
-            f"Got {ids!r} ({type(ids).__name__}) instead."
+            f"Got {ids!r} ({type(ids).__name__}) instead.",
+            rule=_RULE_PARAM,
         )
     shown: list[str] = []
     more = False
@@ -70,6 +88,30 @@ def format_ids(ids: Iterable[Any], *, limit: int = _MAX_IDS) -> str:
             break
         shown.append(str(value))
     return ", ".join(shown) + (", ..." if more else "")
+
+
+def first_ids(ids: Iterable[Any], *, limit: int = _MAX_IDS) -> tuple[Any, ...]:
+    """The first `limit` ids of `ids` as a tuple of Python values (an error's ``first_ids``).
+
+    The same ids :func:`format_ids` prints, unformatted: numpy numbers, booleans and
+    strings become Python scalars (``numpy.int64(7)`` -> ``7``) so that ERP code compares
+    them with its own ids; ``datetime64`` values are kept as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first_ids(np.array([7, 8, 9, 10, 11, 12]))
+    (7, 8, 9, 10, 11)
+    >>> first_ids(["a"], limit=0)
+    ()
+    """
+    out: list[Any] = []
+    for i, value in enumerate(ids):
+        if i >= limit:
+            break
+        plain = isinstance(value, np.number | np.bool_ | np.str_ | np.bytes_)
+        out.append(value.item() if plain else value)
+    return tuple(out)
 
 
 def nearest_name(name: str, candidates: Sequence[str]) -> str | None:
@@ -90,7 +132,8 @@ def nearest_name(name: str, candidates: Sequence[str]) -> str | None:
     if not isinstance(name, str):
         raise ValidationError(
             f"The 'name' parameter of nearest_name must be a str. "
-            f"Got {name!r} ({type(name).__name__}) instead."
+            f"Got {name!r} ({type(name).__name__}) instead.",
+            rule=_RULE_PARAM,
         )
     candidates = _column_names(candidates, "candidates", "nearest_name", any_label=True)
     lowered = {str(c).lower(): str(c) for c in candidates}
@@ -117,7 +160,8 @@ def as_narwhals(data: Any, *, who: str) -> nw.DataFrame[Any]:
         return nw.from_native(data, eager_only=True)
     except TypeError:
         raise ValidationError(
-            f"{who}: expected a pandas, Polars or PyArrow DataFrame; got {type(data).__name__}."
+            f"{who}: expected a pandas, Polars or PyArrow DataFrame; got {type(data).__name__}.",
+            rule=_RULE_FRAME,
         ) from None
 
 
@@ -164,7 +208,8 @@ def _column_names(columns: Any, name: str, who: str, *, any_label: bool = False)
     if not isinstance(columns, Iterable) or isinstance(columns, bytes | dict):
         raise ValidationError(
             f"The {name!r} parameter of {who} must be a list of column names. "
-            f"Got {columns!r} ({type(columns).__name__}) instead."
+            f"Got {columns!r} ({type(columns).__name__}) instead.",
+            rule=_RULE_PARAM,
         )
     out = list(columns)
     if not any_label:
@@ -178,7 +223,10 @@ def _column_names(columns: Any, name: str, who: str, *, any_label: bool = False)
         if bad:
             raise ValidationError(
                 f"The {name!r} parameter of {who} must be a list of column names; "
-                f"{len(bad)} items are not names (first: {format_ids(repr(c) for c in bad)})."
+                f"{len(bad)} items are not names (first: {format_ids(repr(c) for c in bad)}).",
+                rule=_RULE_PARAM,
+                count=len(bad),
+                first_ids=first_ids(bad),
             )
     return out
 
@@ -199,15 +247,38 @@ def _require_column_labels(data: Any, columns: list[Any], *, who: str) -> None:
         require_columns(data, [str(c) for c in missing], who=who)
         raise ColumnNotFoundError(  # a str(label) that exists but is not the label itself
             f"{who}: column {missing[0]!r} not found. "
-            f"Available columns: {', '.join(_columns_of(data))}."
+            f"Available columns: {', '.join(_columns_of(data))}.",
+            rule=_RULE_COLUMN,
+            column=str(missing[0]),
+            count=len(missing),
         )
 
 
-def require_columns(data: Any, columns: Iterable[str], *, who: str) -> None:
+def require_columns(data: Any, columns: Iterable[str], *, who: str, col_args: bool = True) -> None:
     """Raise :class:`ColumnNotFoundError` unless every column in `columns` exists.
 
     All missing columns are reported at once, with the columns that exist and the
-    nearest existing name for each missing one.
+    nearest existing name for each missing one. This is crmcore's one "missing column"
+    message: the algorithms and the entity conversions of :mod:`crmcore.frames` use it.
+
+    Parameters
+    ----------
+    data : DataFrame
+        A pandas, Polars or PyArrow frame (or a narwhals one).
+    columns : iterable of str
+        The required columns (one str is one column).
+    who : str
+        The calling function, for the message.
+    col_args : bool, default True
+        Whether `who` takes ``*_col`` arguments naming these columns. The hint then
+        names the argument to pass (``customer_col='customer'``); with False (fixed
+        column names, e.g. ``frame_to_orders``) it names the column to rename.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        With ``rule="column must exist"``, ``column`` the first missing column and
+        ``count`` the number of missing columns.
 
     Examples
     --------
@@ -228,13 +299,13 @@ def require_columns(data: Any, columns: Iterable[str], *, who: str) -> None:
         near = nearest_name(col, available)
         if near is not None:
             parts.append(f"column {col!r} not found (did you mean {near!r}?)")
-            hints.append(f"{_role_keyword(col)}={near!r}")
+            hints.append(f"{_role_keyword(col)}={near!r}" if col_args else f"{near!r} to {col!r}")
         else:
             parts.append(f"column {col!r} not found")
     message = f"{who}: " + "; ".join(parts) + f". Available columns: {', '.join(available)}."
     if hints:
-        message += " Hint: pass " + ", ".join(hints) + "."
-    raise ColumnNotFoundError(message)
+        message += (" Hint: pass " if col_args else " Hint: rename ") + ", ".join(hints) + "."
+    raise ColumnNotFoundError(message, rule=_RULE_COLUMN, column=missing[0], count=len(missing))
 
 
 def _role_keyword(column: str) -> str:
@@ -286,18 +357,22 @@ def check_no_missing(
     if id_col is not None and not _has_column(data, id_col):
         id_col = None  # report row positions instead
     problems = []
+    first: tuple[str, int, tuple[Any, ...]] | None = None  # the fields: first bad column
     if isinstance(data, pd.DataFrame):
         for col in columns:
             mask = data[col].isna().to_numpy()
             count = int(mask.sum())
             if count:
                 if id_col is not None and id_col != col:
-                    ids = format_ids(data.loc[mask, id_col])
+                    bad_ids = data.loc[mask, id_col].iloc[: _MAX_IDS + 1]
                     label = "first ids"
                 else:
-                    ids = format_ids(data.index[mask])
+                    bad_ids = data.index[mask][: _MAX_IDS + 1]
                     label = "first rows"
-                problems.append(f"column {col!r} has {count:,} missing values ({label}: {ids})")
+                first = first or (str(col), count, first_ids(bad_ids))
+                problems.append(
+                    f"column {col!r} has {count:,} missing values ({label}: {format_ids(bad_ids)})"
+                )
     else:
         frame = as_narwhals(data, who=who)
         frame = frame.with_row_index("__row__")
@@ -306,15 +381,22 @@ def check_no_missing(
             count = len(bad)
             if count:
                 if id_col is not None and id_col != col:
-                    ids = format_ids(bad[id_col].head(_MAX_IDS + 1).to_list())
+                    values = bad[id_col].head(_MAX_IDS + 1).to_list()
                     label = "first ids"
                 else:
-                    ids = format_ids(bad["__row__"].head(_MAX_IDS + 1).to_list())
+                    values = bad["__row__"].head(_MAX_IDS + 1).to_list()
                     label = "first rows"
-                problems.append(f"column {col!r} has {count:,} missing values ({label}: {ids})")
-    if problems:
+                first = first or (str(col), count, first_ids(values))
+                problems.append(
+                    f"column {col!r} has {count:,} missing values ({label}: {format_ids(values)})"
+                )
+    if first is not None:
         raise ValidationError(
-            f"{who}: " + "; ".join(problems) + ". Hint: drop or fill them before calling."
+            f"{who}: " + "; ".join(problems) + ". Hint: drop or fill them before calling.",
+            rule=_RULE_MISSING,
+            column=first[0],
+            count=first[1],
+            first_ids=first[2],
         )
 
 
@@ -333,7 +415,8 @@ def check_no_duplicates(data: Any, columns: Sequence[str], *, who: str) -> None:
     columns = _column_names(columns, "columns", who)
     if not columns:
         raise ValidationError(
-            f"The 'columns' parameter of {who} must name at least one key column. Got [] instead."
+            f"The 'columns' parameter of {who} must name at least one key column. Got [] instead.",
+            rule=_RULE_PARAM,
         )
     _require_column_labels(data, columns, who=who)
     pdf = to_pandas(data, who=who)
@@ -341,14 +424,23 @@ def check_no_duplicates(data: Any, columns: Sequence[str], *, who: str) -> None:
     count = int(mask.sum())
     if count:
         keys = pdf.loc[mask, list(columns)]
-        if len(columns) == 1:
-            ids = format_ids(keys.iloc[:, 0])
-        else:
-            ids = format_ids(tuple(r) for r in keys.itertuples(index=False))
+        keys_out: list[Any] = (
+            keys.iloc[: _MAX_IDS + 1, 0].tolist()
+            if len(columns) == 1
+            else [
+                first_ids(r, limit=len(columns))
+                for r in keys.iloc[: _MAX_IDS + 1].itertuples(index=False)
+            ]
+        )
+        ids = format_ids(keys_out)
         raise ValidationError(
             f"{who}: {count:,} rows repeat the key ({', '.join(map(str, columns))}) of an "
             "earlier row "
-            f"(first duplicated keys: {ids})."
+            f"(first duplicated keys: {ids}).",
+            rule=_RULE_UNIQUE,
+            column=str(columns[0]),
+            count=count,
+            first_ids=first_ids(keys_out),
         )
 
 
@@ -377,7 +469,11 @@ def check_single_currency(data: Any, currency_col: str = "currency", *, who: str
         detail = ", ".join(f"{k}: {v:,} rows" for k, v in counts.items())
         raise ValidationError(
             f"{who}: amounts are in {len(counts)} currencies ({detail}); analytics need one. "
-            "Hint: convert with crmcore.ExchangeRates.convert_frame(frame, to=...) first."
+            "Hint: convert with crmcore.ExchangeRates.convert_frame(frame, to=...) first.",
+            rule=_RULE_CURRENCY,
+            column=str(currency_col),
+            count=len(counts),
+            first_ids=first_ids(counts.index),
         )
     return None if counts.empty else str(counts.index[0])
 
@@ -432,22 +528,28 @@ def coerce_timestamp(
                 + ("" if date_format is None else f" nor in date_format={date_format!r}")
                 + f" (a string is read as {layout} only: '10/12/2011' could be 10 December "
                 "or 12 October). Hint: pass an ISO date such as '2011-12-10', a "
-                "datetime.date or a pandas Timestamp."
+                "datetime.date or a pandas Timestamp.",
+                rule=_RULE_ISO if date_format is None else _RULE_FORMAT,
             )
     elif isinstance(value, (_dt.date, np.datetime64, pd.Timestamp)):
         try:
             ts = pd.Timestamp(value)
         except (TypeError, ValueError, OverflowError) as exc:
             raise ValidationError(
-                f"{who}: {name} must be a date or datetime; got {value!r} ({type(value).__name__})."
+                f"{who}: {name} must be a date or datetime; "
+                f"got {value!r} ({type(value).__name__}).",
+                rule=_RULE_DATES,
             ) from exc
     else:
         raise ValidationError(
             f"{who}: {name} must be a date, datetime, pandas Timestamp or ISO 8601 string; "
-            f"got {value!r} ({type(value).__name__})."
+            f"got {value!r} ({type(value).__name__}).",
+            rule=_RULE_DATES,
         )
     if ts is pd.NaT:
-        raise ValidationError(f"{who}: {name} must be a date or datetime; got a missing value.")
+        raise ValidationError(
+            f"{who}: {name} must be a date or datetime; got a missing value.", rule=_RULE_DATES
+        )
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     return cast(pd.Timestamp, ts)
@@ -501,7 +603,8 @@ def coerce_datetime_column(
     if date_format is not None and not isinstance(date_format, str):
         raise ValidationError(
             f"The 'date_format' parameter of {who} must be a strftime string such as "
-            f"'%d/%m/%Y' or None. Got {date_format!r} instead."
+            f"'%d/%m/%Y' or None. Got {date_format!r} instead.",
+            rule=_RULE_PARAM,
         )
     if not isinstance(data, pd.DataFrame):
         data = as_narwhals(data, who=who).to_native()
@@ -531,7 +634,9 @@ def coerce_datetime_column(
         frame = frame.with_columns(series)
     else:
         raise ValidationError(
-            f"{who}: column {column!r} must hold dates or datetimes; got dtype {dtype}."
+            f"{who}: column {column!r} must hold dates or datetimes; got dtype {dtype}.",
+            rule=_RULE_DATES,
+            column=str(column),
         )
     return frame.to_native()
 
@@ -546,14 +651,18 @@ def _coerce_pandas_dates(
         return series
     if pd.api.types.is_bool_dtype(dtype):
         raise ValidationError(
-            f"{who}: column {column!r} must hold dates or datetimes; got dtype {dtype}."
+            f"{who}: column {column!r} must hold dates or datetimes; got dtype {dtype}.",
+            rule=_RULE_DATES,
+            column=str(column),
         )
     if pd.api.types.is_numeric_dtype(dtype):
         if date_format is None:
             raise ValidationError(
                 f"{who}: column {column!r} holds numbers (dtype {dtype}), not dates "
                 f"(first values: {format_ids(series.head(2))}). Hint: for numbers such as "
-                'yyyymmdd pass date_format="%Y%m%d", or convert the column to dates first.'
+                'yyyymmdd pass date_format="%Y%m%d", or convert the column to dates first.',
+                rule=_RULE_DATES,
+                column=str(column),
             )
         ints = pd.to_numeric(series, errors="coerce")
         whole = ints.notna() & (ints == np.floor(ints))
@@ -568,7 +677,9 @@ def _coerce_pandas_dates(
             raise ValidationError(
                 f"{who}: column {column!r} mixes time zones (or zone-aware and naive "
                 f"values), e.g. {_zone_examples(series)}. Hint: convert every value to one "
-                "zone (e.g. UTC) first."
+                "zone (e.g. UTC) first.",
+                rule=_RULE_ZONES,
+                column=str(column),
             ) from exc
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
             parsed = parsed.dt.tz_localize(None)
@@ -576,7 +687,9 @@ def _coerce_pandas_dates(
     if kind not in ("string", "empty"):
         raise ValidationError(
             f"{who}: column {column!r} must hold dates, datetimes or date strings; it holds "
-            f"{kind} values (first values: {format_ids(series.head(2))})."
+            f"{kind} values (first values: {format_ids(series.head(2))}).",
+            rule=_RULE_DATES,
+            column=str(column),
         )
     fmt = "ISO8601" if date_format is None else date_format
     try:
@@ -584,7 +697,9 @@ def _coerce_pandas_dates(
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(
             f"{who}: column {column!r} holds date strings with different time-zone offsets "
-            f"({exc}). Hint: convert them to one zone (e.g. UTC) first."
+            f"({exc}). Hint: convert them to one zone (e.g. UTC) first.",
+            rule=_RULE_ZONES,
+            column=str(column),
         ) from exc
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_localize(None)
@@ -592,14 +707,23 @@ def _coerce_pandas_dates(
     if bad.any():
         examples = ", ".join(repr(v) for v in series[bad].astype(str).unique()[:2])
         where = f"first rows: {format_ids(series.index[bad])}"
+        fields: dict[str, Any] = {
+            "column": str(column),
+            "count": int(bad.sum()),
+            "first_ids": first_ids(series.index[bad]),
+        }
         if date_format is None:
             raise ValidationError(
                 f"{who}: column {column!r} holds {int(bad.sum()):,} strings that are not ISO "
-                f"8601 dates (e.g. {examples}; {where}). {_ISO_HINT}"
+                f"8601 dates (e.g. {examples}; {where}). {_ISO_HINT}",
+                rule=_RULE_ISO,
+                **fields,
             )
         raise ValidationError(
             f"{who}: column {column!r} has {int(bad.sum()):,} values that do not match "
-            f"date_format={date_format!r} (e.g. {examples}; {where})."
+            f"date_format={date_format!r} (e.g. {examples}; {where}).",
+            rule=_RULE_FORMAT,
+            **fields,
         )
     return cast("pd.Series[Any]", parsed)
 
@@ -629,7 +753,8 @@ def check_param_choice(name: str, value: Any, choices: Sequence[Any], *, who: st
     if isinstance(choices, str) or not isinstance(choices, Iterable):
         raise ValidationError(
             f"The 'choices' parameter of check_param_choice must be a collection of options. "
-            f"Got {choices!r} ({type(choices).__name__}) instead."
+            f"Got {choices!r} ({type(choices).__name__}) instead.",
+            rule=_RULE_PARAM,
         )
     choices = list(choices)
     try:
@@ -639,7 +764,8 @@ def check_param_choice(name: str, value: Any, choices: Sequence[Any], *, who: st
     if not known:
         options = ", ".join(repr(c) for c in choices)
         raise ValidationError(
-            f"The {name!r} parameter of {who} must be one of {options}. Got {value!r} instead."
+            f"The {name!r} parameter of {who} must be one of {options}. Got {value!r} instead.",
+            rule=_RULE_CHOICE,
         )
 
 
@@ -674,7 +800,8 @@ def check_param_number(
         ):
             raise ValidationError(
                 f"The {bound_name!r} parameter of check_param_number must be a number or None. "
-                f"Got {bound!r} ({type(bound).__name__}) instead."
+                f"Got {bound!r} ({type(bound).__name__}) instead.",
+                rule=_RULE_PARAM,
             )
     kind = "an int" if integer else "a number"
     lo = "-inf" if low is None else f"{low:g}"
@@ -686,16 +813,16 @@ def check_param_number(
         f"Got {value!r} instead."
     )
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValidationError(message)
+        raise ValidationError(message, rule=_RULE_RANGE)
     if integer and not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValidationError(message)
+        raise ValidationError(message, rule=_RULE_RANGE)
     v = float(value)
     if math.isnan(v):
-        raise ValidationError(message)
+        raise ValidationError(message, rule=_RULE_RANGE)
     if low is not None and (v < low or (v == low and not low_inclusive)):
-        raise ValidationError(message)
+        raise ValidationError(message, rule=_RULE_RANGE)
     if high is not None and (v > high or (v == high and not high_inclusive)):
-        raise ValidationError(message)
+        raise ValidationError(message, rule=_RULE_RANGE)
 
 
 def exact_scale(values: Any) -> float:
@@ -793,7 +920,11 @@ def coerce_number_series(
     label = "first rows" if ids is None else "first ids"
     dtype = s.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        raise ValidationError(f"{who}: column {name!r} must hold numbers; got booleans.")
+        raise ValidationError(
+            f"{who}: column {name!r} must hold numbers; got booleans.",
+            rule=_RULE_NUMBERS,
+            column=str(name),
+        )
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
     elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
@@ -818,18 +949,32 @@ def coerce_number_series(
                 message += " " + _COMMA_DECIMAL_HINT
             elif any(isinstance(v, str) for v in values[bad]):
                 message += " Hint: convert the column with pd.to_numeric first."
-            raise ValidationError(message)
+            raise ValidationError(
+                message,
+                rule=_RULE_NUMBERS,
+                column=str(name),
+                count=int(bad.sum()),
+                first_ids=first_ids(labels[bad]),
+            )
         arr = np.array(
             [np.nan if (v is None or v is pd.NA) else float(v) for v in values], dtype=np.float64
         )
     else:
-        raise ValidationError(f"{who}: column {name!r} must hold numbers; got dtype {dtype}.")
+        raise ValidationError(
+            f"{who}: column {name!r} must hold numbers; got dtype {dtype}.",
+            rule=_RULE_NUMBERS,
+            column=str(name),
+        )
     nonfinite = ~np.isfinite(arr)
     if allow_missing:
         nonfinite &= ~np.isnan(arr)
     if nonfinite.any():
         raise ValidationError(
             f"{who}: {int(nonfinite.sum()):,} values are missing or infinite in column {name!r} "
-            f"({label}: {format_ids(labels[nonfinite])}). Hint: drop or fill them before calling."
+            f"({label}: {format_ids(labels[nonfinite])}). Hint: drop or fill them before calling.",
+            rule=_RULE_FINITE,
+            column=str(name),
+            count=int(nonfinite.sum()),
+            first_ids=first_ids(labels[nonfinite]),
         )
     return arr

@@ -1,4 +1,4 @@
-"""Entity <-> DataFrame conversion (and, below, the frame validation helpers).
+"""Entity <-> DataFrame conversion, and the frame validation helpers (from crmcore._validation).
 
 This is the one place where entities become canonical pandas DataFrames and back. It imports pandas
 and narwhals, so it is not imported by ``import crmcore``.
@@ -110,18 +110,32 @@ True
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import attrs
-import narwhals.stable.v1 as nw
 import numpy as np
 import pandas as pd
 
+# the frame validation helpers live in crmcore._validation (algorithms import them without
+# the entity conversion code); they are public here, and the conversions below use them too
+from crmcore._validation import (
+    as_narwhals,
+    check_no_duplicates,
+    check_no_missing,
+    check_param_choice,
+    check_param_number,
+    check_single_currency,
+    coerce_datetime_column,
+    coerce_timestamp,
+    format_ids,
+    nearest_name,
+    require_columns,
+    to_pandas,
+)
 from crmcore.customers import Customer, Order
-from crmcore.exceptions import ColumnNotFoundError, InvalidTransition, ValidationError
+from crmcore.exceptions import InvalidTransition, ValidationError
 from crmcore.money import Money
 from crmcore.pipeline._entities import Opportunity, Pipeline, StageChange
 from crmcore.pipeline._history import (
@@ -284,35 +298,6 @@ def _utc(values: Sequence[object]) -> pd.Series:
     return series
 
 
-def _to_pandas(frame: Any, caller: str) -> pd.DataFrame:
-    if isinstance(frame, pd.DataFrame):
-        return frame
-    try:
-        native = nw.from_native(frame, eager_only=True)
-    except TypeError as error:
-        raise ValidationError(
-            f"{caller}: frame must be a pandas or Polars DataFrame; got {type(frame).__name__}."
-        ) from error
-    converted: pd.DataFrame = native.to_pandas()
-    return converted
-
-
-def _require(frame: pd.DataFrame, columns: Iterable[str], caller: str) -> None:
-    present = [str(c) for c in frame.columns]
-    missing = [c for c in columns if c not in frame.columns]
-    if not missing:
-        return
-    hints = []
-    for name in missing:
-        near = difflib.get_close_matches(name, present, n=1)
-        if near:
-            hints.append(f"{name!r} -> did you mean {near[0]!r}?")
-    hint = f" Hint: {'; '.join(hints)}" if hints else ""
-    raise ColumnNotFoundError(
-        f"{caller}: missing column(s) {missing}; the frame has {present}.{hint}"
-    )
-
-
 def _python(value: object) -> object:
     """Undo pandas boxing: Timestamp -> datetime, missing markers -> None."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -448,8 +433,8 @@ def frame_to_orders(frame: Any) -> list[Order]:
     >>> back == [o], back[0].ordered_at.tzinfo
     (True, zoneinfo.ZoneInfo(key='Asia/Kolkata'))
     """
-    data = _to_pandas(frame, "frame_to_orders")
-    _require(data, _ORDER_INPUT, "frame_to_orders")
+    data = to_pandas(frame, who="frame_to_orders")
+    require_columns(data, _ORDER_INPUT, who="frame_to_orders", col_args=False)
 
     def make(row: dict[str, Any]) -> Order:
         return Order(
@@ -555,8 +540,8 @@ def frame_to_customers(frame: Any) -> list[Customer]:
     >>> frame_to_customers(customers_to_frame([c])) == [c]
     True
     """
-    data = _to_pandas(frame, "frame_to_customers")
-    _require(data, _CUSTOMER_INPUT, "frame_to_customers")
+    data = to_pandas(frame, who="frame_to_customers")
+    require_columns(data, _CUSTOMER_INPUT, who="frame_to_customers", col_args=False)
 
     def make(row: dict[str, Any]) -> Customer:
         return Customer(
@@ -673,7 +658,11 @@ def _histories(
     if len(strangers):
         raise ValidationError(
             f"{caller}: the history has events of {len(strangers):,} opportunities that are "
-            f"not in the frame (first ids: {format_ids(strangers)})."
+            f"not in the frame (first ids: {format_ids(strangers)}).",
+            rule="every event's opportunity_id must be in the frame",
+            column="opportunity_id",
+            count=len(strangers),
+            first_ids=strangers[:5],
         )
     rows = _rows(events, ["opportunity_id", "stage", "changed_at", "amount", "expected_close"])
     probabilities = [_python(v) for v in events["probability"].tolist()]
@@ -753,10 +742,10 @@ def frame_to_opportunities(
     (True, ['Lead', 'Won'])
     """
     caller = "frame_to_opportunities"
-    data = _to_pandas(frame, caller)
-    _require(data, _OPPORTUNITY_INPUT, caller)
+    data = to_pandas(frame, who=caller)
+    require_columns(data, _OPPORTUNITY_INPUT, who=caller, col_args=False)
     if "amount_exact" not in data.columns and "amount" not in data.columns:
-        _require(data, ["amount_exact"], caller)
+        require_columns(data, ["amount_exact"], who=caller, col_args=False)
     if history is not None and pipeline is None:
         raise ValidationError(
             f"{caller}: pass pipeline= with history= (the history is validated against the "
@@ -785,7 +774,11 @@ def frame_to_opportunities(
     if len(repeated):
         raise ValidationError(
             f"{caller}: opportunity_id must be unique; {len(repeated):,} ids repeat (first ids: "
-            f"{format_ids(repeated)})."
+            f"{format_ids(repeated)}).",
+            rule="opportunity_id must be unique",
+            column="opportunity_id",
+            count=len(repeated),
+            first_ids=repeated[:5],
         )
     histories: dict[str, tuple[StageChange, ...]] = {}
     if history is not None and pipeline is not None:
@@ -855,7 +848,11 @@ def _aware_utc(series: pd.Series, column: str, ids: Sequence[object], caller: st
         raise ValidationError(
             f"{caller}: column {column!r} must hold timezone-aware timestamps; it is naive "
             f"({dtype}, {len(series):,} rows; first ids: {format_ids(ids)}). Hint: localize "
-            "it first, e.g. series.dt.tz_localize('Europe/Berlin')."
+            "it first, e.g. series.dt.tz_localize('Europe/Berlin').",
+            rule="column must hold timezone-aware timestamps",
+            column=column,
+            count=len(series),
+            first_ids=list(ids)[:5],
         )
     else:
         stamps: list[Any] = []
@@ -878,13 +875,21 @@ def _aware_utc(series: pd.Series, column: str, ids: Sequence[object], caller: st
         if bad:
             raise ValidationError(
                 f"{caller}: column {column!r} must hold timezone-aware timestamps; {len(bad):,} "
-                f"values are not timestamps (first ids: {format_ids(bad)})."
+                f"values are not timestamps (first ids: {format_ids(bad)}).",
+                rule="column must hold timezone-aware timestamps",
+                column=column,
+                count=len(bad),
+                first_ids=bad[:5],
             )
         if naive:
             raise ValidationError(
                 f"{caller}: column {column!r} must hold timezone-aware timestamps; {len(naive):,} "
                 f"of {len(series):,} values are naive (first ids: {format_ids(naive)}). Hint: "
-                "attach the zone the times were recorded in."
+                "attach the zone the times were recorded in.",
+                rule="column must hold timezone-aware timestamps",
+                column=column,
+                count=len(naive),
+                first_ids=naive[:5],
             )
         converted = pd.Series(pd.DatetimeIndex(stamps, tz="UTC"), index=series.index).astype(_UTC)
     missing = converted.isna().to_numpy()
@@ -892,7 +897,11 @@ def _aware_utc(series: pd.Series, column: str, ids: Sequence[object], caller: st
         first = np.asarray(ids, dtype=object)[missing]
         raise ValidationError(
             f"{caller}: column {column!r} must not have missing values; {int(missing.sum()):,} "
-            f"rows are missing (first ids: {format_ids(first)})."
+            f"rows are missing (first ids: {format_ids(first)}).",
+            rule="column must not have missing values",
+            column=column,
+            count=int(missing.sum()),
+            first_ids=first[:5],
         )
     return converted
 
@@ -1085,14 +1094,18 @@ def frame_to_tickets(tickets: Any, events: Any = None) -> list[Ticket]:
     """
     caller = "frame_to_tickets"
     ticket_cls, event_cls = _ticket_classes()
-    data = _to_pandas(tickets, caller)
-    _require(data, _TICKET_INPUT, caller)
+    data = to_pandas(tickets, who=caller)
+    require_columns(data, _TICKET_INPUT, who=caller, col_args=False)
     ids = _cells(data, "ticket_id")
     repeated = pd.unique(np.asarray(ids, dtype=object)[pd.Series(ids).duplicated().to_numpy()])
     if len(repeated):
         raise ValidationError(
             f"{caller}: ticket_id must be unique; {len(repeated):,} ids repeat (first ids: "
-            f"{format_ids(repeated)})."
+            f"{format_ids(repeated)}).",
+            rule="ticket_id must be unique",
+            column="ticket_id",
+            count=len(repeated),
+            first_ids=repeated[:5],
         )
     opened = _aware_utc(data["opened_at"], "opened_at", ids, caller)
     opened_py = list(pd.DatetimeIndex(opened).to_pydatetime())
@@ -1136,15 +1149,19 @@ def _ticket_event_groups(
     events: Any, ids: list[Any], event_cls: Any, caller: str
 ) -> list[tuple[Any, ...]]:
     """The events of `events` as TicketEvents, grouped per ticket of `ids`, in time order."""
-    frame = _to_pandas(events, caller)
-    _require(frame, _TICKET_EVENT_INPUT, caller)
+    frame = to_pandas(events, who=caller)
+    require_columns(frame, _TICKET_EVENT_INPUT, who=caller, col_args=False)
     owners = _cells(frame, "ticket_id")
     codes = pd.Index(pd.Series(ids, dtype=object)).get_indexer(pd.Series(owners, dtype=object))
     strangers = pd.unique(np.asarray(owners, dtype=object)[codes < 0])
     if len(strangers):
         raise ValidationError(
             f"{caller}: the events frame has rows for {len(strangers):,} tickets that are not "
-            f"in the tickets frame (first ids: {format_ids(strangers)})."
+            f"in the tickets frame (first ids: {format_ids(strangers)}).",
+            rule="every event's ticket_id must be in the tickets frame",
+            column="ticket_id",
+            count=len(strangers),
+            first_ids=strangers[:5],
         )
     when = _aware_utc(frame["occurred_at"], "occurred_at", owners, caller)
     stamps = pd.DatetimeIndex(when).asi8
@@ -1174,22 +1191,3 @@ def _ticket_event_groups(
             ) from error
         grouped[int(codes[row])].append(event)
     return [tuple(g) for g in grouped]
-
-
-# --- validation helpers (re-exported from crmcore._validation) ---
-# The shared checks every algorithm uses live in crmcore._validation (so that algorithms can
-# import them without the entity conversion code); they are public here.
-from crmcore._validation import (  # noqa: E402
-    as_narwhals,
-    check_no_duplicates,
-    check_no_missing,
-    check_param_choice,
-    check_param_number,
-    check_single_currency,
-    coerce_datetime_column,
-    coerce_timestamp,
-    format_ids,
-    nearest_name,
-    require_columns,
-    to_pandas,
-)

@@ -1072,7 +1072,11 @@ def _convert_frame(
         raise ValidationError(
             f"{who}: column {currency_col!r} has {int(mask.sum()):,} rows whose code is not an "
             f"active ISO-4217 code ({', '.join(repr(uniques[k]) for k in bad)}; first rows: "
-            f"{_rows_text(labels(mask))}). Hint: use uppercase codes such as 'EUR'."
+            f"{_rows_text(labels(mask))}). Hint: use uppercase codes such as 'EUR'.",
+            rule="currency codes must be active ISO-4217 codes",
+            column=currency_col,
+            count=int(mask.sum()),
+            first_ids=labels(mask)[:5],
         )
     target = uniques.index(to) if to in uniques else -1
     needs = codes != target
@@ -1097,7 +1101,11 @@ def _convert_frame(
             raise ValidationError(
                 f"{who}: column {date_col!r} has {int(undated.sum()):,} missing dates on rows "
                 f"that need converting (first rows: {_rows_text(labels(undated))}). Hint: drop "
-                "or fill them; a rate applies on a date."
+                "or fill them; a rate applies on a date.",
+                rule="rows that need converting must have a date",
+                column=date_col,
+                count=int(undated.sum()),
+                first_ids=labels(undated)[:5],
             )
         missing: list[tuple[str, NDArray[np.intp]]] = []
         for exact in modes:
@@ -1133,7 +1141,11 @@ def _convert_frame(
                     f"{who}: {int(overflow.sum()):,} converted amounts in column {column!r} "
                     f"exceed the float64 range (about 1.8e308) (first rows: "
                     f"{_rows_text(labels(overflow))}). Hint: express amounts in a larger unit "
-                    "(e.g. thousands) or as Decimal objects."
+                    "(e.g. thousands) or as Decimal objects.",
+                    rule="converted amounts must fit in float64",
+                    column=column,
+                    count=int(overflow.sum()),
+                    first_ids=labels(overflow)[:5],
                 )
         converted[column] = out
     if frame is None:

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._periods import period_numbers, period_start
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
@@ -110,12 +111,19 @@ def _check_finite_result(frame: pd.DataFrame, columns: Sequence[str], who: str) 
 
 
 def _period_start(values: pd.Series, period: str, who: str = "", column: str = "") -> pd.Series:
-    """Start date of the calendar period (week = Monday to Sunday) of each date."""
+    """Start date of the calendar period (week = Monday to Sunday) of each date (NaT kept).
+
+    Periods of the package's period clock (:mod:`crmcore._periods`); tz-aware dates are
+    taken in UTC (the clock numbers the wall clock it is given).
+    """
     naive = _dates(values, column, who)
     if getattr(naive.dt, "tz", None) is not None:
         naive = naive.dt.tz_convert("UTC").dt.tz_localize(None)
-    freq = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q", "Y": "Y"}[period]
-    out: pd.Series = naive.dt.to_period(freq).dt.start_time
+    ok = naive.notna().to_numpy()
+    starts = np.full(len(naive), np.datetime64("NaT"), dtype="datetime64[ns]")
+    numbers = period_numbers(naive.to_numpy()[ok], period, name=column, who=who)
+    starts[ok] = period_start(numbers, period, who=who)
+    out: pd.Series = pd.Series(starts, index=naive.index, name=naive.name)
     return out
 
 
@@ -129,7 +137,11 @@ def _numbers(frame: pd.DataFrame, column: str, who: str) -> npt.NDArray[np.float
         ids: Any = frame["opportunity_id"].to_numpy()[bad] if "opportunity_id" in frame else []
         raise ValidationError(
             f"{who}: column {column!r} must be finite numbers; {int(bad.sum())} of "
-            f"{len(values):,} rows are missing or infinite (first ids: {format_ids(ids)})."
+            f"{len(values):,} rows are missing or infinite (first ids: {format_ids(ids)}).",
+            rule="column must be finite numbers",
+            column=column,
+            count=int(bad.sum()),
+            first_ids=ids[:5],
         )
     return values
 
@@ -189,7 +201,11 @@ def _group_keys(
             )
             raise ValidationError(
                 f"{who}: cannot group by {item!r}: column {column!r} has {int(missing.sum()):,} "
-                f"missing values (first ids: {format_ids(ids)}). Hint: fill them first."
+                f"missing values (first ids: {format_ids(ids)}). Hint: fill them first.",
+                rule="group-by columns must not have missing values",
+                column=column,
+                count=int(missing.sum()),
+                first_ids=ids[:5],
             )
         if item not in _PERIODS and item not in frame.columns:
             raise ColumnNotFoundError(

@@ -503,7 +503,11 @@ def forecast_revenue(
     if bad.any():
         raise ValidationError(
             f"{who}: amount must be a finite number >= 0; {int(bad.sum())} of {bad.size} rows "
-            f"violate this (first ids: {', '.join(ids[bad][:5])})."
+            f"violate this (first ids: {', '.join(ids[bad][:5])}).",
+            rule="amount must be a finite number >= 0",
+            column="amount",
+            count=int(bad.sum()),
+            first_ids=ids[bad][:5],
         )
     amounts = amounts * (1.0 - float(amount_slip))
     if model is None:
@@ -512,7 +516,11 @@ def forecast_revenue(
         if badp.any():
             raise ValidationError(
                 f"{who}: probability must be in [0, 1]; {int(badp.sum())} of {badp.size} rows "
-                f"violate this (first ids: {', '.join(ids[badp][:5])})."
+                f"violate this (first ids: {', '.join(ids[badp][:5])}).",
+                rule="probability must be in [0, 1]",
+                column="probability",
+                count=int(badp.sum()),
+                first_ids=ids[badp][:5],
             )
         close = _as_dates(frame["expected_close"], who)
         shift = np.timedelta64(round(float(close_slip_days) * _DAY_NS), "ns")

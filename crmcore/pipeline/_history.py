@@ -21,7 +21,7 @@ from typing import Any, Final, cast
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import format_ids, require_columns, to_pandas
+from crmcore._validation import first_ids, format_ids, require_columns, to_pandas
 from crmcore.exceptions import InvalidStageTransition, ValidationError
 from crmcore.money import Money
 from crmcore.pipeline._entities import (
@@ -203,13 +203,21 @@ def _fail_ids(
     rule: str,
     ids: pd.Series[Any] | np.ndarray[Any, Any],
     hint: str = "",
+    *,
+    column: str | None = None,
 ) -> None:
     unique = pd.unique(np.asarray(ids, dtype=object))
     text = (
         f"{who}: {rule}; {len(unique):,} opportunities break this rule "
         f"(first ids: {format_ids(unique)})."
     )
-    raise kind(f"{text} Hint: {hint}" if hint else text)
+    raise kind(
+        f"{text} Hint: {hint}" if hint else text,
+        rule=rule,
+        column=column,
+        count=len(unique),
+        first_ids=first_ids(unique),
+    )
 
 
 def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history") -> pd.DataFrame:
@@ -315,7 +323,13 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
     amt = amount.to_numpy()
     bad = ~np.isfinite(amt)
     if bad.any():
-        _fail_ids(ValidationError, who, "amount must be a finite number", ids.to_numpy()[bad])
+        _fail_ids(
+            ValidationError,
+            who,
+            "amount must be a finite number",
+            ids.to_numpy()[bad],
+            column="amount",
+        )
     p = prob.to_numpy()
     bad = ~np.isnan(p) & ~((p >= 0.0) & (p <= 1.0))
     if bad.any():
@@ -325,6 +339,7 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
             "probability must be in [0, 1] (or missing for the stage default)",
             ids.to_numpy()[bad],
             "a probability in percent (0-100) must be divided by 100.",
+            column="probability",
         )
 
     # ---- stages
@@ -341,6 +356,7 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
             f"{format_ids(repr(s) for s in unknown)}",
             ids.to_numpy()[bad],
             f"the pipeline's stages are {', '.join(pipeline.names)}.",
+            column="stage",
         )
     stage_order = np.array([s.order for s in pipeline.stages], dtype=np.int64)[code]
     outcomes = np.array([s.outcome.value for s in pipeline.stages], dtype=object)[code]
@@ -354,6 +370,7 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
             who,
             "a row in a won stage must have probability 1 (or missing)",
             ids.to_numpy()[bad],
+            column="probability",
         )
     bad = lost & ~np.isnan(p) & (p > 0.0)
     if bad.any():
@@ -362,6 +379,7 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
             who,
             "a row in a lost stage must have probability 0 (or missing)",
             ids.to_numpy()[bad],
+            column="probability",
         )
 
     # ---- order: (opportunity_id, changed_at, row order)

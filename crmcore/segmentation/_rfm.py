@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmcore._orderlog import exclude_after, read_order_log, warn_negative_amounts
+from crmcore._periods import period_expr, period_numbers
 from crmcore._validation import (
     as_narwhals,
     check_no_missing,
@@ -52,28 +53,24 @@ _TIES = ("shared", "rank", "random")
 
 
 # ``dt.truncate`` came to narwhals in 2025 (narwhals-dev/narwhals#2465); releases without
-# it (the pin allows 1.30) get whole days as day numbers from year and ordinal day instead.
+# it (the pin allows 1.30) get whole days as day numbers of the period clock instead.
 # Both give the same table (tested by forcing the fallback).
 _HAS_TRUNCATE = hasattr(nw.col("_").dt, "truncate")
-# Day numbers count from 1601-01-01 so that every term of the year formula is >= 0
-# (floor division of negative numbers differs between backends).
-_DAY0 = np.datetime64("1601-01-01", "D")
 
 
 def _day_key(column: str, as_of: pd.Timestamp, *, truncate: bool) -> tuple[nw.Expr, Any]:
     """Row-level whole-day key of `column` and the value of the `as_of` day to compare with.
 
     With ``dt.truncate`` the key is the midnight starting the day (one cheap pass on every
-    backend); otherwise it is the day number since 1601-01-01 from year and ordinal day.
+    backend); otherwise it is the day number since 1970-01-01 of the period clock
+    (:func:`crmcore._periods.period_expr`).
     """
     if truncate:
         return nw.col(column).dt.truncate("1d"), datetime.datetime(
             as_of.year, as_of.month, as_of.day
         )
-    years = nw.col(column).dt.year().cast(nw.Int64) - 1601
-    ordinal = nw.col(column).dt.ordinal_day().cast(nw.Int64)
-    number = years * 365 + years // 4 - years // 100 + years // 400 + ordinal - 1
-    return number, int((np.datetime64(as_of.date(), "D") - _DAY0).astype(np.int64))
+    day = np.datetime64(as_of.date(), "D")
+    return period_expr(column, "D"), int(period_numbers(np.array([day]), "D")[0])
 
 
 def _day_values(series: nw.Series[Any]) -> npt.NDArray[np.datetime64]:
@@ -81,7 +78,8 @@ def _day_values(series: nw.Series[Any]) -> npt.NDArray[np.datetime64]:
     values = np.asarray(series.to_numpy())
     if np.issubdtype(values.dtype, np.datetime64):
         return values.astype("datetime64[D]")
-    return np.asarray(_DAY0 + values.astype(np.int64), dtype="datetime64[D]")
+    # day numbers of the period clock count from 1970-01-01, as datetime64[D] does
+    return np.asarray(values.astype(np.int64).view("datetime64[D]"))
 
 
 def _normalise_ids(index: pd.Index) -> pd.Index:
@@ -168,8 +166,8 @@ def rfm_table(
     PyArrow compute alike for any time unit and for dates before 1970); minimum, maximum
     and the distinct-day count are taken on these midnights, and day differences are
     computed on the per-customer table only, so the row-level work is one truncation.
-    (With a narwhals release that lacks ``dt.truncate``, whole days are day numbers from
-    year and ordinal day instead; the table is the same.)
+    (With a narwhals release that lacks ``dt.truncate``, whole days are day numbers of the
+    period clock, :mod:`crmcore._periods`, instead; the table is the same.)
 
     Negative amounts (returns) are kept: they count as rows and are netted into
     ``monetary``; a :class:`~crmcore.CRMWarning` gives their count. Filter them out first

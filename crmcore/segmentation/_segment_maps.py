@@ -549,7 +549,11 @@ def segment_summary(
     if not_count.any():
         raise ValidationError(
             f"{who}: column {frequency_col!r} must hold whole order counts; "
-            f"{int(not_count.sum()):,} values are not (first ids: {format_ids(ids[not_count])})."
+            f"{int(not_count.sum()):,} values are not (first ids: {format_ids(ids[not_count])}).",
+            rule="column must hold whole order counts",
+            column=frequency_col,
+            count=int(not_count.sum()),
+            first_ids=ids[not_count][:5],
         )
     # recency is NaN for customers without purchases (rfm_table with `customers`)
     recency = coerce_number_series(

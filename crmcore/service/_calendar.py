@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._periods import period_numbers
 from crmcore.exceptions import ValidationError
 
 __all__ = ["BusinessCalendar"]
@@ -30,7 +31,7 @@ _NS_HOUR = 60 * _NS_MIN
 _NS_DAY = 24 * _NS_HOUR
 _NAT = np.iinfo(np.int64).min
 _HHMM = re.compile(r"^(\d{2}):(\d{2})$")
-_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
+_EPOCH_WEEKDAY = 3  # day 0 of the period clock, 1970-01-01, was a Thursday
 
 I64 = npt.NDArray[np.int64]
 
@@ -100,16 +101,19 @@ def _parse_holidays(holidays: Any) -> I64:
             "The 'holidays' parameter of BusinessCalendar must be a list of datetime.date. "
             f"Got {type(holidays).__name__} instead."
         )
-    days: list[int] = []
-    epoch = dt.date(1970, 1, 1)
+    days: list[dt.date] = []
     for day in holidays:
         if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
             raise ValidationError(
                 "The 'holidays' parameter of BusinessCalendar must contain datetime.date values "
                 f"(not datetimes). Got {day!r} ({type(day).__name__})."
             )
-        days.append((day - epoch).days)
-    return np.unique(np.asarray(days, dtype=np.int64))
+        days.append(day)
+    # local date keys: day numbers of the period clock (days since 1970-01-01)
+    keys = period_numbers(
+        np.array(days, dtype="datetime64[D]"), "D", name="holidays", who="BusinessCalendar"
+    )
+    return np.unique(keys)
 
 
 def _timestamp(value: Any, name: str) -> Any:
@@ -308,8 +312,11 @@ class BusinessCalendar:
 
         Returns starts, ends and the cumulative working time before each interval.
         """
-        d_lo = lo // _NS_DAY - 3
-        d_hi = hi // _NS_DAY + 3
+        # date keys of the period clock (days since 1970-01-01) around the UTC bounds, with a
+        # few days of margin for the local dates
+        first, last = period_numbers(np.array([lo, hi], dtype=np.int64), "D").tolist()
+        d_lo = first - 3
+        d_hi = last + 3
         dates = np.arange(d_lo, d_hi + 1, dtype=np.int64)
         weekday = (dates + _EPOCH_WEEKDAY) % 7
         wall_a: list[I64] = []

@@ -27,7 +27,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import format_ids, require_columns, to_pandas
+from crmcore._validation import first_ids, format_ids, require_columns, to_pandas
 from crmcore.exceptions import CRMWarning, InvalidTransition, ValidationError
 from crmcore.service._entities import (
     TICKET_TRANSITIONS,
@@ -74,12 +74,26 @@ def priority_column(codes: I8) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int64), dtype=dtype)
 
 
-def _fail(who: str, rule: str, ids: Any, *, noun: str = "tickets", hint: str = "") -> None:
+def _fail(
+    who: str,
+    rule: str,
+    ids: Any,
+    *,
+    noun: str = "tickets",
+    hint: str = "",
+    column: str | None = None,
+) -> None:
     unique = pd.unique(np.asarray(ids, dtype=object))
     text = (
         f"{who}: {rule}; {len(unique):,} {noun} break this rule (first ids: {format_ids(unique)})."
     )
-    raise ValidationError(f"{text} Hint: {hint}" if hint else text)
+    raise ValidationError(
+        f"{text} Hint: {hint}" if hint else text,
+        rule=rule,
+        column=column,
+        count=len(unique),
+        first_ids=first_ids(unique),
+    )
 
 
 # ====================================================================== time
@@ -122,7 +136,13 @@ def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: Any) -> I64:
     dtype = series.dtype
     missing = np.asarray(series.isna().to_numpy(), dtype=bool)
     if missing.any():
-        _fail(who, f"column {column!r} must not have missing values", ids[missing], noun="rows")
+        _fail(
+            who,
+            f"column {column!r} must not have missing values",
+            ids[missing],
+            noun="rows",
+            column=column,
+        )
     if isinstance(dtype, pd.DatetimeTZDtype):
         out = series.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_dtype(dtype):
@@ -153,6 +173,7 @@ def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: Any) -> I64:
                 ids[naive],
                 noun="rows",
                 hint="localize the column to its zone, or write ISO 8601 strings with an offset.",
+                column=column,
             )
         try:
             out = pd.to_datetime(series, format="ISO8601" if kind == "string" else None, utc=True)
@@ -181,7 +202,13 @@ def _codes(
     inverse, uniques = pd.factorize(series, use_na_sentinel=True)
     missing = inverse < 0
     if missing.any() and not allow_missing:
-        _fail(who, f"column {column!r} must not have missing values", ids[missing], noun="rows")
+        _fail(
+            who,
+            f"column {column!r} must not have missing values",
+            ids[missing],
+            noun="rows",
+            column=column,
+        )
     names = [str(getattr(u, "value", u)).strip().lower() for u in uniques]
     table = np.array([mapping.get(name, -2) for name in names] + [-1], dtype=np.int8)
     codes = table[inverse]  # the sentinel -1 picks the trailing -1
@@ -193,6 +220,7 @@ def _codes(
             f"column {column!r} must be one of {', '.join(mapping)} (got {format_ids(wrong)})",
             ids[bad],
             noun="rows",
+            column=column,
         )
     return codes.astype(np.int8)
 
@@ -398,7 +426,12 @@ def read_service_log(
     seen = np.bincount(ticket_codes, minlength=int(all_codes.max(initial=-1)) + 1)
     if n_tickets and int(seen.max()) > 1:
         dup = seen[ticket_codes] > 1
-        _fail(who, "column 'ticket_id' must be unique (one row per ticket)", ids[dup])
+        _fail(
+            who,
+            "column 'ticket_id' must be unique (one row per ticket)",
+            ids[dup],
+            column="ticket_id",
+        )
     position = np.full(len(seen), -1, dtype=np.int64)
     position[ticket_codes] = np.arange(n_tickets)
     ev_codes = all_codes[n_tickets:]
@@ -427,6 +460,7 @@ def read_service_log(
             "every event's ticket_id must be a ticket of the tickets frame",
             ev_ids[unknown],
             noun="unknown ticket ids",
+            column="ticket_id",
         )
     code = code.astype(np.int64)
     time = _aware_ns(ev["occurred_at"], "occurred_at", who, ev_ids)
@@ -439,7 +473,12 @@ def read_service_log(
         status = np.full(len(ev), -1, dtype=np.int8)
     no_status = is_change & (status < 0)
     if no_status.any():
-        _fail(who, "a status_change event needs its new status in 'status'", ev_ids[no_status])
+        _fail(
+            who,
+            "a status_change event needs its new status in 'status'",
+            ev_ids[no_status],
+            column="status",
+        )
     stray = ~is_change & (status >= 0)
     if stray.any():
         _fail(
@@ -447,6 +486,7 @@ def read_service_log(
             "only status_change events carry a 'status' (it is the new status)",
             ev_ids[stray],
             hint="set 'status' to missing on replies and notes.",
+            column="status",
         )
     auto_col = ev["automatic"] if "automatic" in ev.columns else None
     if auto_col is None:
@@ -466,12 +506,18 @@ def read_service_log(
                 "column 'automatic' must hold booleans (or 0/1) without missing values",
                 ev_ids[~is_flag],
                 noun="rows",
+                column="automatic",
             )
         automatic = auto_col.to_numpy().astype(bool)
 
     early = time < opened[code]
     if early.any():
-        _fail(who, "no event may come before its ticket's opened_at", ev_ids[early])
+        _fail(
+            who,
+            "no event may come before its ticket's opened_at",
+            ev_ids[early],
+            column="occurred_at",
+        )
 
     order = _event_order(code, time)
     code, time, kind, status, automatic = (
@@ -499,6 +545,7 @@ def read_service_log(
                 "as 'new'; the status history comes from the status_change events)",
                 ids[off],
                 hint="add the missing status_change events, or drop the 'status' column.",
+                column="status",
             )
 
     # ------------------------------------------------------------- as_of
