@@ -287,3 +287,20 @@ def test_the_privacy_check_flags_siblings_and_allows_own_and_parent_packages(
         ("crmcore.a.c._n", "crmcore.a.b._hidden", "crmcore.a.b"),
         ("crmcore.a.c._n", "crmcore.a.b._m.f", "crmcore.a.b"),
     ]
+
+
+@pytest.mark.parametrize("subject", ["btyd", "retention", "economics"])
+def test_each_subject_package_is_reexported_by_the_flat_value_namespace(subject: str) -> None:
+    import crmcore.value as value
+
+    package = importlib.import_module(f"crmcore.value.{subject}")
+    assert package.__doc__ and "Public names" in package.__doc__
+    assert package.__all__ == sorted(package.__all__)
+    for name in package.__all__:
+        assert name in value.__all__, name
+        assert getattr(value, name) is getattr(package, name), name
+    subjects = ("btyd", "retention", "economics")
+    owned = {
+        name for s in subjects for name in importlib.import_module(f"crmcore.value.{s}").__all__
+    }
+    assert sorted(value.__all__) == sorted(owned | {"MaximumLikelihoodModel"})
