@@ -901,13 +901,13 @@ def _cells(frame: pd.DataFrame, column: str, default: object = None) -> list[Any
     """The Python values of `column` (numpy scalars unboxed, missing -> None), or `default`."""
     if column not in frame.columns:
         return [default] * len(frame)
-    out: list[Any] = []
-    for value in frame[column].tolist():
-        value = _python(value)
-        if isinstance(value, np.generic):
-            value = value.item()
-        out.append(value)
-    return out
+    series = frame[column]
+    values: list[Any] = series.tolist()
+    if series.dtype == object:
+        values = [v.item() if isinstance(v, np.generic) else v for v in values]
+    for position in np.flatnonzero(series.isna().to_numpy()).tolist():
+        values[position] = None
+    return values
 
 
 def tickets_to_frame(tickets: Iterable[Ticket]) -> pd.DataFrame:
@@ -937,8 +937,8 @@ def tickets_to_frame(tickets: Iterable[Ticket]) -> pd.DataFrame:
     (the original zone is not kept). ``==`` on aware datetimes compares instants, except that
     Python never calls a time inside a repeated fall-back hour equal to one in another zone
     (PEP 495): a ticket with such a local time compares equal to its round trip only after
-    its datetimes are moved to UTC. :func:`ticket_events_to_frame` gives the events of the same tickets;
-    :func:`frame_to_tickets` joins the two back.
+    its datetimes are moved to UTC. :func:`ticket_events_to_frame` gives the events of the
+    same tickets; :func:`frame_to_tickets` joins the two back.
 
     Examples
     --------

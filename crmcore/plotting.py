@@ -37,8 +37,10 @@ from crmcore._plots.segmentation_tiers import (
     plot_migration_heatmap,
     plot_whale_curve,
 )
+from crmcore._plots.service import plot_backlog_ageing, plot_sla_breaches
 
 __all__ = [
+    "plot_backlog_ageing",
     "plot_backtest_calibration",
     "plot_calibration_holdout",
     "plot_cohort_heatmap",
@@ -53,6 +55,7 @@ __all__ = [
     "plot_retention_survival",
     "plot_rfm_heatmap",
     "plot_segment_sizes",
+    "plot_sla_breaches",
     "plot_tracking",
     "plot_whale_curve",
 ]

@@ -22,6 +22,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Customer lifetime value (BG/NBD + Gamma-Gamma)", "crmcore._demo._clv"),
     ("Cohorts and the economics of retention", "crmcore._demo._retention"),
     ("Sales pipeline (simulated): funnel, forecast, back-test", "crmcore._demo._pipeline"),
+    (
+        "Customer service (simulated tickets): SLAs, backlog, CSAT, cost to serve",
+        "crmcore._demo._service",
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from crmcore.datasets._cdnow import (
     load_donations,
 )
 from crmcore.datasets._pipeline_synthetic import default_transition_matrix, simulate_pipeline
+from crmcore.datasets._service_synthetic import simulate_tickets
 from crmcore.datasets._synthetic import generate_transactions
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "load_cdnow_summary",
     "load_donations",
     "simulate_pipeline",
+    "simulate_tickets",
 ]

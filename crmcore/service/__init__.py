@@ -1,11 +1,20 @@
-"""crmcore.service: the ticket model and business-time clocks (issue 10, in progress).
+"""crmcore.service: tickets, business-hours clocks, SLA policies and service analytics.
 
-Built so far: the ticket entities (:class:`Ticket`, :class:`TicketEvent`,
-:class:`TicketStatus` and its transition table, channels, categories, priorities), which import
-only the standard library and attrs, and :class:`BusinessCalendar` (working time between
-timestamps and deadlines in business hours, correct across daylight-saving changes), which
-needs pandas and is loaded lazily on first access. SLA policies and service analytics are
-still to come.
+- Entities: :class:`Ticket`, :class:`TicketEvent`, :class:`TicketStatus` with its transition
+  table :data:`TICKET_TRANSITIONS`, channels, categories and priorities. They import only the
+  standard library and attrs.
+- Clocks: :class:`BusinessCalendar` (working time between timestamps and deadlines in business
+  hours, correct across daylight-saving changes).
+- SLAs: :class:`SlaPolicy` (targets per priority for first response, next response and
+  resolution) and :func:`sla_status` (met, breached or ongoing, with due, elapsed and remaining
+  time per ticket and target).
+- Analytics: :func:`ticket_metrics`, :func:`breach_rate`, :func:`reopen_rate`,
+  :func:`one_touch_rate`, :func:`csat`, :func:`backlog_ageing`, :func:`complaint_rate`,
+  :func:`cost_to_serve`.
+
+Everything beyond the entities needs pandas and is loaded lazily on first access. The frames
+the analytics read are described in the service guide (``docs/service.md``) and converted from
+and to entities by :mod:`crmcore.frames`.
 
 Examples
 --------
@@ -32,12 +41,47 @@ from crmcore.service._entities import (
 
 if TYPE_CHECKING:  # loaded lazily at run time (needs pandas)
     from crmcore.service._calendar import BusinessCalendar as BusinessCalendar
+    from crmcore.service._metrics import (
+        backlog_ageing as backlog_ageing,
+        breach_rate as breach_rate,
+        complaint_rate as complaint_rate,
+        cost_to_serve as cost_to_serve,
+        csat as csat,
+        one_touch_rate as one_touch_rate,
+        reopen_rate as reopen_rate,
+        ticket_metrics as ticket_metrics,
+    )
+    from crmcore.service._sla import (
+        SLA_TARGETS as SLA_TARGETS,
+        SlaPolicy as SlaPolicy,
+        sla_status as sla_status,
+    )
 
-_LAZY: dict[str, str] = {"BusinessCalendar": "crmcore.service._calendar"}
+_LAZY: dict[str, str] = {
+    "BusinessCalendar": "crmcore.service._calendar",
+    "SLA_TARGETS": "crmcore.service._sla",
+    "SlaPolicy": "crmcore.service._sla",
+    "sla_status": "crmcore.service._sla",
+    **dict.fromkeys(
+        (
+            "backlog_ageing",
+            "breach_rate",
+            "complaint_rate",
+            "cost_to_serve",
+            "csat",
+            "one_touch_rate",
+            "reopen_rate",
+            "ticket_metrics",
+        ),
+        "crmcore.service._metrics",
+    ),
+}
 
 __all__ = [
+    "SLA_TARGETS",
     "TICKET_TRANSITIONS",
     "BusinessCalendar",
+    "SlaPolicy",
     "Ticket",
     "TicketCategory",
     "TicketChannel",
@@ -45,6 +89,15 @@ __all__ = [
     "TicketEventKind",
     "TicketPriority",
     "TicketStatus",
+    "backlog_ageing",
+    "breach_rate",
+    "complaint_rate",
+    "cost_to_serve",
+    "csat",
+    "one_touch_rate",
+    "reopen_rate",
+    "sla_status",
+    "ticket_metrics",
 ]
 
 

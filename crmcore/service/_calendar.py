@@ -247,8 +247,32 @@ class BusinessCalendar:
         """The calendar's time zone, as given."""
         return self._tz
 
+    def _key(self) -> tuple[Any, ...]:
+        shifts = tuple(sorted((d, tuple(v)) for d, v in self._shifts.items() if v))
+        return (shifts, str(self._tz), tuple(self._holidays.tolist()))
+
+    def __eq__(self, other: object) -> bool:
+        """Calendars are equal when their hours, zone and holidays are."""
+        if not isinstance(other, BusinessCalendar):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     def __repr__(self) -> str:
-        return f"BusinessCalendar(tz={self._tz!r}, weekdays={sorted(self._shifts)})"
+        def clock(minutes: int) -> str:
+            minutes = minutes - 1440 if minutes > 1440 else minutes
+            return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+        hours = {
+            d: [f"{clock(a)}-{clock(b)}" for a, b in shifts]
+            for d, shifts in sorted(self._shifts.items())
+            if shifts
+        }
+        return (
+            f"BusinessCalendar(tz={str(self._tz)!r}, hours={hours}, holidays={len(self._holidays)})"
+        )
 
     # ------------------------------------------------------------------ internals
     def _offsets(self, lo: int, hi: int) -> tuple[I64, I64]:

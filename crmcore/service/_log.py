@@ -38,34 +38,18 @@ from crmcore.service._entities import (
 )
 
 __all__ = [
-    "EVENT_COLUMNS",
     "KIND",
     "NAT",
     "STATUS",
-    "TICKET_COLUMNS",
     "ServiceLog",
     "coerce_aware",
+    "priority_column",
     "read_service_log",
 ]
 
 I64 = np.ndarray[Any, np.dtype[np.int64]]
 I8 = np.ndarray[Any, np.dtype[np.int8]]
 B = np.ndarray[Any, np.dtype[np.bool_]]
-
-#: Columns of a tickets frame (``contact_id`` and the others beyond the first three are
-#: optional for the analytics).
-TICKET_COLUMNS: Final[tuple[str, ...]] = (
-    "ticket_id",
-    "customer_id",
-    "opened_at",
-    "channel",
-    "category",
-    "priority",
-    "status",
-    "satisfaction",
-)
-#: Columns of a ticket-events frame (``automatic`` is optional).
-EVENT_COLUMNS: Final[tuple[str, ...]] = ("ticket_id", "occurred_at", "kind", "status", "automatic")
 
 #: Integer codes of the statuses (the enum's order) and of the event kinds.
 STATUS: Final[dict[str, int]] = {s.value: i for i, s in enumerate(TicketStatus)}
@@ -78,6 +62,16 @@ for _src, _targets in TICKET_TRANSITIONS.items():
     for _dst in _targets:
         _ALLOWED[STATUS[_src.value], STATUS[_dst.value]] = True
 _STATUS_NAMES = np.array(list(STATUS), dtype=object)
+
+
+def priority_column(codes: I8) -> pd.Categorical:
+    """Priorities as an ordered categorical, low < normal < high < urgent (code -1: missing).
+
+    Results carry priorities this way so that sorting and grouping follow urgency, not the
+    alphabet.
+    """
+    dtype = pd.CategoricalDtype(list(PRIORITIES), ordered=True)
+    return pd.Categorical.from_codes(codes.astype(np.int64), dtype=dtype)
 
 
 def _fail(who: str, rule: str, ids: Any, *, noun: str = "tickets", hint: str = "") -> None:
@@ -123,7 +117,7 @@ def coerce_aware(value: Any, *, who: str, name: str = "as_of") -> pd.Timestamp:
 _OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$"
 
 
-def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: pd.Series[Any]) -> I64:
+def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: Any) -> I64:
     """A tz-aware timestamp column as UTC nanoseconds; naive or missing values raise."""
     dtype = series.dtype
     missing = np.asarray(series.isna().to_numpy(), dtype=bool)
@@ -134,7 +128,7 @@ def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: pd.Series[Any]
     elif pd.api.types.is_datetime64_dtype(dtype):
         raise ValidationError(
             f"{who}: column {column!r} holds naive timestamps ({len(series):,} rows, first ids: "
-            f"{format_ids(ids.head(5))}); every time must be tz-aware. Hint: "
+            f"{format_ids(np.asarray(ids)[:5])}); every time must be tz-aware. Hint: "
             f"frame[{column!r}].dt.tz_localize('Europe/Berlin') with your zone."
         )
     else:
@@ -175,11 +169,11 @@ def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: pd.Series[Any]
 
 
 def _codes(
-    series: pd.Series[Any],
+    series: pd.Series[Any] | np.ndarray[Any, Any],
     mapping: dict[str, int],
     column: str,
     who: str,
-    ids: pd.Series[Any],
+    ids: Any,
     *,
     allow_missing: bool = False,
 ) -> I8:
@@ -390,9 +384,25 @@ def read_service_log(
             f"{who}: column 'ticket_id' must not have missing values; "
             f"{int(ids.isna().sum()):,} rows have none."
         )
-    dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
-    if dup.any():
+    # one hash pass over the ticket ids and the events' ticket ids together: the codes of the
+    # tickets give uniqueness, those of the events the ticket each event belongs to
+    ev_values = ev["ticket_id"].to_numpy(dtype=object)
+    ev_ids = ev_values  # for messages (indexed only when something fails)
+    # events usually come grouped by ticket: hash only the first row of each run
+    heads = np.ones(len(ev_values), dtype=bool)
+    if len(ev_values) > 1:
+        heads[1:] = ev_values[1:] != ev_values[:-1]
+    all_codes, _ = pd.factorize(np.concatenate([ids.to_numpy(dtype=object), ev_values[heads]]))
+    n_tickets = len(frame)
+    ticket_codes = all_codes[:n_tickets]
+    seen = np.bincount(ticket_codes, minlength=int(all_codes.max(initial=-1)) + 1)
+    if n_tickets and int(seen.max()) > 1:
+        dup = seen[ticket_codes] > 1
         _fail(who, "column 'ticket_id' must be unique (one row per ticket)", ids[dup])
+    position = np.full(len(seen), -1, dtype=np.int64)
+    position[ticket_codes] = np.arange(n_tickets)
+    ev_codes = all_codes[n_tickets:]
+    code = np.where(ev_codes < 0, -1, position[ev_codes])[np.cumsum(heads) - 1]  # -1: missing id
     index = pd.Index(ids.to_numpy(), name="ticket_id")
     opened = _aware_ns(frame["opened_at"], "opened_at", who, ids)
     priority = (
@@ -410,8 +420,6 @@ def read_service_log(
         )
 
     # ------------------------------------------------------------- events
-    ev_ids = ev["ticket_id"]
-    code = index.get_indexer(pd.Index(ev_ids.to_numpy()))
     unknown = code < 0
     if unknown.any():
         _fail(
@@ -423,11 +431,12 @@ def read_service_log(
     code = code.astype(np.int64)
     time = _aware_ns(ev["occurred_at"], "occurred_at", who, ev_ids)
     kind = _codes(ev["kind"], dict(KIND), "kind", who, ev_ids)
+    is_change = kind == KIND["status_change"]
     if "status" in ev.columns:
+        # only status changes carry a status (a stray one on another row is refused below)
         status = _codes(ev["status"], dict(STATUS), "status", who, ev_ids, allow_missing=True)
     else:
         status = np.full(len(ev), -1, dtype=np.int8)
-    is_change = kind == KIND["status_change"]
     no_status = is_change & (status < 0)
     if no_status.any():
         _fail(who, "a status_change event needs its new status in 'status'", ev_ids[no_status])
@@ -439,24 +448,26 @@ def read_service_log(
             ev_ids[stray],
             hint="set 'status' to missing on replies and notes.",
         )
-    if "automatic" in ev.columns:
-        auto_col = ev["automatic"]
-        if bool(auto_col.isna().any()) or not (
-            pd.api.types.is_bool_dtype(auto_col.dtype)
-            or pd.api.types.infer_dtype(auto_col, skipna=False) == "boolean"
-        ):
-            bad = auto_col.isna().to_numpy(dtype=bool) | ~auto_col.isin([True, False]).to_numpy(
-                dtype=bool
-            )
+    auto_col = ev["automatic"] if "automatic" in ev.columns else None
+    if auto_col is None:
+        automatic = np.zeros(len(ev), dtype=bool)
+    elif pd.api.types.is_bool_dtype(auto_col.dtype):
+        automatic = auto_col.to_numpy(dtype=bool)
+    else:
+        # booleans, or 0/1 as many exports write them; nothing else, and no gaps
+        is_flag = auto_col.isin([True, False]).to_numpy(dtype=bool) & ~np.asarray(
+            auto_col.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+            if auto_col.dtype == object
+            else np.zeros(len(auto_col), dtype=bool)
+        )
+        if not is_flag.all():
             _fail(
                 who,
-                "column 'automatic' must hold booleans without missing values",
-                ev_ids[bad] if bad.any() else ev_ids.head(5),
+                "column 'automatic' must hold booleans (or 0/1) without missing values",
+                ev_ids[~is_flag],
                 noun="rows",
             )
-        automatic = auto_col.to_numpy(dtype=bool).copy()
-    else:
-        automatic = np.zeros(len(ev), dtype=bool)
+        automatic = auto_col.to_numpy().astype(bool)
 
     early = time < opened[code]
     if early.any():
@@ -471,12 +482,11 @@ def read_service_log(
         automatic[order],
     )
     ch = kind == KIND["status_change"]
-    id_values = index.to_numpy()
-    _status_history_check(who, id_values, code[ch], status[ch])
+    c_codes, c_status = code[ch], status[ch]
+    _status_history_check(who, index.to_numpy(), c_codes, c_status)
 
     if "status" in frame.columns:
         final = np.full(len(frame), STATUS["new"], dtype=np.int8)
-        c_codes, c_status = code[ch], status[ch]
         if len(c_codes):
             last = np.flatnonzero(np.r_[c_codes[1:] != c_codes[:-1], True])
             final[c_codes[last]] = c_status[last]
@@ -502,18 +512,31 @@ def read_service_log(
             CRMWarning,
             stacklevel=3,
         )
-    new_code = np.cumsum(keep_ticket) - 1
-    keep_event = (time <= cut) & keep_ticket[code]
+    if left_out:
+        keep_event = (time <= cut) & keep_ticket[code]
+        code = (np.cumsum(keep_ticket) - 1)[code]
+        index, frame = index[keep_ticket], frame.loc[keep_ticket].reset_index(drop=True)
+        opened, priority = opened[keep_ticket], priority[keep_ticket]
+    else:
+        keep_event = time <= cut
+    if not keep_event.all():
+        code, time, kind, status, automatic = (
+            code[keep_event],
+            time[keep_event],
+            kind[keep_event],
+            status[keep_event],
+            automatic[keep_event],
+        )
     return ServiceLog(
-        ids=index[keep_ticket],
-        tickets=frame.loc[keep_ticket].reset_index(drop=True),
-        opened=opened[keep_ticket],
-        priority=priority[keep_ticket],
+        ids=index,
+        tickets=frame,
+        opened=opened,
+        priority=priority,
         as_of=cut,
-        ev_ticket=new_code[code[keep_event]].astype(np.int64),
-        ev_time=time[keep_event],
-        ev_kind=kind[keep_event],
-        ev_status=status[keep_event],
-        ev_automatic=automatic[keep_event],
+        ev_ticket=code.astype(np.int64, copy=False),
+        ev_time=time,
+        ev_kind=kind,
+        ev_status=status,
+        ev_automatic=automatic,
         left_out=left_out,
     )

@@ -243,3 +243,22 @@ def test_polars_frames_are_read() -> None:
     assert np.array_equal(
         log.opened, read_service_log(tickets(), events(ROWS), as_of=AS_OF, who="t").opened
     )
+
+
+def test_automatic_accepts_zero_one_and_an_empty_object_column() -> None:
+    rows = [("A", "2024-03-04 10:00", "agent_reply", None)] * 2
+    log = read_service_log(tickets(), events(rows, automatic=[1, 0]), as_of=AS_OF, who="t")
+    assert log.ev_automatic.tolist() == [True, False]
+    empty = events([], automatic=pd.Series([], dtype=object))
+    assert read_service_log(tickets(), empty, as_of=AS_OF, who="t").ev_automatic.size == 0
+    with pytest.raises(ValidationError, match=r"booleans \(or 0/1\).*1 rows.*ids: A"):
+        read_service_log(tickets(), events(rows, automatic=[True, "yes"]), as_of=AS_OF, who="t")
+
+
+def test_an_event_without_a_ticket_id_is_refused() -> None:
+    rows = [
+        ("A", "2024-03-04 10:00", "agent_reply", None),
+        (None, "2024-03-04 11:00", "agent_reply", None),
+    ]
+    with pytest.raises(ValidationError, match="unknown ticket ids"):
+        read_service_log(tickets(), events(rows), as_of=AS_OF, who="t")  # type: ignore[list-item]
