@@ -850,7 +850,7 @@ def exact_scale(values: Any) -> float:
 # numeric coercion (issue 8: comma-decimal amounts, text in numeric columns)
 # ---------------------------------------------------------------------------------------
 
-__all__ += ["coerce_number_series"]
+__all__ += ["check_random_state", "coerce_number_series"]
 
 _COMMA_DECIMAL_HINT = (
     "Hint: amounts written with a decimal comma ('12,50') must be converted first, e.g. "
@@ -978,3 +978,19 @@ def coerce_number_series(
             first_ids=first_ids(labels[nonfinite]),
         )
     return arr
+
+
+def check_random_state(random_state: Any, *, who: str) -> None:
+    """Raise ValidationError unless `random_state` is None, an int >= 0 or a Generator."""
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return
+    if (
+        isinstance(random_state, (int, np.integer))
+        and not isinstance(random_state, bool)
+        and 0 <= int(random_state) < 2**128
+    ):
+        return
+    raise ValidationError(
+        f"The 'random_state' parameter of {who} must be None, an int in the range [0, 2**128) "
+        f"or a numpy.random.Generator. Got {random_state!r} instead."
+    )

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmcore.value import BetaGeoModel, ModifiedBetaGeoModel
-from crmcore.value._bgnbd_kernels import (
+from crmcore.value.btyd._bgnbd_kernels import (
     _beta_expectation,
     bgnbd_alive_mean,
     bgnbd_conditional_expected,

@@ -16,7 +16,7 @@ from scipy.special import roots_jacobi
 from crmcore.datasets import load_donations
 from crmcore.exceptions import ValidationError
 from crmcore.value import BetaGeoBetaBinomModel, simulate_bgbb
-from crmcore.value._bgbb_kernels import (
+from crmcore.value.btyd._bgbb_kernels import (
     bgbb_log_likelihood_and_grad,
     bgbb_neg_ll_and_grad,
     bgbb_population_pmf,

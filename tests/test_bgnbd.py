@@ -20,7 +20,7 @@ from scipy import integrate, stats
 from crmcore.datasets import load_cdnow_summary
 from crmcore.exceptions import NotFittedError, ValidationError
 from crmcore.value import BetaGeoModel
-from crmcore.value._bgnbd_kernels import BGNBDObjective, bgnbd_log_likelihood
+from crmcore.value.btyd._bgnbd_kernels import BGNBDObjective, bgnbd_log_likelihood
 
 # Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way", Marketing Science 24(2),
 # CDNOW sample, 39-week calibration: r, alpha, a, b and LL = -9582.4 (REFERENCES.md)
@@ -400,7 +400,7 @@ def test_frequency_recency_and_probability_alive_plots_draw_the_model_grid(
 def test_scoring_many_customers_in_whole_days_shares_terms_without_changing_results() -> None:
     # above 50,000 rows with few distinct (x, T) pairs the hypergeometric part is evaluated
     # once per pair; the result must equal the row-by-row kernel
-    from crmcore.value._bgnbd_kernels import bgnbd_conditional_expected
+    from crmcore.value.btyd._bgnbd_kernels import bgnbd_conditional_expected
 
     rng = np.random.default_rng(3)
     n = 60_000
@@ -433,7 +433,7 @@ def test_scoring_many_customers_with_continuous_times_interpolates_accurately(
     # above 200,000 rows with distinct (x, T) pairs the hypergeometric term is interpolated
     # in z; it must agree with the direct formula (and hence lifetimes) to 1e-9
     from crmcore.value import ModifiedBetaGeoModel
-    from crmcore.value._bgnbd_kernels import bgnbd_conditional_expected
+    from crmcore.value.btyd._bgnbd_kernels import bgnbd_conditional_expected
 
     rng = np.random.default_rng(11)
     n = 220_000

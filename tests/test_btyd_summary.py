@@ -124,7 +124,7 @@ def test_non_numeric_amount_is_rejected() -> None:
 def test_the_narwhals_group_by_engine_gives_the_same_frames(
     master: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, polars_input: bool
 ) -> None:
-    from crmcore.value import _summary
+    from crmcore.value.btyd import _summary
 
     data = pl.from_pandas(master) if polars_input else master
     kwargs = {

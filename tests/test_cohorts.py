@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.exceptions import ColumnNotFoundError, CRMWarning, ValidationError
-from crmcore.value._cohorts import cohort_churn_rates, cohort_table
+from crmcore.value.retention._cohorts import cohort_churn_rates, cohort_table
 
 
 def _tx():

@@ -31,7 +31,7 @@ from crmcore.value import (
     discounted_expected_lifetime,
     discounted_expected_residual_lifetime,
 )
-from crmcore.value._contractual_value import hyp2f1_one
+from crmcore.value.retention._contractual_value import hyp2f1_one
 
 CASE_1 = (3.80, 15.20)
 CASE_2 = (1 / 15, 4 / 15)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.exceptions import ValidationError
-from crmcore.value._economics import (
+from crmcore.value.economics._economics import (
     constant_retention_clv,
     customer_equity,
     margin_multiple,

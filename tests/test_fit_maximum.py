@@ -18,7 +18,7 @@ import pytest
 from crmcore.exceptions import ConvergenceWarning
 from crmcore.value import BetaGeoModel, ParetoNBDModel, simulate_pareto_nbd
 from crmcore.value._base import _maximum_check
-from crmcore.value._pareto_kernels import pareto_log_likelihood
+from crmcore.value.btyd._pareto_kernels import pareto_log_likelihood
 
 # the issue's case: simulate_pareto_nbd(1.21875, 11.0, 0.328125, 3.25, ...), seed 247
 ISSUE_PARAMS = (1.21875, 11.0, 0.328125, 3.25)

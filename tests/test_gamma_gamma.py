@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from crmcore.datasets import load_cdnow_summary
 from crmcore.exceptions import NotFittedError, ValidationError
 from crmcore.value import GammaGammaModel
-from crmcore.value._gamma_gamma import _GammaGammaObjective, gamma_gamma_log_likelihood
+from crmcore.value.btyd._gamma_gamma import _GammaGammaObjective, gamma_gamma_log_likelihood
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from crmcore.value._contractual_value import hyp2f1_one
-from crmcore.value._pareto_kernels import pareto_conditional_expected, pareto_probability_alive
 from crmcore.value._special import hyp2f1_a1, hyp2f1_pos
+from crmcore.value.btyd._pareto_kernels import pareto_conditional_expected, pareto_probability_alive
+from crmcore.value.retention._contractual_value import hyp2f1_one
 
 
 @pytest.fixture(autouse=True)

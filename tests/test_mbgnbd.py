@@ -19,7 +19,7 @@ from scipy.special import gammaln
 from crmcore.datasets import load_cdnow_summary
 from crmcore.exceptions import ValidationError
 from crmcore.value import BetaGeoModel, ModifiedBetaGeoModel
-from crmcore.value._bgnbd_kernels import BGNBDObjective, bgnbd_log_likelihood
+from crmcore.value.btyd._bgnbd_kernels import BGNBDObjective, bgnbd_log_likelihood
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from crmcore.exceptions import CRMWarning, NotFittedError, ValidationError
-from crmcore.value._migration_chain import CustomerMigrationModel, purchase_history
+from crmcore.value.economics._migration_chain import CustomerMigrationModel, purchase_history
 
 # Recency example of Pfeifer & Carraway (2000), "Modeling Customer Relationships as Markov
 # Chains", J. Interactive Marketing 14(2), 43-55. INPUTS: recency states 1..5 with purchase

@@ -25,12 +25,12 @@ import pytest
 
 from crmcore.datasets import load_cdnow_summary
 from crmcore.value import simulate_pareto_nbd
-from crmcore.value._pareto_kernels import (
+from crmcore.value._special import hyp2f1_a1_core, hyp2f1_a1_with_grad
+from crmcore.value.btyd._pareto_kernels import (
     _pareto_neg_ll_and_grad_fd,
     pareto_neg_ll_and_grad,
     unique_pairs,
 )
-from crmcore.value._special import hyp2f1_a1_core, hyp2f1_a1_with_grad
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 

@@ -19,7 +19,7 @@ from scipy.special import gammaln
 from crmcore.datasets import load_cdnow_summary
 from crmcore.exceptions import NotFittedError, ValidationError
 from crmcore.value import ParetoNBDModel, simulate_pareto_nbd
-from crmcore.value._pareto_kernels import (
+from crmcore.value.btyd._pareto_kernels import (
     pareto_log_likelihood,
     pareto_neg_ll_and_grad,
     pareto_population_pmf,

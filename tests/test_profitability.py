@@ -13,8 +13,8 @@ import pytest
 
 from crmcore._plots.retention import plot_cohort_heatmap, plot_retention_sensitivity
 from crmcore.exceptions import ValidationError
-from crmcore.value._cohorts import cohort_table
-from crmcore.value._profitability import customer_profitability
+from crmcore.value.economics._profitability import customer_profitability
+from crmcore.value.retention._cohorts import cohort_table
 
 
 def _tx():

@@ -19,7 +19,7 @@ from crmcore.value import (
     simulate_mbgnbd,
     simulate_pareto_nbd,
 )
-from crmcore.value._pareto_kernels import pareto_population_pmf
+from crmcore.value.btyd._pareto_kernels import pareto_population_pmf
 
 BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee 2005, CDNOW
 PNBD = {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}  # Fader, Hardie & Lee 2005, JMR

@@ -10,7 +10,7 @@ import pandas as pd
 
 from crmcore._validation import require_columns, to_pandas
 from crmcore.exceptions import ValidationError
-from crmcore.pipeline._entities import Pipeline
+from crmcore.pipeline import Pipeline
 
 __all__ = ["plot_backtest_calibration", "plot_forecast_distribution", "plot_funnel"]
 

@@ -117,7 +117,7 @@ def plot_retention_sensitivity(
     """
     import matplotlib.pyplot as plt
 
-    from crmcore.value._economics import npv_by_retention
+    from crmcore.value import npv_by_retention
 
     grid = np.round(np.arange(0.50, 0.985, 0.01), 2) if retention is None else retention
     curve = npv_by_retention(

@@ -53,7 +53,7 @@ def plot_lorenz_curve(
     >>> ax.get_title()
     'Lorenz curve (Gini = 0.400)'
     """
-    from crmcore.segmentation._concentration import gini, lorenz_curve
+    from crmcore.segmentation import gini, lorenz_curve
 
     curve = lorenz_curve(values, value_col=value_col, customer_col=customer_col)
     g = gini(values, value_col=value_col, customer_col=customer_col)
@@ -103,7 +103,7 @@ def plot_whale_curve(
     >>> ax.texts[0].get_text()
     '50% of customers give 180% of profit'
     """
-    from crmcore.segmentation._concentration import whale_curve
+    from crmcore.segmentation import whale_curve
 
     curve = whale_curve(profit, value_col=value_col, customer_col=customer_col)
     x_peak = float(curve.attrs["peak_customer_share"])

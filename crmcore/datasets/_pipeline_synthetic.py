@@ -15,10 +15,9 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import check_param_number, coerce_timestamp
+from crmcore._validation import check_param_number, check_random_state, coerce_timestamp
 from crmcore.exceptions import ValidationError
-from crmcore.pipeline._entities import Pipeline, salesforce_pipeline
-from crmcore.segmentation._tiers import check_random_state
+from crmcore.pipeline import Pipeline, salesforce_pipeline
 
 __all__ = ["default_transition_matrix", "simulate_pipeline"]
 

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import check_param_number
+from crmcore._validation import check_param_number, check_random_state
 from crmcore.exceptions import ValidationError
-from crmcore.segmentation._tiers import check_random_state
 
 __all__ = ["simulate_tickets"]
 

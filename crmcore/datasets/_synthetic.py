@@ -8,9 +8,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import check_param_number, coerce_timestamp, format_ids
+from crmcore._validation import check_param_number, check_random_state, coerce_timestamp, format_ids
 from crmcore.exceptions import ValidationError
-from crmcore.segmentation._tiers import check_random_state
 
 __all__ = ["generate_transactions"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from crmcore.customers._checks import (
+from crmcore._entity_checks import (
     aware_datetime,
     enum_value,
     fail,

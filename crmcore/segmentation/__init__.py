@@ -9,7 +9,13 @@ True
 
 from __future__ import annotations
 
-# --- RFM (rfm_table, rfm_scores, RFMScorer, SegmentMap, presets) ---
+# --- revenue concentration ---
+from crmcore.segmentation._concentration import gini, lorenz_curve, top_share, whale_curve
+
+# --- tier and segment migration ---
+from crmcore.segmentation._migration import migration_matrix
+
+# --- RFM tables, scores and segment maps ---
 from crmcore.segmentation._rfm import RFMScorer, rfm_scores, rfm_table
 from crmcore.segmentation._segment_maps import (
     SEGMENT_MAPS,
@@ -19,11 +25,7 @@ from crmcore.segmentation._segment_maps import (
     segment_summary,
 )
 
-# --- end RFM ---
-
-# --- tiers, concentration, migration ---
-from crmcore.segmentation._concentration import gini, lorenz_curve, top_share, whale_curve
-from crmcore.segmentation._migration import migration_matrix
+# --- customer tiers ---
 from crmcore.segmentation._tiers import (
     abc_tiers,
     profitability_tiers,
@@ -32,27 +34,34 @@ from crmcore.segmentation._tiers import (
     relationship_type,
 )
 
-# --- end tiers ---
-
+# one sorted literal per subject
 __all__: list[str] = [
-    # RFM names
-    "RFMScorer",
+    # RFM tables, scores and segment maps
     "SEGMENT_MAPS",
+    "RFMScorer",
     "SegmentCoverage",
     "SegmentMap",
     "assign_segments",
     "rfm_scores",
     "rfm_table",
     "segment_summary",
-    # tier names
+]
+__all__ += [
+    # customer tiers
     "abc_tiers",
-    "gini",
-    "lorenz_curve",
-    "migration_matrix",
     "profitability_tiers",
     "pyramid_tiers",
     "quantile_tiers",
     "relationship_type",
+]
+__all__ += [
+    # revenue concentration
+    "gini",
+    "lorenz_curve",
     "top_share",
     "whale_curve",
+]
+__all__ += [
+    # tier and segment migration
+    "migration_matrix",
 ]

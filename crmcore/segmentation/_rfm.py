@@ -798,7 +798,7 @@ def rfm_scores(
     e      111        111         1
     """
     who = "rfm_scores"
-    from crmcore.segmentation._tiers import check_random_state
+    from crmcore._validation import check_random_state
 
     check_random_state(random_state, who=who)
     check_param_choice("ties", ties, _TIES, who=who)

@@ -21,6 +21,7 @@ import pandas as pd
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
+    check_random_state,
     coerce_number_series,
     format_ids,
     require_columns,
@@ -176,22 +177,6 @@ def _check_negative(ids: pd.Index, values: npt.NDArray[np.float64], *, who: str)
             f"(first ids: {format_ids(ids[neg])}). Hint: net returns per customer and clip at 0, "
             "or use whale_curve / profitability_tiers for profit that can be negative."
         )
-
-
-def check_random_state(random_state: Any, *, who: str) -> None:
-    """Raise ValidationError unless `random_state` is None, an int >= 0 or a Generator."""
-    if random_state is None or isinstance(random_state, np.random.Generator):
-        return
-    if (
-        isinstance(random_state, (int, np.integer))
-        and not isinstance(random_state, bool)
-        and 0 <= int(random_state) < 2**128
-    ):
-        return
-    raise ValidationError(
-        f"The 'random_state' parameter of {who} must be None, an int in the range [0, 2**128) "
-        f"or a numpy.random.Generator. Got {random_state!r} instead."
-    )
 
 
 def _check_number_list(name: str, values: Any, *, who: str) -> list[Any]:

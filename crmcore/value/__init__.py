@@ -1,96 +1,104 @@
 """crmcore.value: customer lifetime value and retention-profit models.
 
-Non-contractual ("buy till you die") transaction models with their spend model and CLV,
-and contractual retention models with the economics of retention.
+A flat public namespace over three subject packages, following the contractual /
+non-contractual split of the literature:
+
+:mod:`crmcore.value.btyd`
+    Non-contractual ("buy till you die") transaction models: BTYD summary, BG/NBD, MBG/NBD,
+    Pareto/NBD, BG/BB, Gamma-Gamma spend, CLV, simulators, model checking, lifetimes interop.
+:mod:`crmcore.value.retention`
+    Contractual retention: sBG and BdW cohort models, DEL/DERL and residual value, cohort
+    tables and churn rates.
+:mod:`crmcore.value.economics`
+    Economics of retention: margin multiple, constant-retention CLV, retention-profit impact,
+    customer equity, the Pfeifer-Carraway migration chain, customer profitability.
+
+The maximum-likelihood estimator base shared by the models is
+:class:`MaximumLikelihoodModel`.
+
+Examples
+--------
+>>> import crmcore.value as value
+>>> value.BetaGeoModel is value.btyd.BetaGeoModel
+True
 """
 
 from __future__ import annotations
 
-# --- BTYD summary, base, BG/NBD, MBG/NBD, Gamma-Gamma, CLV, interop ---
-from crmcore.value._base import MaximumLikelihoodModel, TransactionModel
-from crmcore.value._bgnbd import BetaGeoModel
-from crmcore.value._clv import customer_lifetime_value
-from crmcore.value._gamma_gamma import GammaGammaModel
-from crmcore.value._mbgnbd import ModifiedBetaGeoModel
-from crmcore.value._summary import btyd_summary
+# --- shared estimator base ---
+from crmcore.value._base import MaximumLikelihoodModel
 
-# --- end BTYD core ---
-
-# --- Pareto/NBD, BG/BB, simulators, model checking ---
-from crmcore.value._bgbb import BetaGeoBetaBinomModel
-from crmcore.value._checking import (
+# --- non-contractual transaction models (BTYD) ---
+from crmcore.value.btyd import (
+    BetaGeoBetaBinomModel,
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    TransactionModel,
+    btyd_summary,
     calibration_holdout_table,
+    customer_lifetime_value,
     period_transactions,
-    tracking_table,
-)
-from crmcore.value._pareto_nbd import ParetoNBDModel
-from crmcore.value._simulate import (
     simulate_bgbb,
     simulate_bgnbd,
     simulate_mbgnbd,
     simulate_pareto_nbd,
+    tracking_table,
 )
 
-# --- end Pareto/BGBB ---
+# --- economics of retention ---
+from crmcore.value.economics import (
+    CustomerMigrationModel,
+    constant_retention_clv,
+    customer_equity,
+    customer_profitability,
+    margin_multiple,
+    npv_by_retention,
+    optimal_customer_equity,
+    purchase_history,
+    retention_profit_impact,
+    tenure_profit_profile,
+)
 
-# --- sBG, BdW, DEL/DERL, residual value ---
-from crmcore.value._bdw import BetaDiscreteWeibullModel
-from crmcore.value._contractual_value import (
+# --- contractual retention models and cohort tables ---
+from crmcore.value.retention import (
+    BetaDiscreteWeibullModel,
+    ShiftedBetaGeoModel,
     aggregate_retention_residual_value,
+    cohort_churn_rates,
+    cohort_table,
     customer_base_residual_value,
     discounted_expected_lifetime,
     discounted_expected_residual_lifetime,
 )
-from crmcore.value._sbg import ShiftedBetaGeoModel
 
-# --- end sBG ---
-
-# --- retention economics, migration chain, cohorts, profitability ---
-from crmcore.value._cohorts import cohort_churn_rates, cohort_table
-from crmcore.value._economics import (
-    constant_retention_clv,
-    customer_equity,
-    margin_multiple,
-    npv_by_retention,
-    optimal_customer_equity,
-    retention_profit_impact,
-    tenure_profit_profile,
-)
-from crmcore.value._migration_chain import CustomerMigrationModel, purchase_history
-from crmcore.value._profitability import customer_profitability
-
-# --- end economics ---
-
+# one sorted literal per subject
 __all__: list[str] = [
-    # BTYD core names
+    # shared estimator base
+    "MaximumLikelihoodModel",
+]
+__all__ += [
+    # non-contractual transaction models (BTYD)
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "GammaGammaModel",
-    "MaximumLikelihoodModel",
     "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
     "TransactionModel",
     "btyd_summary",
-    "customer_lifetime_value",
-    # Pareto/BGBB names
-    "BetaGeoBetaBinomModel",
-    "ParetoNBDModel",
     "calibration_holdout_table",
+    "customer_lifetime_value",
     "period_transactions",
     "simulate_bgbb",
     "simulate_bgnbd",
     "simulate_mbgnbd",
     "simulate_pareto_nbd",
     "tracking_table",
-    # sBG names
-    "BetaDiscreteWeibullModel",
-    "ShiftedBetaGeoModel",
-    "aggregate_retention_residual_value",
-    "customer_base_residual_value",
-    "discounted_expected_lifetime",
-    "discounted_expected_residual_lifetime",
-    # economics names
+]
+__all__ += [
+    # economics of retention
     "CustomerMigrationModel",
-    "cohort_churn_rates",
-    "cohort_table",
     "constant_retention_clv",
     "customer_equity",
     "customer_profitability",
@@ -100,4 +108,15 @@ __all__: list[str] = [
     "purchase_history",
     "retention_profit_impact",
     "tenure_profit_profile",
+]
+__all__ += [
+    # contractual retention models and cohort tables
+    "BetaDiscreteWeibullModel",
+    "ShiftedBetaGeoModel",
+    "aggregate_retention_residual_value",
+    "cohort_churn_rates",
+    "cohort_table",
+    "customer_base_residual_value",
+    "discounted_expected_lifetime",
+    "discounted_expected_residual_lifetime",
 ]

@@ -18,7 +18,7 @@ from scipy.special import betaln
 
 from crmcore.datasets import load_donations
 from crmcore.value import BetaGeoBetaBinomModel, simulate_bgbb
-from crmcore.value._bgbb_kernels import bgbb_log_likelihood
+from crmcore.value.btyd._bgbb_kernels import bgbb_log_likelihood
 
 lifetimes = require_peer("lifetimes")
 lifetimes_utils = require_peer("lifetimes.utils")

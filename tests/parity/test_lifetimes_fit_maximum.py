@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmcore.value import ParetoNBDModel, simulate_pareto_nbd
-from crmcore.value._pareto_kernels import pareto_log_likelihood
+from crmcore.value.btyd._pareto_kernels import pareto_log_likelihood
 
 lifetimes = require_peer("lifetimes")
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from crmcore.datasets import load_cdnow_summary
 from crmcore.value import GammaGammaModel
-from crmcore.value._gamma_gamma import gamma_gamma_log_likelihood
+from crmcore.value.btyd._gamma_gamma import gamma_gamma_log_likelihood
 
 lifetimes = require_peer("lifetimes")
 lifetimes_utils = require_peer("lifetimes.utils")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from crmcore.datasets import load_cdnow_summary
 from crmcore.exceptions import ValidationError
 from crmcore.value import ModifiedBetaGeoModel
-from crmcore.value._bgnbd_kernels import bgnbd_log_likelihood
+from crmcore.value.btyd._bgnbd_kernels import bgnbd_log_likelihood
 
 lifetimes = require_peer("lifetimes")
 lifetimes_utils = require_peer("lifetimes.utils")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from crmcore.datasets import load_cdnow_summary
 from crmcore.value import ParetoNBDModel, simulate_pareto_nbd
-from crmcore.value._pareto_kernels import pareto_log_likelihood
+from crmcore.value.btyd._pareto_kernels import pareto_log_likelihood
 
 lifetimes = require_peer("lifetimes")
 

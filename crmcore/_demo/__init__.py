@@ -1,4 +1,9 @@
-"""The report printed by ``python -m crmcore demo``."""
+"""The report printed by ``python -m crmcore demo``.
+
+The overview lives here; each analytics section is a module of this package that defines
+``demo_report() -> str`` and uses the public API only, so no demo code sits in the algorithm
+packages.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +17,14 @@ __all__ = ["SECTIONS", "demo_report", "overview_report"]
 
 #: (title, module) of each analytics section; every module defines ``demo_report() -> str``.
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("RFM segments (as of 1998-07-01)", "crmcore.segmentation._demo"),
-    ("ABC tiers and revenue concentration", "crmcore.segmentation._demo_tiers"),
-    ("Customer lifetime value (BG/NBD + Gamma-Gamma)", "crmcore.value._demo_clv"),
-    ("Cohorts and the economics of retention", "crmcore.value._demo_retention"),
-    ("Sales pipeline (simulated): funnel, forecast, back-test", "crmcore._demo_pipeline"),
+    ("RFM segments (as of 1998-07-01)", "crmcore._demo._rfm"),
+    ("ABC tiers and revenue concentration", "crmcore._demo._tiers"),
+    ("Customer lifetime value (BG/NBD + Gamma-Gamma)", "crmcore._demo._clv"),
+    ("Cohorts and the economics of retention", "crmcore._demo._retention"),
+    ("Sales pipeline (simulated): funnel, forecast, back-test", "crmcore._demo._pipeline"),
     (
         "Customer service (simulated tickets): SLAs, backlog, CSAT, cost to serve",
-        "crmcore._demo_service",
+        "crmcore._demo._service",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Shared attrs converters and validators for the customer entities (private)."""
+"""Shared attrs converters and validators of the entity layer (customers, pipeline, service)."""
 
 from __future__ import annotations
 

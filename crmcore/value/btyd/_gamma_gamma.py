@@ -341,7 +341,7 @@ class GammaGammaModel(MaximumLikelihoodModel):
     @classmethod
     def from_lifetimes(cls: type[_G], fitter: Any) -> _G:
         """Build a model from a fitted lifetimes ``GammaGammaFitter``."""
-        from crmcore.value._interop import params_from_lifetimes
+        from crmcore.value.btyd._interop import params_from_lifetimes
 
         params = params_from_lifetimes(
             fitter,
@@ -353,7 +353,7 @@ class GammaGammaModel(MaximumLikelihoodModel):
 
     def to_lifetimes(self) -> Any:
         """Return an equivalent lifetimes ``GammaGammaFitter`` (lifetimes must be installed)."""
-        from crmcore.value._interop import fitter_to_lifetimes
+        from crmcore.value.btyd._interop import fitter_to_lifetimes
 
         self._check_fitted()
         return fitter_to_lifetimes(

@@ -6,9 +6,10 @@ distributed across customers (Fader & Hardie 2007). The sorting of high-theta cu
 out of a cohort makes the cohort's retention rate rise with tenure.
 
 :class:`_CohortRetentionModel` holds what every cohort retention model shares (input
-parsing and validation, maximum likelihood on log-parameters with an analytic gradient,
-covariance, summary, projections with intervals, DEL/DERL by a bounded series, residual
-value); a model supplies its per-period log retention rate and its gradient.
+parsing and validation through :mod:`._survivors`, maximum likelihood on log-parameters with
+an analytic gradient, covariance, summary, projections with intervals, DEL/DERL by a bounded
+series, residual value through the one cohort loop of :mod:`._contractual_value`); a model
+supplies its per-period log retention rate and its gradient.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar, overload
 
 import numpy as np
@@ -30,221 +30,23 @@ from crmcore.exceptions import (
     NotFittedError,
     ValidationError,
 )
-from crmcore.value import _contractual_value as _cv
+from crmcore.value.retention import _contractual_value as _cv
+from crmcore.value.retention._contractual_value import _check_discount_factor
+from crmcore.value.retention._survivors import parse_survivors
 
 __all__ = ["ShiftedBetaGeoModel"]
 
 FloatArray = npt.NDArray[np.float64]
 ModelT = TypeVar("ModelT", bound="_CohortRetentionModel")
 
-_LAYOUTS = ("age", "calendar")
-_MAX_PROBLEMS = 5
 _LOG_BOUND = 25.0  # search box for log-parameters: exp(+-25) ~ 7e10 / 1e-11
 _CUMSUM_LIMIT = 200_000
-_MAX_COUNT = 2.0**53  # whole numbers above this are not exact in float64
 _MAX_PERIOD = 2**53  # longest horizon t (periods) accepted by survival and retention
 
 
 # ---------------------------------------------------------------------------------------
-# input parsing and validation
+# pooling and periods
 # ---------------------------------------------------------------------------------------
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real | np.number) and not isinstance(value, bool)
-
-
-def _rows_from_frame(frame: pd.DataFrame, *, who: str, layout: str) -> list[tuple[Any, FloatArray]]:
-    try:
-        values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"{who}: the survivor table must hold numbers (NaN where a cohort is not "
-            f"observed); {exc}."
-        ) from None
-    columns = list(frame.columns)
-    rows: list[tuple[Any, FloatArray]] = []
-    problems: list[str] = []
-    for label, row in zip(frame.index, values, strict=True):
-        observed = ~np.isnan(row)
-        if not observed.any():
-            problems.append(f"cohort {label} has no counts")
-            continue
-        idx = np.flatnonzero(observed)
-        first, last = int(idx[0]), int(idx[-1])
-        gap = np.flatnonzero(~observed[first : last + 1])
-        if gap.size:
-            missing = columns[first + int(gap[0])]
-            problems.append(
-                f"cohort {label} has a missing count at period {missing} between observed counts"
-            )
-            continue
-        if layout == "age" and first != 0:
-            problems.append(
-                f"cohort {label} has no count at period {columns[0]} (layout='age' expects "
-                "each row to start at period 0; for a staircase table of calendar periods "
-                "pass layout='calendar')"
-            )
-            continue
-        if layout == "calendar" and last != len(columns) - 1:
-            problems.append(
-                f"cohort {label} stops at period {columns[last]} before the last period "
-                f"{columns[-1]} (layout='calendar' expects every cohort observed up to the "
-                "last column)"
-            )
-            continue
-        if layout == "calendar" and label in columns and columns.index(label) != first:
-            problems.append(
-                f"cohort {label} has a count at period {columns[first]}, before its "
-                "acquisition period (the cohort is longer than the period table allows)"
-            )
-            continue
-        rows.append((label, row[first : last + 1].copy()))
-    if problems:
-        more = (
-            f" (and {len(problems) - _MAX_PROBLEMS} more)" if len(problems) > _MAX_PROBLEMS else ""
-        )
-        raise ValidationError(f"{who}: " + "; ".join(problems[:_MAX_PROBLEMS]) + more + ".")
-    return rows
-
-
-def _rows_from_sequence(data: Any, *, who: str) -> list[tuple[Any, FloatArray]]:
-    if isinstance(data, np.ndarray) and data.ndim == 2:
-        return _rows_from_frame(pd.DataFrame(data), who=who, layout="age")
-    if isinstance(data, pd.Series):
-        items: list[Any] = list(data.to_numpy())
-    elif (isinstance(data, np.ndarray) and data.ndim == 1) or (
-        isinstance(data, Sequence) and not isinstance(data, str | bytes)
-    ):
-        items = list(data)
-    else:
-        raise ValidationError(
-            f"{who}: survivors must be a sequence of counts, a list of such sequences (one per "
-            f"cohort) or a cohort x period DataFrame; got {type(data).__name__}."
-        )
-    if not items:
-        raise ValidationError(f"{who}: survivors is empty; pass at least one cohort.")
-    if all(_is_number(v) for v in items):
-        return [(0, np.asarray(items, dtype=np.float64))]
-    rows: list[tuple[Any, FloatArray]] = []
-    for i, item in enumerate(items):
-        if _is_number(item) or isinstance(item, str | bytes):
-            raise ValidationError(
-                f"{who}: survivors mixes numbers and sequences (item {i} is {item!r}); pass "
-                "one sequence of counts, or a list of sequences (one per cohort)."
-            )
-        try:
-            arr = np.asarray(list(item), dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValidationError(
-                f"{who}: cohort {i} must be a sequence of numbers; got {item!r}."
-            ) from None
-        if arr.size == 0:
-            raise ValidationError(f"{who}: cohort {i} has no counts.")
-        if np.isnan(arr).any():
-            raise ValidationError(
-                f"{who}: cohort {i} has a missing count at period "
-                f"{int(np.flatnonzero(np.isnan(arr))[0])}; in a list of cohorts give only "
-                "the observed counts (cohorts may have different lengths)."
-            )
-        rows.append((i, arr))
-    return rows
-
-
-def _parse_survivors(
-    data: Any, *, who: str, layout: str = "age", n_periods: int | None = None
-) -> tuple[list[Any], list[FloatArray]]:
-    """Validate survivor counts and return cohort labels and count arrays (t = 0..n).
-
-    All problems are collected and reported at once (the first five).
-    """
-    if layout not in _LAYOUTS:
-        raise ValidationError(
-            f"The 'layout' parameter of {who} must be one of 'age', 'calendar'. "
-            f"Got {layout!r} instead."
-        )
-    if not isinstance(data, pd.DataFrame) and hasattr(data, "columns"):
-        from crmcore._validation import to_pandas
-
-        data = to_pandas(data, who=who)  # Polars / PyArrow tables: rows are cohorts
-    if isinstance(data, pd.DataFrame):
-        if data.shape[0] == 0 or data.shape[1] == 0:
-            raise ValidationError(f"{who}: the survivor table is empty.")
-        rows = _rows_from_frame(data, who=who, layout=layout)
-    else:
-        rows = _rows_from_sequence(data, who=who)
-    problems: list[str] = []
-    for label, counts in rows:
-        periods = np.arange(counts.size)
-        bad = ~np.isfinite(counts)
-        for p in periods[bad]:
-            problems.append(f"cohort {label}, period {p}: count {counts[p]!r} is not finite")
-        finite = np.where(bad, 0.0, counts)
-        for p in periods[finite < 0]:
-            problems.append(f"cohort {label}, period {p}: negative count {counts[p]:g}")
-        for p in periods[finite > _MAX_COUNT]:
-            problems.append(
-                f"cohort {label}, period {p}: count {counts[p]:g} is larger than 2**53 "
-                "customers (not a whole number in float64)"
-            )
-        for p in periods[(finite != np.round(finite))]:
-            problems.append(
-                f"cohort {label}, period {p}: count {counts[p]:g} is not a whole number of "
-                "customers"
-            )
-        rises = np.flatnonzero(np.diff(finite) > 0)
-        for p in rises:
-            problems.append(
-                f"cohort {label}: survivors increase from {finite[p]:g} at period {p} to "
-                f"{finite[p + 1]:g} at period {p + 1} (a cohort can only lose customers)"
-            )
-        if counts.size and finite[0] == 0:
-            problems.append(f"cohort {label} starts with 0 customers")
-        if n_periods is not None and counts.size - 1 > n_periods:
-            problems.append(
-                f"cohort {label} has counts for periods 0..{counts.size - 1}, longer than the "
-                f"period table (n_periods={n_periods})"
-            )
-    if problems:
-        more = (
-            f" (and {len(problems) - _MAX_PROBLEMS} more)" if len(problems) > _MAX_PROBLEMS else ""
-        )
-        raise ValidationError(f"{who}: " + "; ".join(problems[:_MAX_PROBLEMS]) + more + ".")
-    return [label for label, _ in rows], [counts for _, counts in rows]
-
-
-def _check_discount_factor(d: float, *, who: str) -> None:
-    """Refuse a positive rate so small that 1 / (1 + d) rounds to 1 in float64."""
-    if d > 0.0 and 1.0 / (1.0 + d) == 1.0:
-        raise ValidationError(
-            f"The 'discount_rate' parameter of {who} must be 0 or at least about 1e-16 (the "
-            f"discount factor 1 / (1 + rate) rounds to 1 in float64 below that). Got {d!r} "
-            "instead."
-        )
-
-
-def _check_sbg_pair(a: float, b: float, *, who: str) -> None:
-    """Refuse sBG parameters whose sum alpha + beta is not resolved in float64."""
-    total = a + b
-    if not (math.isfinite(total) and total > a and total > b):
-        raise ValidationError(
-            f"{who}: alpha={a!r} and beta={b!r} are too far apart in scale (alpha + beta "
-            "rounds to one of them in float64), so the churn distribution Beta(alpha, beta) "
-            "cannot be evaluated. Hint: check the units of the parameters."
-        )
-
-
-def _check_finite_value(values: FloatArray, labels: list[Any], *, who: str) -> None:
-    """Raise when a residual value overflows float64 (the true value is not representable)."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        from crmcore._validation import format_ids
-
-        raise ValidationError(
-            f"{who}: the residual value of {int(bad.sum())} of {bad.size} cohorts is beyond "
-            f"the float64 range (first cohorts: {format_ids(np.asarray(labels, dtype=object)[bad])}"
-            "). Hint: express the margin in larger units (thousands) or check the counts."
-        )
 
 
 def _sufficient_stats(counts: list[FloatArray]) -> tuple[FloatArray, FloatArray]:
@@ -477,7 +279,7 @@ class _CohortRetentionModel:
                 f"The 'n_periods' parameter of {who} must be an int in the range "
                 f"[1, inf). Got {n_periods!r} instead."
             )
-        _, counts = _parse_survivors(survivors, who=who, layout=layout, n_periods=n_periods)
+        _, counts = parse_survivors(survivors, who=who, layout=layout, n_periods=n_periods)
         if max(c.size for c in counts) < 2:
             raise ValidationError(
                 f"{who}: no cohort has been observed over a renewal (every cohort has a single "
@@ -831,26 +633,13 @@ class _CohortRetentionModel:
         d = _cv.check_discount_rate(discount_rate, who=who)
         _check_discount_factor(d, who=who)
         m = _cv._check_margin(margin, who=who)
-        labels, current, _, renewals = _cv._last_counts(survivors, who=who, layout=layout)
-        cache: dict[int, float] = {}
-        derl = np.empty(len(labels))
-        for i, n in enumerate(renewals):
-            if n not in cache:
-                cache[n] = self.discounted_expected_residual_lifetime(d, n)
-            derl[i] = cache[n]
-        with np.errstate(over="ignore"):
-            value = current * derl * m
-        _check_finite_value(value, labels, who=who)
-        frame: pd.DataFrame = pd.DataFrame(
-            {
-                "survivors": current,
-                "renewals": np.asarray(renewals, dtype=np.int64),
-                "derl": derl,
-                "residual_value": value,
-            },
-            index=pd.Index(labels, name="cohort"),
+        return _cv.residual_value_by_cohort(
+            survivors,
+            lambda n: self.discounted_expected_residual_lifetime(d, n),
+            margin=m,
+            who=who,
+            layout=layout,
         )
-        return frame
 
     def __repr__(self) -> str:
         if not hasattr(self, "params_"):

@@ -9,8 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore._validation import check_param_number
-from crmcore.value._base import TransactionModel
-from crmcore.value._pareto_kernels import (
+from crmcore.value.btyd._pareto_kernels import (
     pareto_conditional_expected,
     pareto_conditional_pmf,
     pareto_dert,
@@ -20,6 +19,7 @@ from crmcore.value._pareto_kernels import (
     pareto_probability_alive,
     unique_pairs,
 )
+from crmcore.value.btyd._transaction import TransactionModel
 
 __all__ = ["ParetoNBDModel"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from crmcore.value._bgnbd import _BetaGeoFamily
+from crmcore.value.btyd._bgnbd import _BetaGeoFamily
 
 __all__ = ["ModifiedBetaGeoModel"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 
 from crmcore.exceptions import ValidationError
 from crmcore.value._special import hyp2f1_a1
+from crmcore.value.retention._survivors import parse_survivors
 
 __all__ = [
     "aggregate_retention_residual_value",
@@ -44,6 +46,40 @@ def _check_positive(name: str, value: Any, *, who: str) -> float:
             f"Got {value!r} instead."
         )
     return v
+
+
+def _check_discount_factor(d: float, *, who: str) -> None:
+    """Refuse a positive rate so small that 1 / (1 + d) rounds to 1 in float64."""
+    if d > 0.0 and 1.0 / (1.0 + d) == 1.0:
+        raise ValidationError(
+            f"The 'discount_rate' parameter of {who} must be 0 or at least about 1e-16 (the "
+            f"discount factor 1 / (1 + rate) rounds to 1 in float64 below that). Got {d!r} "
+            "instead."
+        )
+
+
+def _check_sbg_pair(a: float, b: float, *, who: str) -> None:
+    """Refuse sBG parameters whose sum alpha + beta is not resolved in float64."""
+    total = a + b
+    if not (math.isfinite(total) and total > a and total > b):
+        raise ValidationError(
+            f"{who}: alpha={a!r} and beta={b!r} are too far apart in scale (alpha + beta "
+            "rounds to one of them in float64), so the churn distribution Beta(alpha, beta) "
+            "cannot be evaluated. Hint: check the units of the parameters."
+        )
+
+
+def _check_finite_value(values: FloatArray, labels: list[Any], *, who: str) -> None:
+    """Raise when a residual value overflows float64 (the true value is not representable)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        from crmcore._validation import format_ids
+
+        raise ValidationError(
+            f"{who}: the residual value of {int(bad.sum())} of {bad.size} cohorts is beyond "
+            f"the float64 range (first cohorts: {format_ids(np.asarray(labels, dtype=object)[bad])}"
+            "). Hint: express the margin in larger units (thousands) or check the counts."
+        )
 
 
 def check_discount_rate(value: Any, *, who: str, allow_zero: bool = True) -> float:
@@ -160,8 +196,6 @@ def discounted_expected_lifetime(alpha: float, beta: float, discount_rate: float
     a = _check_positive("alpha", alpha, who=who)
     b = _check_positive("beta", beta, who=who)
     d = check_discount_rate(discount_rate, who=who)
-    from crmcore.value._sbg import _check_discount_factor, _check_sbg_pair
-
     _check_sbg_pair(a, b, who=who)
     _check_discount_factor(d, who=who)
     if d == 0.0:
@@ -224,8 +258,6 @@ def discounted_expected_residual_lifetime(
     b = _check_positive("beta", beta, who=who)
     d = check_discount_rate(discount_rate, who=who)
     n = check_renewals(renewals, who=who)
-    from crmcore.value._sbg import _check_discount_factor, _check_sbg_pair
-
     _check_sbg_pair(a, b + n + 1.0, who=who)
     _check_discount_factor(d, who=who)
     if d == 0.0:
@@ -242,9 +274,7 @@ def _last_counts(
     table: Any, *, who: str, layout: str
 ) -> tuple[list[Any], FloatArray, FloatArray, list[int]]:
     """Cohort labels, current survivors, previous-period survivors (NaN if new), renewals."""
-    from crmcore.value._sbg import _parse_survivors
-
-    labels, counts = _parse_survivors(table, who=who, layout=layout)
+    labels, counts = parse_survivors(table, who=who, layout=layout)
     current = np.array([c[-1] for c in counts], dtype=np.float64)
     previous = np.array([c[-2] if len(c) > 1 else np.nan for c in counts], dtype=np.float64)
     renewals = [len(c) - 1 for c in counts]
@@ -262,6 +292,66 @@ def _check_margin(margin: Any, *, who: str) -> float:
             f"The 'margin' parameter of {who} must be a finite number. Got {margin!r} instead."
         )
     return m
+
+
+def residual_value_by_cohort(
+    survivors: Any,
+    derl_after: Callable[[int], float],
+    *,
+    margin: float,
+    who: str,
+    layout: str,
+) -> pd.DataFrame:
+    """Residual value by cohort: survivors x DERL(renewals) x margin (the one cohort loop).
+
+    Used by :func:`customer_base_residual_value` (closed-form sBG DERL) and by the fitted
+    models' ``residual_value`` (DERL of the model), so both value a table the same way.
+
+    Parameters
+    ----------
+    survivors : sequence, list of sequences or DataFrame
+        Survivor counts per cohort (see :func:`customer_base_residual_value`).
+    derl_after : callable
+        ``derl_after(n)`` is the discounted expected residual lifetime after ``n`` renewals;
+        it is called once per distinct number of renewals.
+    margin : float
+        Validated net cash flow per customer per period.
+    who : str
+        Name of the public caller, for error messages.
+    layout : {"age", "calendar"}
+        Column layout of a DataFrame input.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by cohort, columns ``survivors``, ``renewals``, ``derl`` and
+        ``residual_value``.
+
+    Raises
+    ------
+    ValidationError
+        On invalid survivor counts, or when a value is beyond the float64 range.
+    """
+    labels, current, _, renewals = _last_counts(survivors, who=who, layout=layout)
+    cache: dict[int, float] = {}
+    derl = np.empty(len(labels), dtype=np.float64)
+    for i, n in enumerate(renewals):
+        if n not in cache:
+            cache[n] = derl_after(n)
+        derl[i] = cache[n]
+    with np.errstate(over="ignore"):
+        value = current * derl * margin
+    _check_finite_value(value, labels, who=who)
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "survivors": current,
+            "renewals": np.asarray(renewals, dtype=np.int64),
+            "derl": derl,
+            "residual_value": value,
+        },
+        index=pd.Index(labels, name="cohort"),
+    )
+    return frame
 
 
 def customer_base_residual_value(
@@ -326,29 +416,15 @@ def customer_base_residual_value(
     b = _check_positive("beta", beta, who=who)
     d = check_discount_rate(discount_rate, who=who)
     m = _check_margin(margin, who=who)
-    from crmcore.value._sbg import _check_discount_factor, _check_finite_value, _check_sbg_pair
-
     _check_sbg_pair(a, b, who=who)
     _check_discount_factor(d, who=who)
-    labels, current, _, renewals = _last_counts(survivors, who=who, layout=layout)
-    cache: dict[int, float] = {}
-    derl = np.empty(len(labels), dtype=np.float64)
-    for i, n in enumerate(renewals):
-        if n not in cache:
-            cache[n] = discounted_expected_residual_lifetime(a, b, d, n)
-        derl[i] = cache[n]
-    with np.errstate(over="ignore"):
-        _check_finite_value(current * derl * m, labels, who=who)
-    frame: pd.DataFrame = pd.DataFrame(
-        {
-            "survivors": current,
-            "renewals": np.asarray(renewals, dtype=np.int64),
-            "derl": derl,
-            "residual_value": current * derl * m,
-        },
-        index=pd.Index(labels, name="cohort"),
+    return residual_value_by_cohort(
+        survivors,
+        lambda n: discounted_expected_residual_lifetime(a, b, d, n),
+        margin=m,
+        who=who,
+        layout=layout,
     )
-    return frame
 
 
 def aggregate_retention_residual_value(
@@ -424,8 +500,6 @@ def aggregate_retention_residual_value(
             "every customer is worth an infinite number of payments. Hint: use a positive "
             "discount rate."
         )
-    from crmcore.value._sbg import _check_finite_value
-
     with np.errstate(over="ignore"):
         _check_finite_value(current * derl * m, labels, who=who)
     out: pd.DataFrame = pd.DataFrame(

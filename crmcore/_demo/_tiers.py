@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from crmcore.datasets import load_cdnow_master
-from crmcore.segmentation._concentration import gini, top_share
-from crmcore.segmentation._tiers import abc_tiers
+from crmcore.segmentation import abc_tiers, gini, top_share
 
 __all__ = ["demo_report"]
 

@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore.value._base import Objective, TransactionModel
-from crmcore.value._bgnbd_kernels import (
+from crmcore.value._base import Objective
+from crmcore.value.btyd._bgnbd_kernels import (
     BGNBDObjective,
     bgnbd_alive_mean,
     bgnbd_alive_mean_interpolated,
@@ -19,6 +19,7 @@ from crmcore.value._bgnbd_kernels import (
     bgnbd_population_probability,
     bgnbd_probability_alive,
 )
+from crmcore.value.btyd._transaction import TransactionModel
 
 __all__ = ["BetaGeoModel"]
 

@@ -26,6 +26,7 @@ from crmcore._validation import (
     to_pandas,
 )
 from crmcore.exceptions import NotFittedError, ValidationError
+from crmcore.value._periods import period_index, period_start
 
 __all__ = ["CustomerMigrationModel", "purchase_history"]
 
@@ -58,43 +59,6 @@ def _check_finite_result(values: Any, who: str, inputs: str) -> None:
 def _df(*args: Any, **kwargs: Any) -> pd.DataFrame:
     """pd.DataFrame with a precise static type (the stubs return Any for some inputs)."""
     out: pd.DataFrame = pd.DataFrame(*args, **kwargs)
-    return out
-
-
-def _period_index(dates: pd.Series, period: str) -> npt.NDArray[np.int64]:
-    values = pd.DatetimeIndex(dates)
-    year: npt.NDArray[np.int64] = np.asarray(values.year, dtype=np.int64)
-    month: npt.NDArray[np.int64] = np.asarray(values.month, dtype=np.int64)
-    out: npt.NDArray[np.int64]
-    if period == "M":
-        out = year * 12 + month - 1
-    elif period == "Q":
-        out = year * 4 + (month - 1) // 3
-    elif period == "Y":
-        out = year
-    else:
-        delta = pd.TimedeltaIndex(values.normalize() - pd.Timestamp("1970-01-01"))
-        days: npt.NDArray[np.int64] = np.asarray(delta.days, dtype=np.int64)
-        # Monday-start weeks (1970-01-01 was a Thursday)
-        out = days if period == "D" else (days + 3) // 7
-    return out
-
-
-def _period_start(index: npt.NDArray[np.int64], period: str) -> pd.DatetimeIndex:
-    out: pd.DatetimeIndex
-    if period == "M":
-        out = pd.DatetimeIndex(
-            [pd.Timestamp(year=int(i // 12), month=int(i % 12) + 1, day=1) for i in index]
-        )
-    elif period == "Q":
-        out = pd.DatetimeIndex(
-            [pd.Timestamp(year=int(i // 4), month=int(i % 4) * 3 + 1, day=1) for i in index]
-        )
-    elif period == "Y":
-        out = pd.DatetimeIndex([pd.Timestamp(year=int(i), month=1, day=1) for i in index])
-    else:
-        days = index if period == "D" else index * 7 - 3
-        out = pd.DatetimeIndex(pd.Timestamp("1970-01-01") + pd.to_timedelta(days, unit="D"))
     return out
 
 
@@ -171,14 +135,14 @@ def purchase_history(
     if len(log) == 0:
         raise ValidationError(f"{who}: no transactions on or before as_of={end.date()}.")
     frame = to_pandas(log.to_native(), who=who)
-    idx = _period_index(frame[date_col], period)
-    last = int(_period_index(pd.Series([end]), period)[0])
+    idx = period_index(frame[date_col], period)
+    last = int(period_index(pd.Series([end]), period)[0])
     first = int(idx.min())
     # factorize sorts mixed-type ids (text and numbers) too, where np.unique raises
     codes, customers = pd.factorize(frame[customer_col].to_numpy(), sort=True)
     counts = np.zeros((customers.shape[0], last - first + 1), dtype=np.int64)
     np.add.at(counts, (codes, idx - first), 1)
-    columns = _period_start(np.arange(first, last + 1, dtype=np.int64), period)
+    columns = period_start(np.arange(first, last + 1, dtype=np.int64), period)
     return _df(
         counts,
         index=pd.Index(customers, name=customer_col),

@@ -20,7 +20,7 @@ from crmcore._validation import (
     format_ids,
 )
 from crmcore.exceptions import ValidationError
-from crmcore.value._migration_chain import _period_index, _period_start
+from crmcore.value._periods import period_index, period_start
 
 __all__ = ["cohort_churn_rates", "cohort_table"]
 
@@ -189,7 +189,7 @@ def cohort_table(
     earliest = (
         first.group_by("__cohort__").agg(nw.col("__start__").min().alias("__min_start__"))
     ).to_pandas()
-    last_period = int(_period_index(pd.Series([end]), period)[0])
+    last_period = int(period_index(pd.Series([end]), period)[0])
     table = cells.pivot(index="__cohort__", columns="__age__", values=metric)
     cohorts = np.sort(earliest["__cohort__"].to_numpy(dtype=np.int64))
     max_age = int(last_period - earliest["__min_start__"].min())
@@ -206,7 +206,7 @@ def cohort_table(
             values = values / values[:, :1]
     return _df(
         values,
-        index=pd.DatetimeIndex(_period_start(cohorts, cohort), name="cohort"),
+        index=pd.DatetimeIndex(period_start(cohorts, cohort), name="cohort"),
         columns=pd.Index(ages, name="age"),
     )
 

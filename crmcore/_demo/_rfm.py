@@ -19,8 +19,7 @@ def demo_report() -> str:
     'RFM segments of the CDNOW master customers (as of 1998-07-01; quintiles, forced-rank ties, R x F grid)'
     """  # noqa: E501
     from crmcore.datasets import load_cdnow_master
-    from crmcore.segmentation._rfm import rfm_scores, rfm_table
-    from crmcore.segmentation._segment_maps import assign_segments, segment_summary
+    from crmcore.segmentation import assign_segments, rfm_scores, rfm_table, segment_summary
 
     orders = load_cdnow_master()
     table = rfm_table(orders, as_of="1998-07-01")

@@ -9,14 +9,14 @@ import numpy.typing as npt
 from scipy.special import betaln, gammaln
 
 from crmcore.exceptions import ValidationError
-from crmcore.value._base import TransactionModel
-from crmcore.value._bgbb_kernels import (
+from crmcore.value.btyd._bgbb_kernels import (
     bgbb_conditional_expected,
     bgbb_expected_new,
     bgbb_neg_ll_and_grad,
     bgbb_population_pmf,
     bgbb_probability_alive,
 )
+from crmcore.value.btyd._transaction import TransactionModel
 
 __all__ = ["BetaGeoBetaBinomModel"]
 

@@ -9,8 +9,8 @@ import pandas as pd
 
 from crmcore._validation import check_param_number, format_ids
 from crmcore.exceptions import ValidationError
-from crmcore.value._base import TransactionModel
-from crmcore.value._gamma_gamma import GammaGammaModel
+from crmcore.value.btyd._gamma_gamma import GammaGammaModel
+from crmcore.value.btyd._transaction import TransactionModel
 
 __all__ = ["customer_lifetime_value"]
 

@@ -41,7 +41,7 @@ _MAX_OPPORTUNITIES = 1_000_000  # BG/BB: one vectorised step per opportunity
 
 
 def _rng(random_state: int | np.random.Generator | None, who: str) -> np.random.Generator:
-    from crmcore.segmentation._tiers import check_random_state
+    from crmcore._validation import check_random_state
 
     check_random_state(random_state, who=who)
     if isinstance(random_state, np.random.Generator):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from crmcore.datasets import load_cdnow_master
-from crmcore.value._cohorts import cohort_table
-from crmcore.value._economics import retention_profit_impact, tenure_profit_profile
-from crmcore.value._migration_chain import CustomerMigrationModel
+from crmcore.value import (
+    CustomerMigrationModel,
+    cohort_table,
+    retention_profit_impact,
+    tenure_profit_profile,
+)
 
 __all__ = ["demo_report"]
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special
 
-from crmcore.value._sbg import FloatArray, _CohortRetentionModel
+from crmcore.value.retention._sbg import FloatArray, _CohortRetentionModel
 
 __all__ = ["BetaDiscreteWeibullModel"]
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from crmcore.datasets import load_cdnow_summary
-from crmcore.value._bgnbd import BetaGeoModel
-from crmcore.value._clv import customer_lifetime_value
-from crmcore.value._gamma_gamma import GammaGammaModel
+from crmcore.value import BetaGeoModel, GammaGammaModel, customer_lifetime_value
 
 __all__ = ["demo_report"]
 
