@@ -116,7 +116,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     end = "2021-12-31"
 
     def summarise() -> pd.DataFrame:
-        return btyd_summary(tx, amount_col="amount", observation_end=end)
+        return btyd_summary(tx, amount_col="amount", as_of=end)
 
     ours = best(summarise, 1 if not quick else 2)
     peak = peak_mb(summarise)

@@ -19,7 +19,7 @@ everywhere:
 - **Unknown customers**: text ids such as ``"(blank)"``, ``"N/A"`` or ``""`` (see
   :data:`PLACEHOLDER_IDS`) are refused rather than summed as one customer.
 - **Returns**: negative amounts are kept and netted, and counted in a ``CRMWarning``.
-- **Cut-off**: a date ``as_of`` / ``observation_end`` (midnight, a ``date`` or a date string)
+- **Cut-off**: a date ``as_of`` (midnight, a ``date`` or a date string)
   includes that whole day; a cut-off with a time of day includes rows up to that instant.
   Later rows are excluded and counted in a ``CRMWarning``, with the customers seen only
   after the cut-off.

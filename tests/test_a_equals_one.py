@@ -165,7 +165,7 @@ def test_probability_alive_now_and_later_at_a_equal_1_match_mpmath(modified: boo
     x, t_x, T = (np.array(v) for v in zip(*CUSTOMERS, strict=True))
     model = _model(1.0, modified)
     for u in (0.0, 10.0, 200.0):
-        ours = model.probability_alive((x, t_x, T), future_t=u)
+        ours = model.probability_alive((x, t_x, T), t=u)
         ref = []
         with mp.workdps(30):
             for cx, ctx, cT in CUSTOMERS:

@@ -936,8 +936,8 @@ for _cls in _TM_PARAMS:
     target(
         f"{_q}.probability_alive",
         _method(_cls, "probability_alive"),
-        _kw(data=_data, future_t=2.0),
-        {"data": "frame", "future_t": "num"},
+        _kw(data=_data, t=2.0),
+        {"data": "frame", "t": "num"},
         receiver=_recv,
     )
     target(
@@ -988,6 +988,17 @@ for _cls in (*_TM_PARAMS, "GammaGammaModel"):
         _method(_cls, "fit_notes"),
         _kw(),
         receiver=(lambda c: lambda: _fitted(c))(_cls),
+    )
+for _name, _recv_fn in (
+    ("ShiftedBetaGeoModel", lambda: _sbg()),
+    ("BetaDiscreteWeibullModel", lambda: _bdw()),
+    (
+        "CustomerMigrationModel",
+        lambda: va.CustomerMigrationModel(n_states=3).fit_transactions(_tx(), as_of="2024-06-30"),
+    ),
+):
+    target(
+        f"crmcore.value.{_name}.fit_notes", _method(_name, "fit_notes"), _kw(), receiver=_recv_fn
     )
 target(
     "crmcore.value.ParetoNBDModel.dert",
@@ -1059,7 +1070,7 @@ target(
     va.btyd_summary,
     _kw(
         transactions=_tx,
-        observation_end="2024-06-30",
+        as_of="2024-06-30",
         time_unit="W",
         unit_multiplier=1,
         amount_col="amount",
@@ -1067,7 +1078,7 @@ target(
     ),
     {
         "transactions": "frame",
-        "observation_end": "date",
+        "as_of": "date",
         "time_unit": "choice",
         "unit_multiplier": "num",
         "calibration_end": "date",
@@ -1294,8 +1305,8 @@ target(
 target(
     "crmcore.value.CustomerMigrationModel.project",
     _method("CustomerMigrationModel", "project"),
-    _kw(periods=4, initial=lambda: [100.0, 0.0, 0.0, 0.0, 0.0]),
-    {"periods": "int", "initial": "seq"},
+    _kw(n_periods=4, initial=lambda: [100.0, 0.0, 0.0, 0.0, 0.0]),
+    {"n_periods": "int", "initial": "seq"},
     receiver=_migration,
 )
 target(
@@ -1808,8 +1819,8 @@ _PP_HIST_KINDS = {"history": "frame", "pipeline": "obj", "as_of": "date"}
 target(
     "crmcore.pipeline.close_time_curves",
     pp.close_time_curves,
-    _kw(history=_ph, pipeline=_sf, as_of=_PP_AS_OF, unit="D"),
-    {**_PP_HIST_KINDS, "unit": "choice"},
+    _kw(history=_ph, pipeline=_sf, as_of=_PP_AS_OF, time_unit="D"),
+    {**_PP_HIST_KINDS, "time_unit": "choice"},
 )
 target(
     "crmcore.pipeline.win_rates",
@@ -1845,8 +1856,8 @@ def _velocity_defined(r: pd.Series) -> pd.Series:
 target(
     "crmcore.pipeline.sales_velocity",
     pp.sales_velocity,
-    _kw(history=_ph, pipeline=_sf, as_of=_PP_AS_OF, start="2024-06-01", unit="W"),
-    {**_PP_HIST_KINDS, "start": "date", "unit": "choice"},
+    _kw(history=_ph, pipeline=_sf, as_of=_PP_AS_OF, start="2024-06-01", time_unit="W"),
+    {**_PP_HIST_KINDS, "start": "date", "time_unit": "choice"},
     documented_nan=lambda r: _velocity_defined(r),
 )
 target(
@@ -2265,7 +2276,7 @@ target(
     "crmcore.service.SlaPolicy",
     sv.SlaPolicy,
     _kw(
-        targets=lambda: {"high": {"first_response": "4h", "resolution": "2d"}},
+        targets=lambda: {"high": {"first_response": "4h", "resolution": "2D"}},
         calendar=_svcal,
         paused_statuses=("pending",),
         categories=lambda: ["incident"],

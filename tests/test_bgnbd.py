@@ -126,7 +126,7 @@ def test_probabilities_stay_in_the_unit_interval_and_are_monotone(
     r, alpha, a, b = params
     model = BetaGeoModel.from_params(r=r, alpha=alpha, a=a, b=b)
     now = model.probability_alive(data)
-    later = model.probability_alive(data, future_t=u)
+    later = model.probability_alive(data, t=u)
     assert np.all((now >= 0) & (now <= 1)) and np.all((later >= 0) & (later <= 1))
     assert np.all(later <= now + 1e-12)
     for n in (0, 1, 3):
@@ -171,7 +171,7 @@ def test_future_probability_alive_equals_numerical_integration() -> None:
         return decay * stats.beta.pdf(p, a, b + x)
 
     survive = integrate.quad(inner, 0, 1)[0]
-    later = model.probability_alive(([x], [t_x], [T]), future_t=u)[0]
+    later = model.probability_alive(([x], [t_x], [T]), t=u)[0]
     assert later == pytest.approx(now * survive, rel=1e-7)
 
 
@@ -214,7 +214,7 @@ def test_extreme_inputs_give_finite_log_likelihoods_gradients_and_predictions() 
         model = BetaGeoModel.from_params(**dict(zip(PAPER, params, strict=True)))
         for out in (
             model.probability_alive((x, t_x, T)),
-            model.probability_alive((x, t_x, T), future_t=100.0),
+            model.probability_alive((x, t_x, T), t=100.0),
             model.purchase_probability((x, t_x, T), 0, 10.0),
             model.purchase_probability((x, t_x, T), 3, 10.0),
         ):

@@ -263,14 +263,12 @@ def test_btyd_summary_means_of_huge_amounts_do_not_overflow() -> None:
             "amount": [HUGE, HUGE, HUGE, 1.0],
         }
     )
-    out = btyd_summary(log, amount_col="amount", observation_end="2024-01-31")
+    out = btyd_summary(log, amount_col="amount", as_of="2024-01-31")
     # two repeat days of 1.7e308 each: their mean is 1.7e308 up to rounding (the sum
     # alone overflows)
     assert out.loc["a", "monetary_value"] == pytest.approx(HUGE, rel=1e-15)
     assert out.loc["b", "monetary_value"] == 0.0
-    hold = btyd_summary(
-        log, amount_col="amount", observation_end="2024-01-31", calibration_end="2024-01-04"
-    )
+    hold = btyd_summary(log, amount_col="amount", as_of="2024-01-31", calibration_end="2024-01-04")
     assert hold.loc["a", "monetary_value_holdout"] == pytest.approx(HUGE, rel=1e-15)
 
 
@@ -279,4 +277,4 @@ def test_btyd_summary_rejects_a_unit_multiplier_that_overflows_the_times() -> No
         {"customer_id": ["a", "a"], "date": pd.to_datetime(["2024-01-01", "2024-01-05"])}
     )
     with pytest.raises(ValidationError, match="recency, T of 1 of 1 customers"):
-        btyd_summary(log, observation_end="2024-01-31", unit_multiplier=1e-308)
+        btyd_summary(log, as_of="2024-01-31", unit_multiplier=1e-308)

@@ -27,7 +27,7 @@ def test_pandas_and_polars_input_give_identical_summaries(
 ) -> None:
     kwargs = {
         "amount_col": "amount",
-        "observation_end": "1998-06-30",
+        "as_of": "1998-06-30",
         "time_unit": "W",
         "calibration_end": calibration_end,
     }
@@ -40,9 +40,7 @@ def test_pandas_and_polars_input_give_identical_summaries(
 def test_input_frame_is_not_mutated(master: pd.DataFrame) -> None:
     sample = master.head(500).copy()
     before = sample.copy()
-    btyd_summary(
-        sample, amount_col="amount", observation_end="1998-06-30", calibration_end="1997-06-30"
-    )
+    btyd_summary(sample, amount_col="amount", as_of="1998-06-30", calibration_end="1997-06-30")
     pd.testing.assert_frame_equal(sample, before)
 
 
@@ -55,10 +53,10 @@ def test_same_day_purchases_merge_and_monetary_value_is_the_mean_of_repeat_days(
             "amount": [10.0, 5.0, 20.0, 30.0, 7.0],
         }
     )
-    out = btyd_summary(log, amount_col="amount", observation_end="2024-01-31")
+    out = btyd_summary(log, amount_col="amount", as_of="2024-01-31")
     assert out.loc["a"].tolist() == [2.0, 14.0, 30.0, 25.0]
     assert out.loc["b"].tolist() == [0.0, 0.0, 28.0, 0.0]
-    weekly = btyd_summary(log, amount_col="amount", observation_end="2024-01-31", time_unit="W")
+    weekly = btyd_summary(log, amount_col="amount", as_of="2024-01-31", time_unit="W")
     # Monday-based weeks: 2024-01-01 is a Monday; 2024-01-29 (week of the 31st) is week 4
     assert weekly.loc["a"].tolist() == [2.0, 2.0, 4.0, 25.0]
 
@@ -67,7 +65,7 @@ def test_monthly_periods_count_calendar_months() -> None:
     log = pd.DataFrame(
         {"customer_id": ["a", "a", "a"], "date": ["2024-01-31", "2024-02-01", "2024-02-20"]}
     )
-    out = btyd_summary(log, observation_end="2024-06-15", time_unit="M")
+    out = btyd_summary(log, as_of="2024-06-15", time_unit="M")
     assert out.loc["a"].tolist() == [1.0, 1.0, 5.0]
     assert out.attrs["time_unit"] == "M"
 
@@ -76,48 +74,44 @@ def test_transactions_after_observation_end_are_left_out() -> None:
     log = pd.DataFrame(
         {"customer_id": ["a", "a", "b"], "date": ["2024-01-01", "2024-03-01", "2024-03-02"]}
     )
-    out = btyd_summary(log, observation_end="2024-02-01")
+    out = btyd_summary(log, as_of="2024-02-01")
     assert out.index.tolist() == ["a"]
     assert out.loc["a", "frequency"] == 0.0
 
 
 def test_summary_goes_straight_into_fit_and_the_time_unit_travels(master: pd.DataFrame) -> None:
-    summary = btyd_summary(
-        master, observation_end="1998-06-30", calibration_end="1997-09-30", time_unit="W"
-    )
+    summary = btyd_summary(master, as_of="1998-06-30", calibration_end="1997-09-30", time_unit="W")
     model = BetaGeoModel().fit(summary)
     assert model.time_unit_ == "W"
 
 
 def test_missing_column_is_reported_with_the_nearest_name(master: pd.DataFrame) -> None:
     with pytest.raises(ColumnNotFoundError, match="customer"):
-        btyd_summary(
-            master.rename(columns={"customer_id": "customer"}), observation_end="1998-06-30"
-        )
+        btyd_summary(master.rename(columns={"customer_id": "customer"}), as_of="1998-06-30")
 
 
 def test_missing_values_raise_with_count() -> None:
     log = pd.DataFrame({"customer_id": ["a", None, "b"], "date": ["2024-01-01"] * 3})
     with pytest.raises(ValidationError, match="1 missing"):
-        btyd_summary(log, observation_end="2024-02-01")
+        btyd_summary(log, as_of="2024-02-01")
 
 
 def test_calibration_end_must_precede_observation_end(master: pd.DataFrame) -> None:
     with pytest.raises(ValidationError, match="calibration_end"):
-        btyd_summary(master, observation_end="1997-06-30", calibration_end="1997-09-30")
+        btyd_summary(master, as_of="1997-06-30", calibration_end="1997-09-30")
 
 
 def test_bad_time_unit_and_multiplier_are_rejected(master: pd.DataFrame) -> None:
     with pytest.raises(ValidationError, match="time_unit"):
-        btyd_summary(master, observation_end="1998-06-30", time_unit="fortnight")
+        btyd_summary(master, as_of="1998-06-30", time_unit="fortnight")
     with pytest.raises(ValidationError, match="unit_multiplier"):
-        btyd_summary(master, observation_end="1998-06-30", unit_multiplier=0)
+        btyd_summary(master, as_of="1998-06-30", unit_multiplier=0)
 
 
 def test_non_numeric_amount_is_rejected() -> None:
     log = pd.DataFrame({"customer_id": ["a"], "date": ["2024-01-01"], "amount": ["ten"]})
     with pytest.raises(ValidationError, match="numeric"):
-        btyd_summary(log, amount_col="amount", observation_end="2024-02-01")
+        btyd_summary(log, amount_col="amount", as_of="2024-02-01")
 
 
 @pytest.mark.parametrize("polars_input", [False, True])
@@ -129,7 +123,7 @@ def test_the_narwhals_group_by_engine_gives_the_same_frames(
     data = pl.from_pandas(master) if polars_input else master
     kwargs = {
         "amount_col": "amount",
-        "observation_end": "1998-06-30",
+        "as_of": "1998-06-30",
         "calibration_end": "1997-09-30",
         "time_unit": "W",
     }
@@ -137,10 +131,10 @@ def test_the_narwhals_group_by_engine_gives_the_same_frames(
     monkeypatch.setattr(_summary, "_ARRAY_ENGINE", False)
     grouped = btyd_summary(data, **kwargs)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(arrays, grouped, check_index_type=False)
-    plain = btyd_summary(data, amount_col="amount", observation_end="1998-06-30", time_unit="D")
+    plain = btyd_summary(data, amount_col="amount", as_of="1998-06-30", time_unit="D")
     monkeypatch.setattr(_summary, "_ARRAY_ENGINE", True)
     pd.testing.assert_frame_equal(
         plain,
-        btyd_summary(data, amount_col="amount", observation_end="1998-06-30", time_unit="D"),
+        btyd_summary(data, amount_col="amount", as_of="1998-06-30", time_unit="D"),
         check_index_type=False,
     )

@@ -28,7 +28,7 @@ def test_clv_equals_the_hand_derived_discounted_sum(
 ) -> None:
     bg, gg = models
     clv = customer_lifetime_value(
-        bg, gg, customers, horizon=6, time_unit="M", discount_rate=0.02, margin=0.3
+        bg, gg, customers, horizon=6, horizon_unit="M", discount_rate=0.02, margin=0.3
     )
     # hand derivation: a month is 365.25 / 12 days = 4.348... weeks; the purchases of month k
     # are E[X(T, T + k m)] - E[X(T, T + (k - 1) m)], discounted by 1.02^k
@@ -49,7 +49,7 @@ def test_without_discounting_the_sum_telescopes(
     models: tuple[BetaGeoModel, GammaGammaModel], customers: pd.DataFrame
 ) -> None:
     bg, gg = models
-    clv = customer_lifetime_value(bg, gg, customers, horizon=52, time_unit="W", discount_rate=0)
+    clv = customer_lifetime_value(bg, gg, customers, horizon=52, horizon_unit="W", discount_rate=0)
     spend = gg.conditional_expected_average_spend(customers)
     np.testing.assert_allclose(clv, spend * bg.expected_purchases(customers, 52.0), rtol=1e-10)
 
@@ -59,15 +59,19 @@ def test_equivalent_units_give_the_same_value(
 ) -> None:
     bg, gg = models
     weekly = customer_lifetime_value(
-        bg, gg, customers, horizon=8, time_unit="W", discount_rate=0.01
+        bg, gg, customers, horizon=8, horizon_unit="W", discount_rate=0.01
     )
-    days = customer_lifetime_value(bg, gg, customers, horizon=8, time_unit="7D", discount_rate=0.01)
+    days = customer_lifetime_value(
+        bg, gg, customers, horizon=8, horizon_unit="7D", discount_rate=0.01
+    )
     np.testing.assert_allclose(weekly, days, rtol=1e-12)
     # a model fitted on days gives the same CLV when its parameters are rescaled (alpha * 7)
     bg_days = BetaGeoModel.from_params(r=0.243, alpha=4.414 * 7, a=0.793, b=2.426, time_unit="D")
     in_days = customers.assign(recency=customers["recency"] * 7, T=customers["T"] * 7)
     np.testing.assert_allclose(
-        customer_lifetime_value(bg_days, gg, in_days, horizon=8, time_unit="W", discount_rate=0.01),
+        customer_lifetime_value(
+            bg_days, gg, in_days, horizon=8, horizon_unit="W", discount_rate=0.01
+        ),
         weekly,
         rtol=1e-9,
     )
@@ -77,7 +81,9 @@ def test_a_month_is_not_thirty_days(
     models: tuple[BetaGeoModel, GammaGammaModel], customers: pd.DataFrame
 ) -> None:
     bg, gg = models
-    monthly = customer_lifetime_value(bg, gg, customers, horizon=1, time_unit="M", discount_rate=0)
+    monthly = customer_lifetime_value(
+        bg, gg, customers, horizon=1, horizon_unit="M", discount_rate=0
+    )
     spend = gg.conditional_expected_average_spend(customers)
     right = spend * bg.expected_purchases(customers, 365.25 / 12 / 7)
     wrong = spend * bg.expected_purchases(customers, 30 / 7)
@@ -89,9 +95,9 @@ def test_unknown_model_time_unit_needs_model_time_unit(customers: pd.DataFrame) 
     bg = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
     gg = GammaGammaModel.from_params(p=6.25, q=3.74, v=15.44)
     with pytest.raises(ValidationError, match="model_time_unit"):
-        customer_lifetime_value(bg, gg, customers, horizon=3, time_unit="M", discount_rate=0.01)
+        customer_lifetime_value(bg, gg, customers, horizon=3, horizon_unit="M", discount_rate=0.01)
     out = customer_lifetime_value(
-        bg, gg, customers, horizon=3, time_unit="M", discount_rate=0.01, model_time_unit="W"
+        bg, gg, customers, horizon=3, horizon_unit="M", discount_rate=0.01, time_unit="W"
     )
     assert np.all(out >= 0)
 
@@ -102,6 +108,7 @@ def test_unknown_model_time_unit_needs_model_time_unit(customers: pd.DataFrame) 
         ({"horizon": 0}, "horizon"),
         ({"discount_rate": -0.1}, "discount_rate"),
         ({"margin": 0}, "margin"),
+        ({"horizon_unit": "month"}, "horizon_unit"),
         ({"time_unit": "month"}, "time_unit"),
     ],
 )
@@ -112,7 +119,7 @@ def test_bad_arguments_are_rejected(
     match: str,
 ) -> None:
     bg, gg = models
-    args: dict[str, object] = {"horizon": 3, "time_unit": "M", "discount_rate": 0.01}
+    args: dict[str, object] = {"horizon": 3, "horizon_unit": "M", "discount_rate": 0.01}
     args.update(kwargs)
     with pytest.raises(ValidationError, match=match):
         customer_lifetime_value(bg, gg, customers, **args)  # type: ignore[arg-type]
@@ -123,9 +130,9 @@ def test_wrong_model_types_are_rejected(
 ) -> None:
     bg, gg = models
     with pytest.raises(ValidationError, match="spend_model"):
-        customer_lifetime_value(bg, bg, customers, horizon=3, time_unit="M", discount_rate=0.0)  # type: ignore[arg-type]
+        customer_lifetime_value(bg, bg, customers, horizon=3, horizon_unit="M", discount_rate=0.0)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="transaction_model"):
-        customer_lifetime_value(gg, gg, customers, horizon=3, time_unit="M", discount_rate=0.0)  # type: ignore[arg-type]
+        customer_lifetime_value(gg, gg, customers, horizon=3, horizon_unit="M", discount_rate=0.0)  # type: ignore[arg-type]
 
 
 def test_time_unit_travels_from_the_summary_into_clv() -> None:
@@ -133,14 +140,14 @@ def test_time_unit_travels_from_the_summary_into_clv() -> None:
     bg = BetaGeoModel().fit(summary)
     gg = GammaGammaModel().fit(summary)
     clv = customer_lifetime_value(
-        bg, gg, summary.head(50), horizon=12, time_unit="M", discount_rate=0.01
+        bg, gg, summary.head(50), horizon=12, horizon_unit="M", discount_rate=0.01
     )
     explicit = customer_lifetime_value(
         bg,
         gg,
         summary.head(50),
         horizon=12,
-        time_unit="M",
+        horizon_unit="M",
         discount_rate=0.01,
         model_time_unit="W",
     )

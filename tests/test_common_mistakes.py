@@ -73,7 +73,7 @@ def test_6_two_currencies_point_to_convert_frame() -> None:
         }
     )
     with pytest.raises(ValidationError, match=r"2 currencies.*convert_frame"):
-        btyd_summary(log, amount_col="amount", observation_end="2024-01-31")
+        btyd_summary(log, amount_col="amount", as_of="2024-01-31")
 
 
 def test_7_day_first_dates_point_to_date_format() -> None:
@@ -81,14 +81,14 @@ def test_7_day_first_dates_point_to_date_format() -> None:
         {"customer_id": ["a", "a"], "date": ["01/12/2010", "13/12/2010"], "amount": [1.0, 2.0]}
     )
     with pytest.raises(ValidationError, match=r'date_format="%d/%m/%Y"'):
-        btyd_summary(log, observation_end="2010-12-31")
+        btyd_summary(log, as_of="2010-12-31")
 
 
 def test_8_a_missing_as_of_is_named(master: pd.DataFrame) -> None:
     # the clock is never read: the analysis date is a required keyword
     with pytest.raises(TypeError, match="as_of"):
         rfm_table(master)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="observation_end"):
+    with pytest.raises(TypeError, match="as_of"):
         btyd_summary(master)  # type: ignore[call-arg]
 
 
@@ -110,7 +110,7 @@ def test_9_weekly_data_with_t_zero_rows_fits() -> None:
             ),
         }
     )
-    summary = btyd_summary(log, observation_end="2024-03-29", time_unit="W")
+    summary = btyd_summary(log, as_of="2024-03-29", time_unit="W")
     assert summary.loc[4, "T"] == 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

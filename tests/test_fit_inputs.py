@@ -45,7 +45,7 @@ def _summary(master: pd.DataFrame, unit: str, calibration: bool) -> pd.DataFrame
             amount_col="amount",
             time_unit=unit,
             calibration_end="1997-03-20" if calibration else None,
-            observation_end="1997-12-31" if calibration else "1997-03-31",
+            as_of="1997-12-31" if calibration else "1997-03-31",
         )
 
 
@@ -183,12 +183,12 @@ def test_polars_and_pyarrow_predictions_keep_the_customer_ids(backend: str) -> N
         assert got.index.name == "customer_id"
         assert list(got.index) == list(summary.index)
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-12)
-        # id_col=None: positions, as before
-        plain = model.probability_alive(native, id_col=None)
+        # customer_col=None: positions, as before
+        plain = model.probability_alive(native, customer_col=None)
         assert plain.index.equals(pd.RangeIndex(len(summary)))
     pareto = ParetoNBDModel.from_params(r=0.55, alpha=10.58, s=0.61, beta=11.67)
     dert = pareto.dert(native, discount_rate=0.01)
     assert list(dert.index) == list(summary.index)
     # an explicit id column that does not exist is an error, not a silent RangeIndex
     with pytest.raises(ColumnNotFoundError, match="cust_no"):
-        pareto.probability_alive(native, id_col="cust_no")
+        pareto.probability_alive(native, customer_col="cust_no")

@@ -134,7 +134,7 @@ def test_extreme_inputs_give_finite_log_likelihoods_and_gradients() -> None:
     value, grad, hess = obj.value_grad_hessian(np.log([0.5, 6.0, 0.9, 1.6]))
     assert np.isfinite(value) and np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))
     model = ModifiedBetaGeoModel.from_params(r=0.5, alpha=6.0, a=0.9, b=1.6)
-    p = model.probability_alive((x, t_x, T), future_t=50.0)
+    p = model.probability_alive((x, t_x, T), t=50.0)
     assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1))
     assert np.all(np.isfinite(model.expected_purchases((x, t_x, T), 52.0)))
 

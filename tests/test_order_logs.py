@@ -57,9 +57,7 @@ def _parsed(log: pd.DataFrame) -> pd.DataFrame:
     "call",
     [
         lambda log, **kw: rfm_table(log, as_of="2011-12-09", **kw),
-        lambda log, **kw: btyd_summary(
-            log, amount_col="amount", observation_end="2011-12-09", **kw
-        ),
+        lambda log, **kw: btyd_summary(log, amount_col="amount", as_of="2011-12-09", **kw),
         lambda log, **kw: cohort_table(log, as_of="2011-12-09", **kw),
         lambda log, **kw: purchase_history(log, as_of="2011-12-09", **kw),
         lambda log, **kw: relationship_type(log, **kw),
@@ -107,8 +105,8 @@ def test_ambiguous_or_non_date_as_of_is_refused(as_of) -> None:
     log = _parsed(_day_first_log())
     with pytest.raises(ValidationError, match="as_of"):
         rfm_table(log, as_of=as_of)
-    with pytest.raises(ValidationError, match="observation_end"):
-        btyd_summary(log, observation_end=as_of)
+    with pytest.raises(ValidationError, match="as_of"):
+        btyd_summary(log, as_of=as_of)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +162,7 @@ def _two_currencies() -> pd.DataFrame:
 @pytest.mark.parametrize(
     "call",
     [
-        lambda log: btyd_summary(log, amount_col="amount", observation_end="2024-03-01"),
+        lambda log: btyd_summary(log, amount_col="amount", as_of="2024-03-01"),
         lambda log: cohort_table(log, as_of="2024-03-01", metric="revenue"),
         lambda log: rfm_table(log, as_of="2024-03-01"),
         lambda log: customer_profitability(log),
@@ -181,7 +179,7 @@ def test_counting_functions_do_not_need_one_currency() -> None:
     # no amount is summed: counts of customers and orders are fine across currencies
     table = cohort_table(_two_currencies(), as_of="2024-03-01", metric="orders")
     assert np.nansum(table.to_numpy()) == 3
-    summary = btyd_summary(_two_currencies(), observation_end="2024-03-01")
+    summary = btyd_summary(_two_currencies(), as_of="2024-03-01")
     assert summary["frequency"].tolist() == [1.0, 0.0]
 
 
@@ -225,7 +223,7 @@ def test_only_purchases_count_and_the_others_are_reported_by_status() -> None:
         lambda f, **kw: btyd_summary(
             f,
             amount_col="amount",
-            observation_end="2024-03-31",
+            as_of="2024-03-31",
             include_first_transaction=True,
             **kw,
         )["monetary_value"].sum(),
@@ -296,7 +294,7 @@ def _orders_counted(call) -> int:
         lambda log: rfm_table(log, as_of="2011-12-09")["frequency"].sum(),
         lambda log: np.nansum(cohort_table(log, as_of="2011-12-09", metric="orders").to_numpy()),
         lambda log: purchase_history(log, as_of="2011-12-09", period="D").to_numpy().sum(),
-        lambda log: btyd_summary(log, observation_end="2011-12-09", include_first_transaction=True)[
+        lambda log: btyd_summary(log, as_of="2011-12-09", include_first_transaction=True)[
             "frequency"
         ].sum(),
     ],
@@ -377,7 +375,7 @@ def test_tracking_actuals_equal_the_summary_definition_on_cdnow() -> None:
     # the same number btyd_summary gives at that cut-off (week 20.0 = day 140 = 21 May 1997)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CRMWarning)
-        summary = btyd_summary(master, observation_end="1997-05-21")
+        summary = btyd_summary(master, as_of="1997-05-21")
     assert summary["frequency"].sum() == expected[0]
 
 
@@ -393,14 +391,12 @@ def test_hourly_summary_counts_hours_and_travels_into_the_model() -> None:
             ),
         }
     )
-    summary = btyd_summary(log, observation_end="2024-01-01", time_unit="h")
+    summary = btyd_summary(log, as_of="2024-01-01", time_unit="h")
     # a: purchases in hours 8 and 11 -> 1 repeat, recency 3 h; T to hour 23 (the whole day)
     assert summary.loc["a"].tolist() == [1.0, 3.0, 15.0]
     assert summary.loc["b"].tolist() == [0.0, 0.0, 3.0]
     assert summary.attrs["time_unit"] == "h"
-    model = BetaGeoModel().fit(
-        btyd_summary(_hourly_log(), observation_end="2024-01-10", time_unit="h")
-    )
+    model = BetaGeoModel().fit(btyd_summary(_hourly_log(), as_of="2024-01-10", time_unit="h"))
     assert model.time_unit_ == "h"
 
 
@@ -430,7 +426,7 @@ def test_a_placeholder_customer_id_is_refused_not_summed_as_one_customer(placeho
     )
     for call in (
         lambda f: rfm_table(f, as_of="2024-01-31"),
-        lambda f: btyd_summary(f, observation_end="2024-01-31"),
+        lambda f: btyd_summary(f, as_of="2024-01-31"),
         lambda f: cohort_table(f, as_of="2024-01-31"),
     ):
         with pytest.raises(ValidationError, match=r"2 rows whose id means 'no customer'"):
@@ -443,7 +439,7 @@ def test_a_placeholder_customer_id_is_refused_not_summed_as_one_customer(placeho
 @pytest.mark.parametrize(
     "call",
     [
-        lambda log: btyd_summary(log, amount_col="amount", observation_end="2024-01-31"),
+        lambda log: btyd_summary(log, amount_col="amount", as_of="2024-01-31"),
         lambda log: cohort_table(log, as_of="2024-01-31", metric="revenue"),
         lambda log: rfm_table(log, as_of="2024-01-31"),
         lambda log: customer_profitability(log),

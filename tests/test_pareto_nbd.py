@@ -200,7 +200,7 @@ def test_probability_alive_in_the_future_shrinks_by_the_gamma_survival() -> None
     model = ParetoNBDModel.from_params(**PUBLISHED)
     data = ([3], [20.0], [38.0])
     now = model.probability_alive(data)[0]
-    later = model.probability_alive(data, future_t=10.0)[0]
+    later = model.probability_alive(data, t=10.0)[0]
     beta, s = PUBLISHED["beta"], PUBLISHED["s"]
     assert later == pytest.approx(now * ((beta + 38.0) / (beta + 48.0)) ** s, rel=1e-12)
 

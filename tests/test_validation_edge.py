@@ -32,6 +32,13 @@ from crmcore.frames import (
 )
 from crmcore.pipeline import read_history, simple_pipeline
 from crmcore.service import ticket_metrics
+from crmcore.value import (
+    ParetoNBDModel,
+    btyd_summary,
+    calibration_holdout_table,
+    customer_profitability,
+    tracking_table,
+)
 
 # ------------------------------------------------------------------ the shared helpers
 
@@ -376,3 +383,130 @@ def test_a_conversion_error_on_tickets_carries_the_ticket_ids() -> None:
     with pytest.raises(ValidationError) as info:
         frame_to_tickets(tickets)
     assert (info.value.column, info.value.count, info.value.first_ids) == ("ticket_id", 1, ("T-1",))
+
+
+# ------------------------------------------------------------------ value and service raise sites
+
+
+def test_a_negative_holdout_count_gives_the_rows() -> None:
+    data = pd.DataFrame(
+        {
+            "frequency": [0.0, 1.0, 2.0],
+            "recency": [0.0, 5.0, 9.0],
+            "T": [30.0] * 3,
+            "frequency_holdout": [0.0, -1.0, -2.0],
+            "duration_holdout": [10.0] * 3,
+        },
+        index=["a", "b", "c"],
+    )
+    model = ParetoNBDModel.from_params(r=0.55, alpha=10.58, s=0.61, beta=11.67)
+    with pytest.raises(ValidationError) as info:
+        calibration_holdout_table(model, data)
+    err = info.value
+    assert err.rule == "frequency_holdout and duration_holdout must be >= 0"
+    assert (err.column, err.count, err.first_ids) == ("frequency_holdout", 2, ("b", "c"))
+
+
+def test_a_non_finite_tracking_time_gives_the_rows() -> None:
+    model = ParetoNBDModel.from_params(r=0.55, alpha=10.58, s=0.61, beta=11.67)
+    log = pd.DataFrame({"customer_id": ["a", "a", "b"], "time": [0.0, np.inf, np.nan]})
+    with pytest.raises(ValidationError) as info:
+        tracking_table(model, log, times=[1.0, 2.0])
+    err = info.value
+    # rows 1 (inf) and 2 (NaN): the row labels of the frame
+    assert (err.rule, err.column, err.count, err.first_ids) == (
+        "numbers must be finite",
+        "time",
+        2,
+        (1, 2),
+    )
+
+
+def test_negative_service_costs_give_the_customer_ids() -> None:
+    orders = pd.DataFrame({"customer_id": ["a", "b", "c"], "amount": [10.0, 20.0, 30.0]})
+    costs = pd.DataFrame({"customer_id": ["a", "b", "c"], "service_cost": [-1.0, 2.0, -3.0]})
+    with pytest.raises(ValidationError) as info:
+        customer_profitability(orders, service_costs=costs)
+    err = info.value
+    assert (err.rule, err.column, err.count, err.first_ids) == (
+        "service_costs must be >= 0",
+        "service_cost",
+        2,
+        ("a", "c"),
+    )
+    twice = pd.Series([1.0, 2.0, 3.0], index=["a", "a", "b"])
+    with pytest.raises(ValidationError) as info:
+        customer_profitability(orders, acquisition_costs=twice)
+    err = info.value  # a Series has no column; "a" is listed twice
+    assert (err.rule, err.column, err.count, err.first_ids) == (
+        "one entry per customer",
+        None,
+        1,
+        ("a",),
+    )
+
+
+def test_an_overflowing_btyd_summary_gives_the_customer_ids() -> None:
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "date": pd.to_datetime(["2024-01-04", "2024-01-01", "2024-01-05"]),
+        }
+    )
+    with pytest.raises(ValidationError) as info:
+        btyd_summary(log, as_of="2024-01-05", unit_multiplier=1e-308)
+    err = info.value
+    # T in days / 1e-308: a 1e308 (finite), b 4e308 (beyond 1.8e308), c 0
+    assert (err.rule, err.column, err.count, err.first_ids) == (
+        "results must fit in float64",
+        "T",
+        1,
+        ("b",),
+    )
+
+
+def test_naive_service_times_and_a_forbidden_status_change_give_the_ticket_ids() -> None:
+    opened = pd.Timestamp("2024-03-04 09:00", tz="UTC")
+    tickets = pd.DataFrame(
+        {"ticket_id": ["T-1", "T-2", "T-3"], "priority": ["high"] * 3, "opened_at": [opened] * 3}
+    )
+    events = pd.DataFrame(
+        {
+            "ticket_id": ["T-1", "T-2", "T-3"],
+            "kind": ["status_change"] * 3,
+            "status": ["solved", "closed", "closed"],  # new -> closed skips solved
+            "occurred_at": [opened + pd.Timedelta(hours=1)] * 3,
+        }
+    )
+    with pytest.raises(InvalidTransition) as info:
+        ticket_metrics(tickets, events, as_of="2024-03-05T00:00Z")
+    err = info.value
+    assert err.rule == "every status change must be allowed by TICKET_TRANSITIONS"
+    assert (err.column, err.count, err.first_ids) == ("status", 2, ("T-2", "T-3"))
+    naive = tickets.assign(opened_at=opened.tz_localize(None))
+    with pytest.raises(ValidationError) as info:
+        ticket_metrics(naive, events.iloc[:1], as_of="2024-03-05T00:00Z")
+    err = info.value
+    assert err.rule == "column 'opened_at' must hold tz-aware times (naive values found)"
+    assert (err.column, err.count, err.first_ids) == ("opened_at", 3, ("T-1", "T-2", "T-3"))
+
+
+def test_readers_with_fixed_column_names_hint_a_rename() -> None:
+    history = _history([0.5]).rename(columns={"stage": "stag"})
+    with pytest.raises(ColumnNotFoundError) as info:
+        read_history(history, simple_pipeline())
+    assert (info.value.column, info.value.count) == ("stage", 1)
+    assert str(info.value).endswith("Hint: rename 'stag' to 'stage'.")
+    opened = pd.Timestamp("2024-03-04 09:00", tz="UTC")
+    tickets = pd.DataFrame({"ticket_id": ["T-1"], "priority": ["high"], "opened": [opened]})
+    events = pd.DataFrame(
+        {
+            "ticket_id": ["T-1"],
+            "kind": ["status_change"],
+            "status": ["solved"],
+            "occurred_at": [opened],
+        }
+    )
+    with pytest.raises(ColumnNotFoundError) as info:
+        ticket_metrics(tickets, events, as_of="2024-03-05T00:00Z")
+    assert str(info.value).endswith("Hint: rename 'opened' to 'opened_at'.")

@@ -23,7 +23,9 @@ def demo_report() -> str:
     summary = load_cdnow_summary()
     bg = BetaGeoModel().fit(summary)
     gg = GammaGammaModel().fit(summary)
-    clv = customer_lifetime_value(bg, gg, summary, horizon=52, time_unit="W", discount_rate=0.002)
+    clv = customer_lifetime_value(
+        bg, gg, summary, horizon=52, horizon_unit="W", discount_rate=0.002
+    )
     table = summary.assign(
         p_alive=bg.probability_alive(summary),
         purchases_52w=bg.expected_purchases(summary, 52),

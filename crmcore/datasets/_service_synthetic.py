@@ -134,7 +134,7 @@ def _utc_seconds(local: pd.DatetimeIndex, tz: str) -> Any:
 def _next_business_start(opened: Any, tz: str) -> Any:
     """The first instant at or after `opened` inside Mon-Fri 08:00-18:00 local time."""
     local = _local(opened, tz)
-    weekday = local.weekday.to_numpy()
+    weekday = local.day_of_week.to_numpy()
     hour = (local - local.normalize()).to_numpy().astype(np.int64) / (_HOUR * _NS)
     midnight = local.normalize()
     in_hours = (weekday < 5) & (hour >= 8) & (hour < 18)
@@ -153,7 +153,7 @@ def _opened_times(rng: np.random.Generator, n: int, start_s: int, end_s: int, tz
     first_day = _local([start_s], tz).normalize()[0]
     last_day = _local([end_s], tz).normalize()[0]
     days = pd.date_range(first_day, last_day, freq="D")
-    weekdays = days[days.weekday < 5]
+    weekdays = days[days.day_of_week < 5]
     if len(weekdays) == 0:
         return anytime
     pick = weekdays[rng.integers(0, len(weekdays), size=n)]
@@ -164,6 +164,16 @@ def _opened_times(rng: np.random.Generator, n: int, start_s: int, end_s: int, tz
     business = _utc_seconds(pd.DatetimeIndex(local), tz)
     use = (rng.random(n) < _BUSINESS_SHARE) & (business >= start_s) & (business < end_s)
     return np.where(use, business, anytime)
+
+
+def _str(values: Any) -> Any:
+    """A string column without missing values, typed as crmcore.frames types it (``str``)."""
+    return pd.Series(np.asarray(values, dtype=object), dtype=str)
+
+
+def _text(values: Any) -> Any:
+    """An object column (pandas 3 would infer its ``str`` dtype, turning None into NaN)."""
+    return pd.Series(np.asarray(values, dtype=object), dtype=object)
 
 
 def simulate_tickets(
@@ -405,15 +415,15 @@ def simulate_tickets(
     customer_of = customers[owner]
     tickets = pd.DataFrame(
         {
-            "ticket_id": ticket_ids,
-            "customer_id": customer_of,
-            "contact_id": np.full(n, None, dtype=object),
+            "ticket_id": _str(ticket_ids),
+            "customer_id": _str(customer_of),
+            "contact_id": _text(np.full(n, None, dtype=object)),
             "opened_at": pd.DatetimeIndex(opened * _NS, tz="UTC"),
-            "channel": _CHANNELS[channel],
-            "category": _CATEGORIES[category],
-            "priority": _PRIORITIES[priority],
-            "status": status_names[now],
-            "satisfaction": satisfaction,
+            "channel": _str(_CHANNELS[channel]),
+            "category": _str(_CATEGORIES[category]),
+            "priority": _str(_PRIORITIES[priority]),
+            "status": _str(status_names[now]),
+            "satisfaction": _text(satisfaction),
         },
         copy=False,
     )
@@ -433,12 +443,12 @@ def simulate_tickets(
     author[by_customer] = customer_of[row[by_customer]]
     events = pd.DataFrame(
         {
-            "ticket_id": ticket_ids[row],
+            "ticket_id": _str(ticket_ids[row]),
             "occurred_at": pd.DatetimeIndex(times.ravel()[flat] * _NS, tz="UTC"),
-            "kind": kinds[slot],
-            "status": new_status[slot],
+            "kind": _str(kinds[slot]),
+            "status": _text(new_status[slot]),
             "automatic": automatic[slot],
-            "author_id": author,
+            "author_id": _text(author),
         },
         copy=False,
     )

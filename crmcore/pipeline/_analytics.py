@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._compat import renamed_parameters
 from crmcore._periods import period_numbers, period_start
 from crmcore._validation import (
     check_param_choice,
@@ -569,13 +570,14 @@ def stage_conversion(
     return result
 
 
+@renamed_parameters(unit="time_unit")
 def sales_velocity(
     history: Any,
     *,
     pipeline: Pipeline,
     as_of: Any,
     start: Any = None,
-    unit: str = "D",
+    time_unit: str = "D",
 ) -> pd.Series:
     """Sales velocity = open deals x win rate x mean won deal size / mean cycle length.
 
@@ -589,15 +591,16 @@ def sales_velocity(
     start : date-like, optional
         The win rate, deal size and cycle length come from the cohort created in
         ``[start, as_of]`` (default: every deal created up to `as_of`).
-    unit : {"D", "W"}, default "D"
+    time_unit : {"D", "W"}, default "D"
         Time unit of the cycle length and of the velocity (revenue per day or week).
+        Formerly ``unit`` (deprecated alias).
 
     Returns
     -------
     pandas.Series
         ``open_opportunities`` (at `as_of`), ``win_rate`` (cohort won / (won + lost), open
         deals censored), ``mean_won_amount`` (last amount of the won deals),
-        ``mean_cycle_length`` (creation to won, in `unit`s) and ``velocity``. ``win_rate`` is
+        ``mean_cycle_length`` (creation to won, in `time_unit`s) and ``velocity``. ``win_rate`` is
         NaN when no deal of the cohort has closed; ``mean_won_amount``,
         ``mean_cycle_length`` and ``velocity`` are NaN when none was won (``velocity`` also
         when the mean cycle length is 0).
@@ -621,7 +624,7 @@ def sales_velocity(
     5.0
     """
     who = "sales_velocity"
-    check_param_choice("unit", unit, tuple(_UNIT_DAYS), who=who)
+    check_param_choice("time_unit", time_unit, tuple(_UNIT_DAYS), who=who)
     events, cut = _read(history, pipeline, as_of, who)
     deals = _Deals(events, cut, pipeline)
     member = _cohort_mask(deals, start, who)
@@ -633,7 +636,7 @@ def sales_velocity(
         won_amounts = deals.final_amount[won]
         size = float((won_amounts / won_amounts.size).sum())  # scaled: no overflow near 1e308
         days = (deals.closed_at[won] - deals.created[won]) / _NS_PER_DAY
-        cycle = float(days.mean()) / _UNIT_DAYS[unit]
+        cycle = float(days.mean()) / _UNIT_DAYS[time_unit]
     else:
         size = cycle = float("nan")
     n_open = int(deals.open.sum())

@@ -289,7 +289,7 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
             f"The 'pipeline' parameter of {who} must be a crmcore.pipeline.Pipeline. "
             f"Got {type(pipeline).__name__} instead."
         )
-    require_columns(history, HISTORY_COLUMNS, who=who)
+    require_columns(history, HISTORY_COLUMNS, who=who, col_args=False)
     raw = to_pandas(history, who=who)
     present = [c for c in _OPTIONAL if c in raw.columns]
 

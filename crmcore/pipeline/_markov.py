@@ -605,3 +605,12 @@ class PipelineMarkovModel:
             else "from_params"
         )
         return f"{name}(step={self.step!r}; {n_open} open and {n_closed} closed stages; {how})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the repr line and, once fitted, the :meth:`summary` table."""
+        import html
+
+        head = f"<p><code>{html.escape(repr(self))}</code></p>"
+        if not hasattr(self, "transition_matrix_"):
+            return head
+        return head + self.summary().to_html(float_format=lambda v: f"{v:.4g}")

@@ -7,6 +7,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from crmcore._compat import renamed_parameters
 from crmcore._validation import check_param_choice
 from crmcore.pipeline._entities import Pipeline, StageOutcome
 from crmcore.pipeline._history import coerce_as_of, read_history
@@ -59,8 +60,9 @@ def competing_risks_curves(
     return times, surv, won, lost
 
 
+@renamed_parameters(unit="time_unit")
 def close_time_curves(
-    history: Any, *, pipeline: Pipeline, as_of: Any, unit: str = "D"
+    history: Any, *, pipeline: Pipeline, as_of: Any, time_unit: str = "D"
 ) -> pd.DataFrame:
     """Time to close as competing risks: still open (Kaplan-Meier), won and lost (Aalen-Johansen).
 
@@ -74,13 +76,14 @@ def close_time_curves(
     as_of : date-like
         End of observation (tz-aware, or naive read as UTC; a date is midnight UTC). Events
         after it are not seen and opportunities created after it are left out.
-    unit : {"h", "D", "W", "M"}, default "D"
-        Duration unit: hour, day, week (7 days) or month (365.25 / 12 days).
+    time_unit : {"h", "D", "W", "M"}, default "D"
+        Duration unit: hour, day, week (7 days) or month (365.25 / 12 days). Formerly
+        ``unit`` (deprecated alias).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``duration`` (in `unit`, ascending: 0, then every distinct observed
+        Indexed by ``duration`` (in `time_unit`, ascending: 0, then every distinct observed
         duration, closes and censorings), with columns ``open`` (Kaplan-Meier probability of
         still being open), ``won`` and ``lost`` (Aalen-Johansen cumulative incidence). The
         three sum to 1 in every row.
@@ -89,7 +92,7 @@ def close_time_curves(
     ------
     ValidationError, ColumnNotFoundError, InvalidStageTransition
         As :func:`crmcore.pipeline.read_history`; ValidationError for a bad `as_of` or
-        `unit`.
+        `time_unit`.
 
     Notes
     -----
@@ -135,7 +138,7 @@ def close_time_curves(
     25.0      0.50  0.25  0.25
     """
     who = "close_time_curves"
-    check_param_choice("unit", unit, list(_UNIT_NS), who=who)
+    check_param_choice("time_unit", time_unit, list(_UNIT_NS), who=who)
     events = read_history(history, pipeline, who=who)
     cut = coerce_as_of(as_of, who=who)
     ids = events["opportunity_id"].to_numpy()
@@ -161,7 +164,7 @@ def close_time_curves(
     won_row = has_close & (outcome[np.maximum(close_row, 0)] == StageOutcome.WON.value)
     code[won_row] = 1
     code[has_close & ~won_row] = 2
-    durations = (end_ns - created_ns)[kept].astype(np.float64) / _UNIT_NS[unit]
+    durations = (end_ns - created_ns)[kept].astype(np.float64) / _UNIT_NS[time_unit]
     times, surv, won, lost = competing_risks_curves(durations, code[kept])
     curves: pd.DataFrame = pd.DataFrame(
         {"open": surv, "won": won, "lost": lost},

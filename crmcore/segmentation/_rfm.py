@@ -600,6 +600,41 @@ class RFMScorer:
         self.bins_ = bins
         return self
 
+    # -- display ----------------------------------------------------------------------
+    def _settings_text(self) -> str:
+        parts = [] if self.bins is None else [f"bins={self.bins!r}"]
+        parts.append(f"method={self.method!r}")
+        if self.binning != "independent":
+            parts.append(f"binning={self.binning!r}")
+        if self.thresholds is not None:
+            parts.append("thresholds={...}")
+        weights = self.weights
+        if not (isinstance(weights, Sequence) and tuple(weights) == (100, 10, 1)):
+            parts.append(f"weights={weights!r}")
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        """``RFMScorer(method='quantile') [not fitted]``, or the settings and, once fitted,
+        the effective bins per dimension (``R/F/M bins 5/5/4``)."""
+        name = type(self).__name__
+        if not hasattr(self, "edges_"):
+            return f"{name}({self._settings_text()}) [not fitted]"
+        bins = "/".join(str(self.n_bins_[dim]) for dim in _DIMS)
+        return f"{name}({self._settings_text()}; R/F/M bins {bins})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the repr line and, once fitted with independent binning, the
+        inner edges per dimension (recency in days, reversed: a lower value scores higher)."""
+        import html
+
+        head = f"<p><code>{html.escape(repr(self))}</code></p>"
+        if not hasattr(self, "edges_") or self.binning != "independent":
+            return head
+        rows = {dim: ", ".join(f"{e:.4g}" for e in np.asarray(self.edges_[dim])) for dim in _DIMS}
+        table = pd.DataFrame({"bins": self.n_bins_, "inner edges": rows}).rename_axis("dimension")
+        html_table: str = table.to_html()
+        return head + html_table
+
     def _n_bins(self, edges: FloatArray, bins: int) -> int:
         if self.method == "r-rfm" and self.thresholds is None:
             return bins

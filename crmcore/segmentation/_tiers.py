@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._periods import period_numbers
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
@@ -785,7 +786,7 @@ def relationship_type(
     if pd.api.types.is_bool_dtype(amount.dtype) or not pd.api.types.is_numeric_dtype(amount.dtype):
         raise ValidationError(f"{who}: column {amount_col!r} must be numeric; got {amount.dtype}.")
     cust = frame[customer_col]
-    day = frame[date_col].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    day = period_numbers(frame[date_col], "D", name=date_col, who=who)
     base = pd.DataFrame({"c": cust.to_numpy(), "d": day, "a": amount.to_numpy(np.float64)})
     per = base.groupby("c", sort=True).agg(orders=("a", "size"), total=("a", "sum"))
     days = base[["c", "d"]].drop_duplicates().sort_values(["c", "d"], kind="stable")

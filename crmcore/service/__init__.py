@@ -30,12 +30,26 @@ from typing import TYPE_CHECKING, Any
 
 from crmcore.service._entities import (
     TICKET_TRANSITIONS as TICKET_TRANSITIONS,
+)
+from crmcore.service._entities import (
     Ticket as Ticket,
+)
+from crmcore.service._entities import (
     TicketCategory as TicketCategory,
+)
+from crmcore.service._entities import (
     TicketChannel as TicketChannel,
+)
+from crmcore.service._entities import (
     TicketEvent as TicketEvent,
+)
+from crmcore.service._entities import (
     TicketEventKind as TicketEventKind,
+)
+from crmcore.service._entities import (
     TicketPriority as TicketPriority,
+)
+from crmcore.service._entities import (
     TicketStatus as TicketStatus,
 )
 
@@ -43,17 +57,35 @@ if TYPE_CHECKING:  # loaded lazily at run time (needs pandas)
     from crmcore.service._calendar import BusinessCalendar as BusinessCalendar
     from crmcore.service._metrics import (
         backlog_ageing as backlog_ageing,
+    )
+    from crmcore.service._metrics import (
         breach_rate as breach_rate,
+    )
+    from crmcore.service._metrics import (
         complaint_rate as complaint_rate,
+    )
+    from crmcore.service._metrics import (
         cost_to_serve as cost_to_serve,
+    )
+    from crmcore.service._metrics import (
         csat as csat,
+    )
+    from crmcore.service._metrics import (
         one_touch_rate as one_touch_rate,
+    )
+    from crmcore.service._metrics import (
         reopen_rate as reopen_rate,
+    )
+    from crmcore.service._metrics import (
         ticket_metrics as ticket_metrics,
     )
     from crmcore.service._sla import (
         SLA_TARGETS as SLA_TARGETS,
+    )
+    from crmcore.service._sla import (
         SlaPolicy as SlaPolicy,
+    )
+    from crmcore.service._sla import (
         sla_status as sla_status,
     )
 

@@ -149,7 +149,11 @@ def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: Any) -> I64:
         raise ValidationError(
             f"{who}: column {column!r} holds naive timestamps ({len(series):,} rows, first ids: "
             f"{format_ids(np.asarray(ids)[:5])}); every time must be tz-aware. Hint: "
-            f"frame[{column!r}].dt.tz_localize('Europe/Berlin') with your zone."
+            f"frame[{column!r}].dt.tz_localize('Europe/Berlin') with your zone.",
+            rule=f"column {column!r} must hold tz-aware times (naive values found)",
+            column=column,
+            count=len(series),
+            first_ids=first_ids(np.asarray(ids)),
         )
     else:
         kind = pd.api.types.infer_dtype(series, skipna=True)
@@ -347,7 +351,11 @@ def _status_history_check(who: str, ticket_ids: np.ndarray[Any, Any], codes: I64
         raise InvalidTransition(
             f"{who}: every status change must be allowed by TICKET_TRANSITIONS (a ticket starts "
             f"as 'new'; solved -> open is the reopen, closed is final); {len(unique):,} tickets "
-            f"break this rule (first ids: {format_ids(unique)}; first bad change: {move})."
+            f"break this rule (first ids: {format_ids(unique)}; first bad change: {move}).",
+            rule="every status change must be allowed by TICKET_TRANSITIONS",
+            column="status",
+            count=len(unique),
+            first_ids=first_ids(unique),
         )
     return prev.astype(np.int8)
 
@@ -402,9 +410,9 @@ def read_service_log(
     """
     as_of_ts = coerce_aware(as_of, who=who)
     frame = to_pandas(tickets, who=who)
-    require_columns(frame, ("ticket_id", "opened_at", *require), who=who)
+    require_columns(frame, ("ticket_id", "opened_at", *require), who=who, col_args=False)
     ev = to_pandas(events, who=who)
-    require_columns(ev, ("ticket_id", "occurred_at", "kind"), who=who)
+    require_columns(ev, ("ticket_id", "occurred_at", "kind"), who=who, col_args=False)
 
     ids = frame["ticket_id"]
     if bool(ids.isna().any()):

@@ -33,7 +33,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import format_ids, require_columns, to_pandas
+from crmcore._validation import first_ids, format_ids, require_columns, to_pandas
 from crmcore.exceptions import ValidationError
 from crmcore.service._calendar import BusinessCalendar
 from crmcore.service._entities import TicketCategory, TicketChannel
@@ -103,7 +103,11 @@ def _group_codes(values: pd.Series[Any], by: str, who: str) -> tuple[I64, pd.Ind
     if missing.any():
         raise ValidationError(
             f"{who}: cannot group by {by!r}: {int(missing.sum()):,} rows have no value (first "
-            f"rows: {format_ids(np.flatnonzero(missing))}). Hint: fill them first."
+            f"rows: {format_ids(np.flatnonzero(missing))}). Hint: fill them first.",
+            rule="group-by column must not have missing values",
+            column=by,
+            count=int(missing.sum()),
+            first_ids=first_ids(np.flatnonzero(missing)),
         )
     if by == "priority":
         inverse, uniques = pd.factorize(values)
@@ -115,7 +119,10 @@ def _group_codes(values: pd.Series[Any], by: str, who: str) -> tuple[I64, pd.Ind
             wrong = sorted({n for n in names if n not in lookup})
             raise ValidationError(
                 f"{who}: column 'priority' must be one of {', '.join(PRIORITIES)}; "
-                f"{int(bad.sum()):,} rows are not (values: {format_ids(wrong)})."
+                f"{int(bad.sum()):,} rows are not (values: {format_ids(wrong)}).",
+                rule="column 'priority' must be one of the priorities",
+                column="priority",
+                count=int(bad.sum()),
             )
         labels = pd.Index(list(PRIORITIES), name="priority")
         return codes, labels
@@ -376,7 +383,11 @@ def breach_rate(sla: Any, *, by: str | None = "priority") -> pd.DataFrame:
             )
             raise ValidationError(
                 f"{who}: column {column!r} must hold {', '.join(_SLA_VALUES)}; {int(bad.sum()):,} "
-                f"rows do not (values: {format_ids(wrong)}; first rows: {format_ids(ids)})."
+                f"rows do not (values: {format_ids(wrong)}; first rows: {format_ids(ids)}).",
+                rule=f"column {column!r} must hold {', '.join(_SLA_VALUES)}",
+                column=column,
+                count=int(bad.sum()),
+                first_ids=first_ids(ids),
             )
         breached = (kind == _SLA_VALUES.index("breached")).astype(np.float64)
         decided = (kind <= _SLA_VALUES.index("breached")).astype(np.float64)  # met, breached
@@ -615,7 +626,10 @@ def csat(
         raise ValidationError(
             f"{who}: {len(unmapped):,} distinct ratings in {satisfaction_col!r} are not mapped "
             f"to 'good' or 'bad' (values: {format_ids(unmapped)}; {int(bad_rows.sum()):,} rows). "
-            f"Hint: {hint}"
+            f"Hint: {hint}",
+            rule="every rating must map to 'good', 'bad' or None",
+            column=satisfaction_col,
+            count=int(bad_rows.sum()),
         )
     if wrong:
         raise ValidationError(
@@ -784,7 +798,11 @@ def _categories(values: pd.Series[Any], column: str, who: str, ids: Any) -> I64:
         raise ValidationError(
             f"{who}: column {column!r} must be one of {', '.join(lookup)} without missing "
             f"values; {int(bad.sum()):,} rows are not (values: {format_ids(wrong)}; first ids: "
-            f"{format_ids(np.asarray(ids)[bad])})."
+            f"{format_ids(np.asarray(ids)[bad])}).",
+            rule=f"column {column!r} must be a ticket category",
+            column=column,
+            count=int(bad.sum()),
+            first_ids=first_ids(np.asarray(ids)[bad]),
         )
     return codes
 
@@ -794,7 +812,11 @@ def _customer_codes(values: pd.Series[Any], column: str, who: str) -> tuple[I64,
     if missing.any():
         raise ValidationError(
             f"{who}: column {column!r} must not have missing values; {int(missing.sum()):,} "
-            f"rows have none (first rows: {format_ids(np.flatnonzero(missing))})."
+            f"rows have none (first rows: {format_ids(np.flatnonzero(missing))}).",
+            rule="column must not have missing values",
+            column=column,
+            count=int(missing.sum()),
+            first_ids=first_ids(np.flatnonzero(missing)),
         )
     codes, uniques = pd.factorize(values, sort=False)
     return codes.astype(np.int64), pd.Index(uniques, name=column)
@@ -1021,7 +1043,11 @@ def cost_to_serve(
                 f"{who}: every ticket's {channel_col!r} must have a price in cost_per_channel; "
                 f"{int(bad.sum()):,} tickets have none (channels: "
                 f"{format_ids(sorted(set(map(str, frame[channel_col][bad]))))}; first ids: "
-                f"{format_ids(np.asarray(ids)[bad])})."
+                f"{format_ids(np.asarray(ids)[bad])}).",
+                rule="every ticket's channel must have a price in cost_per_channel",
+                column=channel_col,
+                count=int(bad.sum()),
+                first_ids=first_ids(np.asarray(ids)[bad]),
             )
         cost += priced
     if replies is not None:

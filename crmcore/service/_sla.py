@@ -61,10 +61,10 @@ _LIMIT: Final[int] = int(pd.Timestamp.max.value) - 30 * _NS_DAY
 
 
 def _fmt_td(td: pd.Timedelta) -> str:
-    """``'1d4h30m'``-style text of a positive Timedelta (for the repr)."""
+    """``'1D4h30m'``-style text of a positive Timedelta (for the repr)."""
     total = int(td.value)
     parts = []
-    for unit, size in (("d", _NS_DAY), ("h", 60 * _NS_MIN), ("m", _NS_MIN), ("s", 10**9)):
+    for unit, size in (("D", _NS_DAY), ("h", 60 * _NS_MIN), ("m", _NS_MIN), ("s", 10**9)):
         amount, total = divmod(total, size)
         if amount:
             parts.append(f"{amount}{unit}")
@@ -280,8 +280,8 @@ class SlaPolicy:
     ...                     "high": {"first_response": "4h"}}, calendar=cal, name="standard")
     >>> policy.targets["urgent"]["resolution"]
     Timedelta('0 days 08:00:00')
-    >>> SlaPolicy({"high": {"resolution": "1d12h"}}, categories=["incident"])
-    SlaPolicy({'high': {'resolution': '1d12h'}}, paused_statuses=('pending', 'on_hold'), \
+    >>> SlaPolicy({"high": {"resolution": "1D12h"}}, categories=["incident"])
+    SlaPolicy({'high': {'resolution': '1D12h'}}, paused_statuses=('pending', 'on_hold'), \
 categories=('incident',))
     """
 
@@ -794,10 +794,12 @@ def sla_status(tickets: Any, events: Any, policy: Any, *, as_of: Any) -> pd.Data
             [p.name if p.name is not None else i for i, p in enumerate(policies)] + [None],
             dtype=object,
         )
-        columns["policy"] = labels[which]
+        columns["policy"] = pd.Series(labels[which], index=log.ids, dtype=object)
     for target in targets:
         res = results[target]
-        columns[f"{target}_status"] = _STATUS_TEXT[res["status"]]
+        columns[f"{target}_status"] = pd.Series(
+            _STATUS_TEXT[res["status"]], index=log.ids, dtype=object
+        )
         for key in ("due", "achieved"):
             columns[f"{target}_{key}"] = pd.DatetimeIndex(res[key].view("datetime64[ns]"), tz="UTC")
         for key in ("elapsed", "remaining"):

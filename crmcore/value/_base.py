@@ -6,7 +6,20 @@
     ``from_params``, AIC/BIC, ``__repr__`` and pickling. It knows nothing about the data layout.
     :class:`~crmcore.value.GammaGammaModel` subclasses it directly; the transaction models
     subclass it through :class:`~crmcore.value.btyd.TransactionModel`
-    (:mod:`crmcore.value.btyd._transaction`), which adds the ``(frequency, recency, T)`` layer.
+    (:mod:`crmcore.value.btyd._transaction`), which adds the ``(frequency, recency, T)`` layer;
+    the cohort retention models (sBG, BdW) through ``_CohortRetentionModel``
+    (:mod:`crmcore.value.retention._sbg`), which adds survivor-count parsing and the pooled
+    cohort likelihood; :class:`~crmcore.value.CustomerMigrationModel` directly, with its own
+    closed-form (counting) ``fit``.
+
+One contract for all of them: ``fit`` returns ``self``; ``params_`` (a Series named by
+parameter), ``covariance_`` (a symmetric ``k x k`` DataFrame on the same labels),
+``log_likelihood_``, ``n_obs_``, ``aic_``, ``bic_``; ``summary(alpha)`` with the columns
+``estimate, std_err, ci_lower, ci_upper``; ``from_params(**model.params_)`` builds a scoring
+model whose ``covariance_`` has the same ``k x k`` shape, filled with NaN (never None: one
+shape everywhere, so code reading standard errors needs no special case); a readable
+``repr`` and a Jupyter ``_repr_html_``; pickling; :class:`~crmcore.exceptions.NotFittedError`
+before ``fit``. ``tests/test_estimator_contract.py`` checks it for every estimator.
 
 It sits in :mod:`crmcore.value` itself, beside the subject packages (``btyd``, ``retention``,
 ``economics``), so that every one of them can build on it without importing another. The
@@ -503,8 +516,8 @@ class MaximumLikelihoodModel:
         Returns
         -------
         model
-            A model with ``params_`` set; ``covariance_`` and ``log_likelihood_`` are NaN and
-            ``n_obs_`` is 0.
+            A model with ``params_`` set; ``covariance_`` is a ``k x k`` NaN matrix (the
+            fitted shape, no standard errors), ``log_likelihood_`` is NaN and ``n_obs_`` is 0.
 
         Raises
         ------
@@ -571,7 +584,7 @@ class MaximumLikelihoodModel:
         self._check_fitted()
         if not self.n_obs_ > 0:
             return []
-        names = list(self._param_names)
+        names = [str(n) for n in self.params_.index]
         notes = []
         var = np.diag(self.covariance_.to_numpy(dtype=np.float64))
         nan_se = [n for n, v in zip(names, var, strict=True) if not np.isfinite(v)]
@@ -657,25 +670,40 @@ class MaximumLikelihoodModel:
         est = self._params_array()
         var = np.diag(self.covariance_.to_numpy(dtype=np.float64))
         std_err = np.sqrt(var)
-        se_log = std_err / est
         # isf, not ppf(1 - alpha/2): exact for tiny alpha (ppf(1.0) would be inf)
         z = float(stats.norm.isf(alpha / 2.0))
+        lower, upper = self._interval(est, std_err, z)
         table: pd.DataFrame = pd.DataFrame(
             {
                 "estimate": est,
                 "std_err": std_err,
-                "ci_lower": est * np.exp(-z * se_log),
-                "ci_upper": est * np.exp(z * se_log),
+                "ci_lower": lower,
+                "ci_upper": upper,
             },
-            index=pd.Index(list(self._param_names), name="parameter"),
+            index=pd.Index(list(self.params_.index), name="parameter"),
         )
         table.attrs["notes"] = self.fit_notes()
         return table
 
+    def _interval(
+        self, estimate: FloatArray, std_err: FloatArray, z: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Confidence limits of ``summary``: on the log scale, ``theta * exp(+-z se / theta)``.
+
+        Positive parameters get this asymmetric, always-positive interval; a model whose
+        parameters are probabilities that may be 0 (the migration chain) overrides it.
+        """
+        se_log = std_err / estimate
+        return estimate * np.exp(-z * se_log), estimate * np.exp(z * se_log)
+
+    def _settings_repr(self) -> str:
+        """Settings shown by the repr of an unfitted model."""
+        return f"penalizer={self.penalizer!r}"
+
     def __repr__(self) -> str:
         name = type(self).__name__
         if not hasattr(self, "params_"):
-            return f"{name}(penalizer={self.penalizer!r}) [not fitted]"
+            return f"{name}({self._settings_repr()}) [not fitted]"
         params = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         extra = ""
         if self.n_obs_ > 0:
@@ -729,7 +757,7 @@ def wrong_table_hint(data: Any, needed: Sequence[str], *, who: str) -> str | Non
     this looks like a transaction log (one row per order: customer_id, order_date, revenue),
     not a BTYD summary; build the summary with
     crmcore.value.btyd_summary(transactions, customer_col='customer_id',
-    date_col='order_date', amount_col='revenue', observation_end=..., time_unit='W') first
+    date_col='order_date', amount_col='revenue', as_of=..., time_unit='W') first
     and fit that (it has the columns frequency, recency, T and monetary_value).
     """
     try:
@@ -746,7 +774,7 @@ def wrong_table_hint(data: Any, needed: Sequence[str], *, who: str) -> str | Non
             "this looks like an RFM table (crmcore.segmentation.rfm_table output: recency_days "
             "is days since the last purchase and frequency counts every order, the first "
             "included), not a BTYD summary; build the summary from the order log with "
-            "crmcore.value.btyd_summary(transactions, observation_end=..., time_unit='W', "
+            "crmcore.value.btyd_summary(transactions, as_of=..., time_unit='W', "
             "amount_col=...) and fit that (it has frequency = repeat purchases, recency, T and "
             "monetary_value = mean value of the repeat purchases)."
         )
@@ -766,7 +794,7 @@ def wrong_table_hint(data: Any, needed: Sequence[str], *, who: str) -> str | Non
     return (
         f"this looks like a transaction log (one row per order: {', '.join(shown)}), not a "
         "BTYD summary; build the summary with crmcore.value.btyd_summary(transactions, "
-        f"customer_col={ids[0]!r}, date_col={dates[0]!r}, {amount_arg}observation_end=..., "
+        f"customer_col={ids[0]!r}, date_col={dates[0]!r}, {amount_arg}as_of=..., "
         "time_unit='W') first and fit that (it has the columns frequency, recency, T"
         + (" and monetary_value)." if amounts else ").")
     )

@@ -105,7 +105,7 @@ def test_predictions_agree_with_lifetimes_at_equal_parameters(
         **kw,
     )
     np.testing.assert_allclose(
-        ours.probability_alive(data, future_t=m),
+        ours.probability_alive(data, t=m),
         theirs.conditional_probability_alive(m, x, t_x, n),
         **kw,
     )

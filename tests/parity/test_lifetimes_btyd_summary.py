@@ -49,7 +49,7 @@ def test_summary_equals_lifetimes_on_cdnow_master(master: pd.DataFrame, freq: st
     expected = _lifetimes_summary(
         master, freq, monetary_value_col="amount", observation_period_end="1998-06-30"
     )
-    got = btyd_summary(master, amount_col="amount", observation_end="1998-06-30", time_unit=freq)
+    got = btyd_summary(master, amount_col="amount", as_of="1998-06-30", time_unit=freq)
     assert list(got.columns) == ["frequency", "recency", "T", "monetary_value"]
     assert got.index.equals(expected.index)
     np.testing.assert_allclose(got.to_numpy(), expected[got.columns].to_numpy(), rtol=1e-12)
@@ -70,7 +70,7 @@ def test_calibration_and_holdout_equal_lifetimes_on_cdnow_master(
     got = btyd_summary(
         master,
         amount_col="amount",
-        observation_end="1998-06-30",
+        as_of="1998-06-30",
         calibration_end="1997-09-30",
         time_unit=freq,
     )
@@ -91,7 +91,7 @@ def test_summary_without_amount_and_with_first_transaction_equals_lifetimes(
     )
     got = btyd_summary(
         master,
-        observation_end="1997-12-31",
+        as_of="1997-12-31",
         unit_multiplier=7,
         include_first_transaction=True,
     )
@@ -112,7 +112,7 @@ def test_include_first_transaction_monetary_value_equals_lifetimes(master: pd.Da
     got = btyd_summary(
         master,
         amount_col="amount",
-        observation_end="1998-06-30",
+        as_of="1998-06-30",
         time_unit="W",
         include_first_transaction=True,
     )
@@ -124,7 +124,7 @@ def test_integer_customer_ids_give_the_lifetimes_summary(master: pd.DataFrame) -
     expected = _lifetimes_summary(
         numeric, "W", monetary_value_col="amount", observation_period_end="1998-06-30"
     )
-    got = btyd_summary(numeric, amount_col="amount", observation_end="1998-06-30", time_unit="W")
+    got = btyd_summary(numeric, amount_col="amount", as_of="1998-06-30", time_unit="W")
     assert got.index.equals(expected.index)
     assert got.index.dtype.kind == "i"
     np.testing.assert_allclose(got.to_numpy(), expected[got.columns].to_numpy(), rtol=1e-12)

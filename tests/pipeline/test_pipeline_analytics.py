@@ -122,7 +122,7 @@ def test_sales_velocity_by_hand() -> None:
     assert v["mean_won_amount"] == 150.0
     assert v["mean_cycle_length"] == 19.0
     assert v["velocity"] == pytest.approx(1 * (1 / 3) * 150 / 19)
-    w = sales_velocity(_history(), pipeline=PIPE, as_of=AS_OF, unit="W")
+    w = sales_velocity(_history(), pipeline=PIPE, as_of=AS_OF, time_unit="W")
     assert w["velocity"] == pytest.approx(7 * v["velocity"])
 
 

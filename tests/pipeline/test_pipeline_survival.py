@@ -69,7 +69,7 @@ def test_units_and_polars_input_and_no_mutation() -> None:
     history = _history()
     before = history.copy()
     weeks = close_time_curves(
-        pl.from_pandas(history), pipeline=simple_pipeline(), as_of="2024-01-26", unit="W"
+        pl.from_pandas(history), pipeline=simple_pipeline(), as_of="2024-01-26", time_unit="W"
     )
     assert weeks.index.tolist() == pytest.approx([0.0, 10 / 7, 20 / 7, 25 / 7])
     pd.testing.assert_frame_equal(history, before)
@@ -99,4 +99,4 @@ def test_inconsistent_history_raises_naming_the_opportunity() -> None:
             pd.concat([history, extra]), pipeline=simple_pipeline(), as_of="2024-01-26"
         )
     with pytest.raises(ValidationError, match="unit"):
-        close_time_curves(history, pipeline=simple_pipeline(), as_of="2024-01-26", unit="Y")
+        close_time_curves(history, pipeline=simple_pipeline(), as_of="2024-01-26", time_unit="Y")

@@ -105,7 +105,7 @@ def test_rough_proportions(simulated: tuple[pd.DataFrame, pd.DataFrame]) -> None
     # opened mostly in Berlin business hours, some at night or on weekends
     local = tickets["opened_at"].dt.tz_convert("Europe/Berlin")
     hours = local.dt.hour + local.dt.minute / 60
-    business = ((local.dt.weekday < 5) & (hours >= 8) & (hours < 18)).mean()
+    business = ((local.dt.day_of_week < 5) & (hours >= 8) & (hours < 18)).mean()
     assert 0.82 < business < 0.97
     # most tickets solved or closed, a few still open at the end
     status = tickets["status"].value_counts()

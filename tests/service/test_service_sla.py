@@ -508,7 +508,7 @@ GOLD = SlaPolicy(
     name="gold",
 )
 DEFAULT = SlaPolicy(
-    {"high": {"first_response": "2h"}, "normal": {"resolution": "1d"}}, calendar=CAL
+    {"high": {"first_response": "2h"}, "normal": {"resolution": "1D"}}, calendar=CAL
 )
 
 

@@ -65,8 +65,8 @@ class BetaGeoBetaBinomModel(TransactionModel):
     transaction, ``recency`` = ``t_x`` the opportunity of the last one (0 if none), and
     ``T_col`` = ``n`` the number of opportunities observed; all whole numbers with
     ``x <= t_x <= n``. Time in predictions is counted in opportunities: ``t`` in
-    ``expected_purchases`` is the number of future opportunities, ``future_t`` in
-    ``probability_alive`` gives P(alive at opportunity ``n + future_t``) (``future_t = 1``
+    ``expected_purchases`` is the number of future opportunities, ``t`` in
+    ``probability_alive`` gives P(alive at opportunity ``n + t``) (``t = 1``
     is the paper's "alive at the next opportunity", eq. 11), and the new-customer methods
     take ``t`` whole opportunities.
 

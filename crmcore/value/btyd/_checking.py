@@ -27,6 +27,7 @@ from crmcore._validation import (
     check_no_missing,
     check_param_number,
     coerce_number_series,
+    first_ids,
     format_ids,
     require_columns,
     to_pandas,
@@ -140,7 +141,11 @@ def calibration_holdout_table(
         raise ValidationError(
             f"{who}: {frequency_holdout_col} and {duration_holdout_col} must be >= 0; "
             f"{int(bad.sum())} of {bad.size} rows violate this (first ids: "
-            f"{format_ids(frame.index[bad])})."
+            f"{format_ids(frame.index[bad])}).",
+            rule=f"{frequency_holdout_col} and {duration_holdout_col} must be >= 0",
+            column=frequency_holdout_col if (actual < 0).any() else duration_holdout_col,
+            count=int(bad.sum()),
+            first_ids=first_ids(frame.index[bad]),
         )
     expected = np.empty_like(actual)
     for d in np.unique(duration):
@@ -220,19 +225,32 @@ def period_transactions(
     T = _numbers(frame, T_col, who)
     w = _numbers(frame, weights_col, who) if weights_col else np.ones(x.shape[0], dtype=np.float64)
     rules = [
-        (f"{frequency_col} must be a whole number >= 0", (x < 0) | (x != np.round(x))),
-        (f"{T_col} must be >= 0", T < 0),
+        (
+            frequency_col,
+            f"{frequency_col} must be a whole number >= 0",
+            (x < 0) | (x != np.round(x)),
+        ),
+        (T_col, f"{T_col} must be >= 0", T < 0),
     ]
     if weights_col:
-        rules.append((f"{weights_col} must be >= 0", w < 0))
-    problems = [
-        f"{rule}; {int(mask.sum()):,} of {mask.size:,} rows violate this (first ids: "
-        f"{format_ids(frame.index[mask])})"
-        for rule, mask in rules
-        if mask.any()
-    ]
-    if problems:
-        raise ValidationError(f"{who}: " + ". ".join(problems) + ".")
+        rules.append((weights_col, f"{weights_col} must be >= 0", w < 0))
+    broken = [(col, rule, mask) for col, rule, mask in rules if mask.any()]
+    if broken:
+        # every problem in the message; the structured fields describe the first one
+        col, rule, mask = broken[0]
+        raise ValidationError(
+            f"{who}: "
+            + ". ".join(
+                f"{text}; {int(m.sum()):,} of {m.size:,} rows violate this (first ids: "
+                f"{format_ids(frame.index[m])})"
+                for _, text, m in broken
+            )
+            + ".",
+            rule=rule,
+            column=col,
+            count=int(mask.sum()),
+            first_ids=first_ids(frame.index[mask]),
+        )
     with np.errstate(over="ignore"):
         total = float(np.sum(w))
     if not math.isfinite(total):
@@ -350,7 +368,11 @@ def tracking_table(
         bad = ~np.isfinite(t)
         raise ValidationError(
             f"{who}: column {time_col!r} must hold finite numbers; {int(bad.sum()):,} rows "
-            f"do not (first rows: {format_ids(frame.index[bad])})."
+            f"do not (first rows: {format_ids(frame.index[bad])}).",
+            rule="numbers must be finite",
+            column=time_col,
+            count=int(bad.sum()),
+            first_ids=first_ids(frame.index[bad]),
         )
     if period is not None:
         check_param_number("period", period, who=who, low=0, low_inclusive=False)

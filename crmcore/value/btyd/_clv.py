@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import warnings
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import check_param_number, format_ids
+from crmcore._compat import RENAMED_ATTR, move_renamed_keywords
+from crmcore._validation import check_param_number, first_ids, format_ids
 from crmcore.exceptions import ValidationError
 from crmcore.value.btyd._gamma_gamma import GammaGammaModel
 from crmcore.value.btyd._transaction import TransactionModel
@@ -43,16 +48,50 @@ def unit_in_days(unit: str, *, name: str = "time_unit", who: str = _WHO) -> floa
     return count * _DAYS[match.group(2)]
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _old_unit_names(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Read the pre-rename spellings of customer_lifetime_value's units, for one release.
+
+    Before the rename ``time_unit`` was the horizon's unit and ``model_time_unit`` the data's.
+    A call without ``horizon_unit`` but with ``time_unit`` is such an old call: its
+    ``time_unit`` becomes ``horizon_unit`` (same result as before) and its
+    ``model_time_unit`` becomes ``time_unit``, each with a ``DeprecationWarning``.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if "horizon_unit" not in kwargs and "time_unit" in kwargs:
+            kwargs["horizon_unit"] = kwargs.pop("time_unit")
+            warnings.warn(
+                f"{_WHO}: time_unit now names the data's time unit, as in btyd_summary and the "
+                "models; the horizon's unit is horizon_unit. Reading this call's "
+                f"time_unit={kwargs['horizon_unit']!r} as horizon_unit (the old meaning); pass "
+                "horizon_unit= (and time_unit= instead of model_time_unit=) to silence this.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        if "model_time_unit" in kwargs:
+            move_renamed_keywords(kwargs, {"model_time_unit": "time_unit"}, _WHO)
+        return func(*args, **kwargs)
+
+    setattr(wrapper, RENAMED_ATTR, {"model_time_unit": "time_unit", "time_unit": "horizon_unit"})
+    return wrapper
+
+
+@_old_unit_names
 def customer_lifetime_value(
     transaction_model: TransactionModel,
     spend_model: GammaGammaModel,
     data: pd.DataFrame,
     *,
     horizon: int,
-    time_unit: str,
+    horizon_unit: str,
     discount_rate: float,
     margin: float = 1.0,
-    model_time_unit: str | None = None,
+    time_unit: str | None = None,
     frequency_col: str = "frequency",
     recency_col: str = "recency",
     T_col: str = "T",
@@ -70,17 +109,21 @@ def customer_lifetime_value(
         One row per customer with frequency, recency, T (in the transaction model's time
         unit) and monetary value, e.g. from :func:`~crmcore.value.btyd_summary`.
     horizon : int
-        Number of periods to value.
-    time_unit : str
-        Length of one period: ``"D"``, ``"W"``, ``"M"`` (365.25/12 days), ``"Q"``, ``"Y"`` or
-        a multiple such as ``"4W"``.
+        Number of horizon periods to value.
+    horizon_unit : str
+        Length of one horizon period: ``"D"``, ``"W"``, ``"M"`` (365.25/12 days), ``"Q"``,
+        ``"Y"`` or a multiple such as ``"4W"``. Before the rename this was ``time_unit``: a
+        call with ``time_unit`` and no ``horizon_unit`` is still read the old way for one
+        release, with a ``DeprecationWarning``.
     discount_rate : float
-        Discount rate per period of `time_unit` (e.g. 0.01 per month), >= 0.
+        Discount rate per period of `horizon_unit` (e.g. 0.01 per month), >= 0.
     margin : float, default 1.0
         Share of revenue kept as profit, in (0, 1] typically (any value > 0 is accepted).
-    model_time_unit : str, optional
-        Time unit of the transaction model's recency and T; defaults to its ``time_unit_``
-        (recorded by ``fit`` from :func:`btyd_summary`).
+    time_unit : str, optional
+        Time unit of the data and of the transaction model's recency and T (the meaning
+        ``time_unit`` has in :func:`btyd_summary` and the models); defaults to the model's
+        ``time_unit_`` (recorded by ``fit`` from :func:`btyd_summary`). Formerly
+        ``model_time_unit`` (deprecated alias).
     frequency_col, recency_col, T_col, monetary_value_col : str
         Column names.
 
@@ -93,7 +136,7 @@ def customer_lifetime_value(
     ------
     ValidationError
         On a bad argument, if the transaction model's time unit is unknown and
-        `model_time_unit` is not given, or if a customer's value exceeds the float range
+        `time_unit` is not given, or if a customer's value exceeds the float range
         (about 1.8e308: spends or margins near 1e308 are data errors).
 
     Notes
@@ -107,7 +150,7 @@ def customer_lifetime_value(
 
     i.e. each period's expected purchases are discounted at the end of the period. With
     ``d = 0`` the sum telescopes to ``margin * s_i * E[X_i(T, T + horizon Delta)]``.
-    lifetimes' ``customer_lifetime_value`` is the special case ``time_unit="M"`` with a
+    lifetimes' ``customer_lifetime_value`` is the special case ``horizon_unit="M"`` with a
     30-day month and (for weekly data) 4.345 weeks per month.
 
     References
@@ -124,7 +167,7 @@ def customer_lifetime_value(
     >>> customers = pd.DataFrame({"frequency": [2, 0], "recency": [30.43, 0.0],
     ...                           "T": [38.86, 38.86], "monetary_value": [40.0, 0.0]},
     ...                          index=["c1", "c2"])
-    >>> clv = customer_lifetime_value(bg, gg, customers, horizon=12, time_unit="M",
+    >>> clv = customer_lifetime_value(bg, gg, customers, horizon=12, horizon_unit="M",
     ...                               discount_rate=0.01)
     >>> clv.round(2).to_dict()
     {'c1': 57.62, 'c2': 8.37}
@@ -141,18 +184,19 @@ def customer_lifetime_value(
     check_param_number("horizon", horizon, who=_WHO, low=1, integer=True)
     check_param_number("discount_rate", discount_rate, who=_WHO, low=0.0)
     check_param_number("margin", margin, who=_WHO, low=0.0, low_inclusive=False)
-    period_days = unit_in_days(time_unit)
-    unit = model_time_unit
+    period_days = unit_in_days(horizon_unit, name="horizon_unit")
+    unit = time_unit
     if unit is None:
         transaction_model._check_fitted()
         unit = transaction_model.time_unit_
     if unit is None:
         raise ValidationError(
             f"{_WHO}: the time unit of the transaction model is unknown (it was fitted on a "
-            "frame without attrs['time_unit']). Hint: pass model_time_unit='D' (or 'W', ...) "
-            "to say in which unit recency and T are measured."
+            "frame without attrs['time_unit']). Hint: pass time_unit='D' (or 'W', ...; "
+            "model_time_unit before the rename) to say in which unit recency and T are "
+            "measured, and horizon_unit for the horizon."
         )
-    model_days = unit_in_days(unit, name="model_time_unit")
+    model_days = unit_in_days(unit, name="time_unit")
     delta = period_days / model_days
     spend = np.asarray(
         spend_model.conditional_expected_average_spend(
@@ -186,6 +230,9 @@ def customer_lifetime_value(
             f"{_WHO}: the lifetime value of {int(bad.sum()):,} of {bad.size:,} customers is "
             f"larger than the largest float (about 1.8e308) and cannot be represented (first "
             f"ids: {format_ids(index[bad])}). Hint: check {monetary_value_col!r} and margin "
-            "(amounts near 1e308 are data errors)."
+            "(amounts near 1e308 are data errors).",
+            rule="results must fit in float64",
+            count=int(bad.sum()),
+            first_ids=first_ids(index[bad]),
         )
     return pd.Series(out, index=index, name="clv")

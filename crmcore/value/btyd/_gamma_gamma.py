@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import narwhals.stable.v1 as nw
 import numpy as np
@@ -13,6 +13,9 @@ from scipy.special import digamma, gammaln
 from crmcore._validation import as_narwhals, format_ids
 from crmcore.exceptions import ValidationError
 from crmcore.value._base import MaximumLikelihoodModel, compress_rows, require_model_columns
+
+if TYPE_CHECKING:
+    from crmcore.value.btyd._transaction import FrameInput
 
 __all__ = ["GammaGammaModel"]
 
@@ -284,13 +287,29 @@ class GammaGammaModel(MaximumLikelihoodModel):
         self._optimise(_GammaGammaObjective(xc, mc, wc), x0, n_obs)
         return self
 
+    @overload
+    def conditional_expected_average_spend(
+        self,
+        data: tuple[npt.ArrayLike, npt.ArrayLike] | list[npt.ArrayLike],
+        *,
+        frequency_col: str = ...,
+        monetary_value_col: str = ...,
+    ) -> FloatArray: ...
+    @overload
+    def conditional_expected_average_spend(
+        self,
+        data: FrameInput,
+        *,
+        frequency_col: str = ...,
+        monetary_value_col: str = ...,
+    ) -> pd.Series: ...
     def conditional_expected_average_spend(
         self,
         data: Any,
         *,
         frequency_col: str = "frequency",
         monetary_value_col: str = "monetary_value",
-    ) -> Any:
+    ) -> FloatArray | pd.Series:
         """Expected mean transaction value of each customer, given his repeat purchases.
 
         Parameters

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._compat import renamed_parameters
 from crmcore._validation import check_param_number
 from crmcore.value.btyd._pareto_kernels import (
     pareto_conditional_expected,
@@ -20,6 +21,11 @@ from crmcore.value.btyd._pareto_kernels import (
     unique_pairs,
 )
 from crmcore.value.btyd._transaction import TransactionModel
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from crmcore.value.btyd._transaction import ArrayInput, FrameInput
 
 __all__ = ["ParetoNBDModel"]
 
@@ -172,6 +178,29 @@ class ParetoNBDModel(TransactionModel):
         r, alpha, s, beta = params
         return pareto_population_pmf(n, t, r, alpha, s, beta)
 
+    @overload
+    def dert(
+        self,
+        data: ArrayInput,
+        discount_rate: float,
+        *,
+        frequency_col: str = ...,
+        recency_col: str = ...,
+        T_col: str = ...,
+        customer_col: str | None = ...,
+    ) -> FloatArray: ...
+    @overload
+    def dert(
+        self,
+        data: FrameInput,
+        discount_rate: float,
+        *,
+        frequency_col: str = ...,
+        recency_col: str = ...,
+        T_col: str = ...,
+        customer_col: str | None = ...,
+    ) -> pd.Series: ...
+    @renamed_parameters(id_col="customer_col")
     def dert(
         self,
         data: Any,
@@ -180,8 +209,8 @@ class ParetoNBDModel(TransactionModel):
         frequency_col: str = "frequency",
         recency_col: str = "recency",
         T_col: str = "T",
-        id_col: str | None = "customer_id",
-    ) -> Any:
+        customer_col: str | None = "customer_id",
+    ) -> FloatArray | pd.Series:
         """Discounted expected residual transactions (DERT) of each customer.
 
         Parameters
@@ -193,9 +222,9 @@ class ParetoNBDModel(TransactionModel):
             in weeks; an annual 15% is ``1.15 ** (1 / 52) - 1`` per week). Must be > 0.
         frequency_col, recency_col, T_col : str
             Column names when `data` is a frame.
-        id_col : str or None, default "customer_id"
-            For a Polars or PyArrow frame, the column labelling the result when present
-            (see :meth:`expected_purchases`).
+        customer_col : str or None, default "customer_id"
+            For a Polars or PyArrow frame, the customer id column labelling the result when
+            present (see :meth:`expected_purchases`). Formerly ``id_col`` (deprecated alias).
 
         Returns
         -------
@@ -232,7 +261,7 @@ class ParetoNBDModel(TransactionModel):
         who = self._who("dert")
         check_param_number("discount_rate", discount_rate, who=who, low=0.0, low_inclusive=False)
         x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who, id_col
+            data, (frequency_col, recency_col, T_col), who, customer_col
         )
         r, alpha, s, beta = self._params_array()
         delta = float(np.log1p(discount_rate))

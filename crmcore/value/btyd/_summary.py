@@ -8,13 +8,16 @@ against lifetimes):
   dates become whole periods, distinct (customer, period) pairs come from one sort of packed
   integer keys and the totals from bincounts — several times faster than group-bys over
   millions of customers;
-- narwhals group-by/join expressions only (periods from year and ordinal day, an expression
-  every backend supports), kept for engines that cannot hand over arrays.
+- narwhals group-by/join expressions only, kept for engines that cannot hand over arrays.
+
+Both number periods with the package's one period clock (:mod:`crmcore._periods`): the
+numpy twin :func:`~crmcore._periods.period_numbers` on the arrays, the expression twin
+:func:`~crmcore._periods.period_expr` on the frame. Only differences of period numbers
+(recency, T, holdout duration) reach the output, so the clock's epoch never shows.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,11 +26,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._compat import renamed_parameters
 from crmcore._orderlog import cutoff_bound, exclude_after, read_order_log, warn_negative_amounts
+from crmcore._periods import period_expr, period_numbers
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
     coerce_timestamp,
+    first_ids,
     format_ids,
 )
 from crmcore.exceptions import ValidationError
@@ -36,46 +42,11 @@ __all__ = ["btyd_summary"]
 
 _WHO = "btyd_summary"
 _UNITS = ("h", "D", "W", "M")
-# day number of 1970-01-01 under _days_before_year + ordinal day - 1
-_EPOCH = 719162
-
-
-def _days_before_year(year: nw.Expr) -> nw.Expr:
-    """Days from 0001-01-01 to 1 January of `year` (proleptic Gregorian)."""
-    y = year - 1
-    return y * 365 + y // 4 - y // 100 + y // 400
-
-
-def _with_period(frame: nw.DataFrame[Any], date_col: str, unit: str) -> nw.DataFrame[Any]:
-    """Add ``__period__``: hours or days since 1970-01-01, Monday-based weeks, or months."""
-    date = nw.col(date_col)
-    if unit == "M":
-        return frame.with_columns(
-            (date.dt.year().cast(nw.Int64) * 12 + date.dt.month().cast(nw.Int64) - 1).alias(
-                "__period__"
-            )
-        )
-    # year and ordinal day once, as columns, then integer arithmetic on them
-    frame = frame.with_columns(
-        date.dt.year().cast(nw.Int64).alias("__year__"),
-        date.dt.ordinal_day().cast(nw.Int64).alias("__yday__"),
-    )
-    day = _days_before_year(nw.col("__year__")) + nw.col("__yday__") - 1 - _EPOCH
-    # 1970-01-01 was a Thursday: weeks run Monday to Sunday (pandas' "W" periods)
-    if unit == "h":
-        period = day * 24 + date.dt.hour().cast(nw.Int64)
-    else:
-        period = (day + 3) // 7 if unit == "W" else day
-    return frame.with_columns(period.alias("__period__")).drop("__year__", "__yday__")
 
 
 def _period_of(ts: pd.Timestamp, unit: str) -> int:
-    if unit == "M":
-        return int(ts.year) * 12 + int(ts.month) - 1
-    day = (_dt.date(ts.year, ts.month, ts.day) - _dt.date(1970, 1, 1)).days
-    if unit == "h":
-        return day * 24 + int(ts.hour)
-    return (day + 3) // 7 if unit == "W" else day
+    """Period number of one instant on the package's clock (wall clock of a tz-aware value)."""
+    return int(period_numbers(pd.DatetimeIndex([ts]), unit, who=_WHO)[0])
 
 
 def _last_instant(ts: pd.Timestamp) -> pd.Timestamp:
@@ -84,13 +55,14 @@ def _last_instant(ts: pd.Timestamp) -> pd.Timestamp:
     return last
 
 
+@renamed_parameters(observation_end="as_of")
 def btyd_summary(
     transactions: Any,
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str | None = None,
-    observation_end: Any,
+    as_of: Any,
     time_unit: str = "D",
     unit_multiplier: float = 1,
     calibration_end: Any = None,
@@ -113,11 +85,12 @@ def btyd_summary(
         Transaction value; adds ``monetary_value`` (and ``monetary_value_holdout``). All
         purchase rows must then be in one currency when `currency_col` exists (convert
         with :meth:`crmcore.money.ExchangeRates.convert_frame`).
-    observation_end : date-like
+    as_of : date-like
         End of the observation period (required: the clock is never read). A date includes
         its whole day; later transactions are left out and counted (rows, and customers
         seen only after it) in a :class:`~crmcore.CRMWarning`. Strings must be ISO 8601
-        (or match `date_format`).
+        (or match `date_format`). Formerly ``observation_end``, which still works for one
+        release with a ``DeprecationWarning``.
     time_unit : {"h", "D", "W", "M"}, default "D"
         Period of the summary: clock hours, calendar days, Monday-to-Sunday weeks (pandas'
         ``"W"``) or calendar months. Purchases in the same period merge into one (the one
@@ -128,7 +101,7 @@ def btyd_summary(
     calibration_end : date-like, optional
         End of the calibration period. The summary then describes transactions up to and
         including this instant, and holdout columns describe those after it, up to
-        `observation_end`.
+        `as_of`.
     include_first_transaction : bool, default False
         Count the first period in ``frequency`` and ``monetary_value`` (keep False for the
         BTYD models, which model repeat purchases).
@@ -169,7 +142,7 @@ def btyd_summary(
         If a column is missing.
     ValidationError
         On missing values, non-numeric amounts, unknown `time_unit`, a non-positive
-        `unit_multiplier`, or `calibration_end` not before `observation_end`.
+        `unit_multiplier`, or `calibration_end` not before `as_of`.
 
     Notes
     -----
@@ -180,7 +153,7 @@ def btyd_summary(
     ``calibration_and_holdout_data`` for ``freq="D"`` and ``"W"`` (the calibration columns
     without the ``_cal`` suffix) when the cut-offs are whole days at the end of a period.
     One difference by design: lifetimes keeps a transaction later in the same week or
-    month as `observation_end`; crmcore applies the one cut-off rule of every order-log
+    month as `as_of`; crmcore applies the one cut-off rule of every order-log
     function (the cut-off day is included, later days are not). ``T`` runs to the period
     containing the cut-off. Customers whose first purchase is after the (calibration) end
     do not appear (counted in the warning), and the holdout monetary value is the mean of
@@ -198,7 +171,7 @@ def btyd_summary(
     ...                             "2024-01-15"]),
     ...     "amount": [10.0, 5.0, 20.0, 7.0, 30.0],
     ... })
-    >>> btyd_summary(log, amount_col="amount", observation_end="2024-01-31")
+    >>> btyd_summary(log, amount_col="amount", as_of="2024-01-31")
                  frequency  recency     T  monetary_value
     customer_id
     a                  2.0     14.0  30.0            25.0
@@ -211,9 +184,7 @@ def btyd_summary(
             f"The 'include_first_transaction' parameter of {_WHO} must be a bool. "
             f"Got {include_first_transaction!r} instead."
         )
-    obs_end = coerce_timestamp(
-        observation_end, name="observation_end", who=_WHO, date_format=date_format
-    )
+    obs_end = coerce_timestamp(as_of, name="as_of", who=_WHO, date_format=date_format)
     cal_end = (
         None
         if calibration_end is None
@@ -223,8 +194,7 @@ def btyd_summary(
     )
     if cal_end is not None and cal_end >= obs_end:
         raise ValidationError(
-            f"{_WHO}: calibration_end ({cal_end.date()}) must be before observation_end "
-            f"({obs_end.date()})."
+            f"{_WHO}: calibration_end ({cal_end.date()}) must be before as_of ({obs_end.date()})."
         )
     frame = read_order_log(
         transactions,
@@ -243,15 +213,15 @@ def btyd_summary(
         date_col=date_col,
         customer_col=customer_col,
         cutoff=obs_end,
-        name="observation_end",
+        name="as_of",
         who=_WHO,
     )
     if amount_col is not None:
         warn_negative_amounts(frame, amount_col, who=_WHO, stacklevel=2)
     if len(frame) == 0:
         raise ValidationError(
-            f"{_WHO}: no transaction is dated on or before observation_end "
-            f"{obs_end:%Y-%m-%d}. Hint: check observation_end."
+            f"{_WHO}: no transaction is dated on or before as_of "
+            f"{obs_end:%Y-%m-%d}. Hint: check as_of."
         )
     multiplier = float(unit_multiplier)
     unit_label = time_unit if multiplier == 1 else f"{unit_multiplier:g}{time_unit}"
@@ -270,7 +240,7 @@ def btyd_summary(
         )
         summary.attrs["time_unit"] = unit_label
         return _finish(summary, scale)
-    frame = _with_period(frame, date_col, time_unit)
+    frame = frame.with_columns(period_expr(date_col, time_unit).alias("__period__"))
 
     if cal_end is None:
         end_period = _period_of(_last_instant(obs_end), time_unit)
@@ -328,7 +298,11 @@ def _finish(summary: pd.DataFrame, scale: float) -> pd.DataFrame:
             f"{_WHO}: {', '.join(columns)} of {int(rows.sum()):,} of {rows.size:,} customers "
             f"exceed the largest float (about 1.8e308) and cannot be represented (first ids: "
             f"{format_ids(summary.index[rows])}). Hint: amounts near 1e308 are data errors; "
-            "a tiny unit_multiplier makes recency and T overflow."
+            "a tiny unit_multiplier makes recency and T overflow.",
+            rule="results must fit in float64",
+            column=columns[0],
+            count=int(rows.sum()),
+            first_ids=first_ids(summary.index[rows]),
         )
     return summary
 
@@ -342,17 +316,6 @@ _ARRAY_ENGINE = True
 
 def _as_us(ts: pd.Timestamp) -> np.datetime64:
     return np.datetime64(ts.to_pydatetime(), "us")
-
-
-def _day_numbers(values: npt.NDArray[Any], unit: str) -> npt.NDArray[np.int64]:
-    """Periods of datetime64 values, on the same scale as :func:`_period_of`."""
-    if unit == "M":
-        months = values.astype("datetime64[M]").astype(np.int64)
-        return np.asarray(months + 1970 * 12, dtype=np.int64)
-    if unit == "h":
-        return np.asarray(values.astype("datetime64[h]").astype(np.int64), dtype=np.int64)
-    days = values.astype("datetime64[D]").astype(np.int64)
-    return np.asarray((days + 3) // 7 if unit == "W" else days, dtype=np.int64)
 
 
 def _distinct_periods(
@@ -417,7 +380,7 @@ def _summary_from_arrays(
 ) -> pd.DataFrame:
     codes, uniques = _customer_codes(np.asarray(frame[customer_col].to_numpy()))
     dates = np.asarray(frame[date_col].to_numpy()).astype("datetime64[us]")
-    periods = _day_numbers(dates, unit)
+    periods = period_numbers(dates, unit, name=date_col, who=_WHO)
     amounts = (
         np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
         if amount_col is not None

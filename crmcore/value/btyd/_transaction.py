@@ -92,13 +92,14 @@ no dropout, the NBD model):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 import narwhals.stable.v1 as nw
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._compat import renamed_parameters
 from crmcore._validation import as_narwhals, coerce_number_series, format_ids, require_columns
 from crmcore.exceptions import ValidationError
 from crmcore.value._base import (
@@ -111,6 +112,27 @@ from crmcore.value._base import (
 
 __all__ = ["TransactionModel"]
 
+
+class FrameInput(Protocol):
+    """Prediction input given as a frame (pandas, Polars, PyArrow: anything with columns).
+
+    The result is a Series aligned with the frame's rows. A structural type, so the
+    annotations import neither Polars nor PyArrow (which has no type stubs).
+    """
+
+    @property
+    def columns(self) -> Any: ...
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    #: Prediction input given as arrays, ``(frequency, recency, T)`` or a 2-D array with
+    #: those columns: the result is an ndarray.
+    ArrayInput: TypeAlias = (
+        tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike] | list[npt.ArrayLike] | npt.NDArray[Any]
+    )
+
 _TM = TypeVar("_TM", bound="TransactionModel")
 
 # above this many distinct rows, fit a systematic subsample first to get a starting point
@@ -119,7 +141,7 @@ _WARM_START_SAMPLE = 50_000
 # Polars/PyArrow frames have no index: predictions are labelled by this column when present
 _DEFAULT_ID_COL = "customer_id"
 # documented input limits: the kernels lose all precision, overflow or run for
-# minutes beyond them. Times (recency, T, t, future_t) and frequencies are at most
+# minutes beyond them. Times (recency, T, t) and frequencies are at most
 # _MAX_TIME (1e9 periods: 19 million years in weeks); the `n` of the purchase probabilities
 # (a sum over n terms for some models) is at most _MAX_N.
 _MAX_TIME = 1e9
@@ -177,7 +199,7 @@ class TransactionModel(MaximumLikelihoodModel):
     Notes
     -----
     Input limits: frequencies, recencies, ages ``T`` and the time arguments of the
-    predictions (``t``, ``future_t``, tracking times) are at most ``1e9`` periods
+    predictions (``t``, tracking times) are at most ``1e9`` periods
     (``_max_time``; BG/BB counts opportunities and allows ``1e5``, because its sums run over
     them), and the ``n`` of the purchase probabilities at most ``10,000``; larger values are
     rejected with a ValidationError instead of returning NaN/inf or running for minutes.
@@ -303,7 +325,7 @@ class TransactionModel(MaximumLikelihoodModel):
         if problems:
             raise ValidationError(
                 f"{who}: " + ". ".join(problems) + ". Hint: build the input with "
-                "crmcore.value.btyd_summary, and check that observation_end is after the last "
+                "crmcore.value.btyd_summary, and check that as_of is after the last "
                 "purchase."
             )
 
@@ -520,7 +542,7 @@ class TransactionModel(MaximumLikelihoodModel):
             raise ValidationError(
                 f"{who}: every customer has {T_col} = 0 (first purchase in the last period of "
                 "the observation window), so the data carry no information about repeat "
-                "buying. Hint: use a later observation_end or a finer time_unit in "
+                "buying. Hint: use a later as_of or a finer time_unit in "
                 "crmcore.value.btyd_summary."
             )
         x0 = self._initial_from_settings(self._initial_log_params(xc, tc, Tc, wc))
@@ -540,7 +562,9 @@ class TransactionModel(MaximumLikelihoodModel):
         return self
 
     # ------------------------------------------------------------------ predictions
-    def _wrap(self, values: FloatArray, index: pd.Index | None, is_frame: bool, name: str) -> Any:
+    def _wrap(
+        self, values: FloatArray, index: pd.Index | None, is_frame: bool, name: str
+    ) -> FloatArray | pd.Series:
         values = np.asarray(values, dtype=np.float64)
         if not is_frame:
             return values
@@ -572,6 +596,29 @@ class TransactionModel(MaximumLikelihoodModel):
             )
         return arr
 
+    @overload
+    def expected_purchases(
+        self,
+        data: ArrayInput,
+        t: float,
+        *,
+        frequency_col: str = ...,
+        recency_col: str = ...,
+        T_col: str = ...,
+        customer_col: str | None = ...,
+    ) -> FloatArray: ...
+    @overload
+    def expected_purchases(
+        self,
+        data: FrameInput,
+        t: float,
+        *,
+        frequency_col: str = ...,
+        recency_col: str = ...,
+        T_col: str = ...,
+        customer_col: str | None = ...,
+    ) -> pd.Series: ...
+    @renamed_parameters(id_col="customer_col")
     def expected_purchases(
         self,
         data: Any,
@@ -580,8 +627,8 @@ class TransactionModel(MaximumLikelihoodModel):
         frequency_col: str = "frequency",
         recency_col: str = "recency",
         T_col: str = "T",
-        id_col: str | None = _DEFAULT_ID_COL,
-    ) -> Any:
+        customer_col: str | None = _DEFAULT_ID_COL,
+    ) -> FloatArray | pd.Series:
         """Expected number of purchases in the next `t` periods, given each customer's history.
 
         Parameters
@@ -592,10 +639,10 @@ class TransactionModel(MaximumLikelihoodModel):
             Length of the future window ``(T, T + t]``.
         frequency_col, recency_col, T_col : str
             Column names when `data` is a frame.
-        id_col : str or None, default "customer_id"
-            For a Polars or PyArrow frame (which has no index), the column whose values
-            label the result; used when present (a RangeIndex otherwise). A pandas frame's
-            own index is always kept.
+        customer_col : str or None, default "customer_id"
+            For a Polars or PyArrow frame (which has no index), the customer id column whose
+            values label the result; used when present (a RangeIndex otherwise). A pandas
+            frame's own index is always kept. Formerly ``id_col`` (deprecated alias).
 
         Returns
         -------
@@ -607,35 +654,60 @@ class TransactionModel(MaximumLikelihoodModel):
         who = self._who("expected_purchases")
         tt = self._check_t("t", t, who)
         x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who, id_col
+            data, (frequency_col, recency_col, T_col), who, customer_col
         )
         out = self._expected_purchases_kernel(self._params_array(), tt, x, t_x, T)
         return self._wrap(out, index, is_frame, "expected_purchases")
 
+    @overload
+    def probability_alive(
+        self,
+        data: ArrayInput,
+        t: float = ...,
+        *,
+        frequency_col: str = ...,
+        recency_col: str = ...,
+        T_col: str = ...,
+        customer_col: str | None = ...,
+    ) -> FloatArray: ...
+    @overload
+    def probability_alive(
+        self,
+        data: FrameInput,
+        t: float = ...,
+        *,
+        frequency_col: str = ...,
+        recency_col: str = ...,
+        T_col: str = ...,
+        customer_col: str | None = ...,
+    ) -> pd.Series: ...
+    @renamed_parameters(future_t="t", id_col="customer_col")
     def probability_alive(
         self,
         data: Any,
-        future_t: float = 0.0,
+        t: float = 0.0,
         *,
         frequency_col: str = "frequency",
         recency_col: str = "recency",
         T_col: str = "T",
-        id_col: str | None = _DEFAULT_ID_COL,
-    ) -> Any:
-        """Probability that each customer is still active at ``T + future_t``.
+        customer_col: str | None = _DEFAULT_ID_COL,
+    ) -> FloatArray | pd.Series:
+        """Probability that each customer is still active at ``T + t``.
 
         Parameters
         ----------
         data : DataFrame or (frequency, recency, T) arrays
             Customers' histories.
-        future_t : float, default 0
-            How far beyond the end of the observation period to look.
+        t : float, default 0
+            How far beyond the end of the observation period ``T`` to look (the same
+            future window ``t`` as in :meth:`expected_purchases`). Formerly ``future_t``
+            (deprecated alias).
         frequency_col, recency_col, T_col : str
             Column names when `data` is a frame.
-        id_col : str or None, default "customer_id"
-            For a Polars or PyArrow frame (which has no index), the column whose values
-            label the result; used when present (a RangeIndex otherwise). A pandas frame's
-            own index is always kept.
+        customer_col : str or None, default "customer_id"
+            For a Polars or PyArrow frame (which has no index), the customer id column whose
+            values label the result; used when present (a RangeIndex otherwise). A pandas
+            frame's own index is always kept. Formerly ``id_col`` (deprecated alias).
 
         Returns
         -------
@@ -644,13 +716,38 @@ class TransactionModel(MaximumLikelihoodModel):
         """
         self._check_fitted()
         who = self._who("probability_alive")
-        ft = self._check_t("future_t", future_t, who)
+        ft = self._check_t("t", t, who)
         x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who, id_col
+            data, (frequency_col, recency_col, T_col), who, customer_col
         )
         out = self._probability_alive_kernel(self._params_array(), ft, x, t_x, T)
         return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "probability_alive")
 
+    @overload
+    def purchase_probability(
+        self,
+        data: ArrayInput,
+        n: int,
+        t: float,
+        *,
+        frequency_col: str = ...,
+        recency_col: str = ...,
+        T_col: str = ...,
+        customer_col: str | None = ...,
+    ) -> FloatArray: ...
+    @overload
+    def purchase_probability(
+        self,
+        data: FrameInput,
+        n: int,
+        t: float,
+        *,
+        frequency_col: str = ...,
+        recency_col: str = ...,
+        T_col: str = ...,
+        customer_col: str | None = ...,
+    ) -> pd.Series: ...
+    @renamed_parameters(id_col="customer_col")
     def purchase_probability(
         self,
         data: Any,
@@ -660,8 +757,8 @@ class TransactionModel(MaximumLikelihoodModel):
         frequency_col: str = "frequency",
         recency_col: str = "recency",
         T_col: str = "T",
-        id_col: str | None = _DEFAULT_ID_COL,
-    ) -> Any:
+        customer_col: str | None = _DEFAULT_ID_COL,
+    ) -> FloatArray | pd.Series:
         """Probability of exactly `n` purchases in the next `t` periods, given the history.
 
         Parameters
@@ -675,10 +772,10 @@ class TransactionModel(MaximumLikelihoodModel):
             Length of the future window ``(T, T + t]``.
         frequency_col, recency_col, T_col : str
             Column names when `data` is a frame.
-        id_col : str or None, default "customer_id"
-            For a Polars or PyArrow frame (which has no index), the column whose values
-            label the result; used when present (a RangeIndex otherwise). A pandas frame's
-            own index is always kept.
+        customer_col : str or None, default "customer_id"
+            For a Polars or PyArrow frame (which has no index), the customer id column whose
+            values label the result; used when present (a RangeIndex otherwise). A pandas
+            frame's own index is always kept. Formerly ``id_col`` (deprecated alias).
 
         Returns
         -------
@@ -690,7 +787,7 @@ class TransactionModel(MaximumLikelihoodModel):
         nn = self._check_n(n, who)
         tt = self._check_t("t", t, who)
         x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who, id_col
+            data, (frequency_col, recency_col, T_col), who, customer_col
         )
         out = self._purchase_probability_kernel(self._params_array(), nn, tt, x, t_x, T)
         return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "purchase_probability")

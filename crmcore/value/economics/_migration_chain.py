@@ -17,7 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._compat import renamed_parameters
 from crmcore._orderlog import exclude_after, read_order_log
+from crmcore._periods import period_numbers, period_start
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
@@ -25,8 +27,8 @@ from crmcore._validation import (
     coerce_timestamp,
     to_pandas,
 )
-from crmcore.exceptions import NotFittedError, ValidationError
-from crmcore.value._periods import period_index, period_start
+from crmcore.exceptions import ValidationError
+from crmcore.value._base import MaximumLikelihoodModel
 
 __all__ = ["CustomerMigrationModel", "purchase_history"]
 
@@ -82,7 +84,8 @@ def purchase_history(
     customer_col, date_col : str
         Column roles.
     period : {"D", "W", "M", "Q", "Y"}, default "M"
-        Calendar period (week = Monday to Sunday, month = calendar month).
+        Calendar period (week = Monday to Sunday, month = calendar month), as the
+        package's period clock (:mod:`crmcore._periods`) numbers it.
     as_of : date-like
         End of observation (a date includes its whole day); the period containing it is
         the last column. Purchases after it are excluded and counted in a
@@ -135,14 +138,14 @@ def purchase_history(
     if len(log) == 0:
         raise ValidationError(f"{who}: no transactions on or before as_of={end.date()}.")
     frame = to_pandas(log.to_native(), who=who)
-    idx = period_index(frame[date_col], period)
-    last = int(period_index(pd.Series([end]), period)[0])
+    idx = period_numbers(frame[date_col], period, name=date_col, who=who)
+    last = int(period_numbers(pd.DatetimeIndex([end]), period, name="as_of", who=who)[0])
     first = int(idx.min())
     # factorize sorts mixed-type ids (text and numbers) too, where np.unique raises
     codes, customers = pd.factorize(frame[customer_col].to_numpy(), sort=True)
     counts = np.zeros((customers.shape[0], last - first + 1), dtype=np.int64)
     np.add.at(counts, (codes, idx - first), 1)
-    columns = period_start(np.arange(first, last + 1, dtype=np.int64), period)
+    columns = period_start(np.arange(first, last + 1, dtype=np.int64), period, who=who)
     return _df(
         counts,
         index=pd.Index(customers, name=customer_col),
@@ -150,8 +153,14 @@ def purchase_history(
     )
 
 
-class CustomerMigrationModel:
+class CustomerMigrationModel(MaximumLikelihoodModel):
     """Recency-state Markov chain of customer migration (Pfeifer & Carraway 2000).
+
+    An estimator of the :class:`~crmcore.value.MaximumLikelihoodModel` family with a
+    closed-form (counting) maximum-likelihood ``fit``: it shares the base's ``params_``,
+    ``covariance_``, ``summary``, ``from_params(**params_)``, reprs, pickling and
+    ``NotFittedError``; it has no optimiser, so the base's ``penalizer``, ``tol``,
+    ``max_iter`` and ``initial_params`` settings do not exist here.
 
     Parameters
     ----------
@@ -167,7 +176,22 @@ class CustomerMigrationModel:
         Same values, indexed ``p1..pn``.
     covariance_ : pandas.DataFrame
         Diagonal binomial covariance ``p(1-p)/n_k`` (rows of a Markov chain are estimated
-        independently).
+        independently); all NaN for a model built with :meth:`from_params` (no data, the
+        one rule of :class:`~crmcore.value.MaximumLikelihoodModel`).
+    summary(alpha) : pandas.DataFrame
+        (a method) estimate, std_err, ci_lower, ci_upper of p1..pn: the binomial standard
+        error and the Wald interval ``p +- z_{1-alpha/2} se`` (NaN after
+        :meth:`from_params`).
+    log_likelihood_ : float
+        ``sum_k [m_k ln p_k + (n_k - m_k) ln(1 - p_k)]`` at the estimate, with ``n_k``
+        transitions out of state k and ``m_k`` of them purchases (NaN after
+        :meth:`from_params`).
+    n_obs_ : float
+        Observed transitions (the Bernoulli trials of the likelihood; 0 after
+        :meth:`from_params`); ``aic_`` and ``bic_`` use it.
+    time_unit_ : str or None
+        The period of :meth:`fit_transactions` (``"M"``, ...); None after :meth:`fit` on a
+        ready table or :meth:`from_params` without ``time_unit``.
     transition_counts_ : pandas.DataFrame
         Observed transitions from state (rows) to state (columns); zero for a model built
         with :meth:`from_params`.
@@ -199,14 +223,65 @@ class CustomerMigrationModel:
     """
 
     def __init__(self, *, n_states: int = 5) -> None:
+        # no super().__init__(): a counting fit has no optimiser settings
         self.n_states = n_states
+
+    def _settings_repr(self) -> str:
+        return f"n_states={self.n_states!r}"
 
     # -- construction -------------------------------------------------------------------
 
     @classmethod
-    def from_params(cls: type[_M], *, purchase_probabilities: Sequence[float]) -> _M:
-        """Build a model from purchase probabilities p_1..p_n (n >= 2), each in [0, 1]."""
+    def from_params(  # type: ignore[override]  # also takes a sequence, not only floats
+        cls: type[_M],
+        *,
+        purchase_probabilities: Sequence[float] | None = None,
+        time_unit: str | None = None,
+        **params: float,
+    ) -> _M:
+        """Build a model from purchase probabilities p_1..p_n (n >= 2), each in [0, 1].
+
+        Parameters
+        ----------
+        purchase_probabilities : sequence of float, optional
+            p_1..p_n in state order.
+        time_unit : str, optional
+            The period the probabilities refer to, recorded as ``time_unit_``.
+        **params : float
+            Instead of `purchase_probabilities`: ``p1=..., p2=..., ...`` (the labels of
+            ``params_``), so that ``from_params(**model.params_)`` rebuilds a fitted model.
+
+        Returns
+        -------
+        CustomerMigrationModel
+            ``covariance_`` is an n x n NaN matrix, ``log_likelihood_`` NaN, ``n_obs_`` 0.
+
+        Raises
+        ------
+        ValidationError
+            Both or neither forms given, labels other than p1..pn, fewer than two
+            probabilities, or a probability outside [0, 1].
+
+        Examples
+        --------
+        >>> m = CustomerMigrationModel.from_params(p1=0.3, p2=0.1)
+        >>> m.transition_matrix_.to_numpy().tolist()
+        [[0.3, 0.7], [0.1, 0.9]]
+        """
         who = "CustomerMigrationModel.from_params"
+        if purchase_probabilities is None:
+            expected = [f"p{k}" for k in range(1, len(params) + 1)]
+            if not params or sorted(params) != sorted(expected):
+                raise ValidationError(
+                    f"{who}: give purchase_probabilities=[p_1, ..., p_n] or p1=..., ..., pn=... "
+                    f"(n >= 2); got keywords {sorted(params)!r}."
+                )
+            purchase_probabilities = [params[name] for name in expected]
+        elif params:
+            raise ValidationError(
+                f"{who}: give either purchase_probabilities= or p1=..., pn=..., not both; got "
+                f"also {sorted(params)!r}."
+            )
         p = _number_vector(purchase_probabilities, "purchase_probabilities", who)
         if p.ndim != 1 or p.shape[0] < 2:
             raise ValidationError(f"{who}: give at least two purchase probabilities.")
@@ -214,6 +289,7 @@ class CustomerMigrationModel:
             raise ValidationError(f"{who}: purchase probabilities must be in [0, 1]; got {p}.")
         model = cls(n_states=int(p.shape[0]))
         model._set(p, np.zeros((p.shape[0], p.shape[0]), dtype=np.int64), None, 0)
+        model.time_unit_ = time_unit
         return model
 
     def _set(
@@ -232,11 +308,31 @@ class CustomerMigrationModel:
         self.purchase_probabilities_ = pd.Series(p, index=states, name="purchase_probability")
         self.params_ = pd.Series(p, index=[f"p{k}" for k in range(1, n + 1)], name="estimate")
         trials = counts.sum(axis=1).astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.where(trials > 0, p * (1.0 - p) / trials, np.nan)
-        self.covariance_ = pd.DataFrame(
-            np.diag(var), index=self.params_.index, columns=self.params_.index
-        )
+        n_obs = float(trials.sum())
+        if n_obs > 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cov = np.diag(np.where(trials > 0, p * (1.0 - p) / trials, np.nan))
+            bought = counts[:, 0].astype(np.float64)
+            # Bernoulli log-likelihood with 0 ln 0 = 0 (p_k is 0 or 1 only when m_k is)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ll = float(
+                    np.sum(np.where(bought > 0, bought * np.log(p), 0.0))
+                    + np.sum(np.where(trials > bought, (trials - bought) * np.log1p(-p), 0.0))
+                )
+        else:
+            cov = np.full((n, n), np.nan)
+            ll = np.nan
+        self.covariance_ = pd.DataFrame(cov, index=self.params_.index, columns=self.params_.index)
+        self.log_likelihood_ = ll
+        self.n_obs_ = n_obs
+        self.aic_ = 2.0 * n - 2.0 * ll
+        self.bic_ = n * np.log(n_obs) - 2.0 * ll if n_obs > 0 else np.nan
+        self.converged_ = True  # closed form: the estimate is the maximum
+        self.n_iter_ = 0
+        self.n_excluded_ = 0.0
+        self.max_gradient_ = np.nan
+        self.newton_gain_ = np.nan
+        self.time_unit_ = None
         self.transition_counts_ = pd.DataFrame(
             counts, index=states, columns=pd.Index(states.to_numpy(), name="to_state")
         )
@@ -350,36 +446,26 @@ class CustomerMigrationModel:
             statuses=statuses,
             date_format=date_format,
         )
-        return self.fit(table)
+        self.fit(table)
+        self.time_unit_ = period
+        return self
 
     # -- results ------------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "transition_matrix_"):
-            raise NotFittedError(
-                "This CustomerMigrationModel is not fitted yet. Call fit() or from_params()."
-            )
+    def fit_notes(self) -> list[str]:
+        """Always empty: the counting estimate is the exact maximum (no optimiser notes).
 
-    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Return estimate, std_err, ci_lower, ci_upper of p_1..p_n (normal intervals)."""
-        from scipy.stats import norm
-
+        A p_k of 0 or 1 has a zero binomial standard error; ``summary`` shows it as is.
+        """
         self._check_fitted()
-        check_param_number(
-            "alpha", alpha, who="summary", low=0, high=1, low_inclusive=False, high_inclusive=False
-        )
-        se = np.sqrt(np.diag(self.covariance_.to_numpy()))
-        z = float(norm.isf(alpha / 2.0))  # isf: accurate for a tiny alpha too
-        est = self.params_.to_numpy()
-        return _df(
-            {
-                "estimate": est,
-                "std_err": se,
-                "ci_lower": est - z * se,
-                "ci_upper": est + z * se,
-            },
-            index=self.params_.index,
-        )
+        return []
+
+    def _interval(
+        self, estimate: npt.NDArray[np.float64], std_err: npt.NDArray[np.float64], z: float
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """``summary`` limits: the Wald interval ``p +- z se`` with the binomial
+        ``se = sqrt(p(1-p)/n_k)`` (probabilities may be 0, so not on the log scale)."""
+        return estimate - z * std_err, estimate + z * std_err
 
     def _rewards(
         self,
@@ -488,30 +574,31 @@ class CustomerMigrationModel:
         _check_finite_result(values, who, "margin, marketing_cost and rewards")
         return pd.Series(values, index=self.transition_matrix_.index, name="value")
 
-    def project(self, periods: int, *, initial: Sequence[float] | None = None) -> pd.DataFrame:
-        """Return the expected customers (or shares) in each state for 0..`periods` periods.
+    @renamed_parameters(periods="n_periods")
+    def project(self, n_periods: int, *, initial: Sequence[float] | None = None) -> pd.DataFrame:
+        """Return the expected customers (or shares) in each state for 0..`n_periods` periods.
 
         Parameters
         ----------
-        periods : int
-            Number of periods to project (>= 0).
+        n_periods : int
+            Number of periods to project (>= 0). Formerly ``periods`` (deprecated alias).
         initial : sequence of float, optional
             Customers or shares by state at period 0; default :attr:`state_counts_`.
 
         Returns
         -------
         pandas.DataFrame
-            Row k is ``initial @ P^k``; index ``period`` 0..periods, columns states.
+            Row k is ``initial @ P^k``; index ``period`` 0..n_periods, columns states.
 
         Raises
         ------
         ValidationError
-            On a bad `periods` or `initial` (text, nested, wrong length, negative), or
+            On a bad `n_periods` or `initial` (text, nested, wrong length, negative), or
             counts beyond the float64 range.
         """
         self._check_fitted()
         who = "CustomerMigrationModel.project"
-        check_param_number("periods", periods, who=who, low=0, integer=True)
+        check_param_number("n_periods", n_periods, who=who, low=0, integer=True)
         p = self.transition_matrix_.to_numpy()
         n = p.shape[0]
         x = (
@@ -522,15 +609,15 @@ class CustomerMigrationModel:
         if x.shape != (n,) or not np.isfinite(x).all() or (x < 0).any():
             raise ValidationError(f"{who}: initial must be {n} non-negative numbers.")
         scale = float(x.max(initial=0.0)) or 1.0  # scaled: no intermediate overflow
-        rows = np.empty((int(periods) + 1, n), dtype=np.float64)
+        rows = np.empty((int(n_periods) + 1, n), dtype=np.float64)
         rows[0] = x / scale
-        for k in range(1, int(periods) + 1):
+        for k in range(1, int(n_periods) + 1):
             rows[k] = rows[k - 1] @ p
         with np.errstate(over="ignore"):
             rows *= scale
         _check_finite_result(rows, who, "initial")
         return _df(
             rows,
-            index=pd.RangeIndex(int(periods) + 1, name="period"),
+            index=pd.RangeIndex(int(n_periods) + 1, name="period"),
             columns=self.transition_matrix_.columns,
         )

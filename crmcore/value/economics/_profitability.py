@@ -13,6 +13,7 @@ from crmcore._orderlog import read_order_log
 from crmcore._validation import (
     check_no_missing,
     check_param_number,
+    first_ids,
     format_ids,
     require_columns,
     to_pandas,
@@ -43,7 +44,10 @@ def _per_customer(
         if missing_id.any():
             raise ValidationError(
                 f"{who}: {name} has {int(missing_id.sum()):,} entries without a customer id "
-                f"(first positions: {format_ids(np.flatnonzero(missing_id))})."
+                f"(first positions: {format_ids(np.flatnonzero(missing_id))}).",
+                rule="every entry must have a customer id",
+                count=int(missing_id.sum()),
+                first_ids=first_ids(np.flatnonzero(missing_id)),
             )
     else:
         require_columns(value, [customer_col, column], who=who)
@@ -53,22 +57,34 @@ def _per_customer(
             pdf[column].to_numpy(dtype=np.float64), index=pdf[customer_col].to_numpy()
         )
     values = pd.to_numeric(series, errors="coerce").astype(np.float64)
-    if values.isna().any():
-        raise ValidationError(
-            f"{who}: {name} has {int(values.isna().sum()):,} missing or non-numeric values "
-            f"(first ids: {format_ids(values.index[values.isna().to_numpy()])})."
-        )
-    if (values < 0).any():
-        raise ValidationError(
-            f"{who}: {name} must be >= 0; {int((values < 0).sum()):,} customers have negative "
-            f"values (first ids: {format_ids(values.index[(values < 0).to_numpy()])})."
-        )
-    if values.index.duplicated().any():
-        dup = values.index[values.index.duplicated()]
-        raise ValidationError(
-            f"{who}: {name} lists some customers more than once (first ids: {format_ids(dup)}). "
-            "Hint: sum them per customer first."
-        )
+    # the column of a frame; None for a Series (the parameter itself)
+    label = None if isinstance(value, pd.Series) else column
+    repeated = values.index.duplicated()
+    checks = (
+        (
+            f"{name} must be numbers",
+            values.isna().to_numpy(),
+            "has {:,} missing or non-numeric values",
+        ),
+        (
+            f"{name} must be >= 0",
+            (values < 0).to_numpy(),
+            "must be >= 0; {:,} customers have negative values",
+        ),
+        ("one entry per customer", repeated, "lists some customers more than once"),
+    )
+    for rule, mask, text in checks:
+        if mask.any():
+            ids = values.index[mask]
+            hint = " Hint: sum them per customer first." if mask is repeated else ""
+            raise ValidationError(
+                f"{who}: {name} {text.format(int(mask.sum()))} (first ids: "
+                f"{format_ids(ids)}).{hint}",
+                rule=rule,
+                column=label,
+                count=len(ids.unique()) if mask is repeated else int(mask.sum()),
+                first_ids=first_ids(ids),
+            )
     return values
 
 
@@ -244,7 +260,10 @@ def customer_profitability(
             f"{who}: the revenue, costs or profit of {int(overflow.sum()):,} of "
             f"{overflow.size:,} customers exceed the largest float (about 1.8e308) and cannot "
             f"be represented (first ids: {format_ids(index[overflow])}). Hint: amounts or "
-            "costs near 1e308 are data errors."
+            "costs near 1e308 are data errors.",
+            rule="results must fit in float64",
+            count=int(overflow.sum()),
+            first_ids=first_ids(index[overflow]),
         )
     return out
 
@@ -263,7 +282,11 @@ def _sorted_ids(index: pd.Index, *, customer_col: str, who: str) -> pd.Index:
             f"got {', '.join(f'{n:,} {k}' for k, n in counts.items())} (first ids of the "
             f"other types: {format_ids(values[minority.to_numpy()])}). Hint: convert "
             f"{customer_col!r} (and the ids of service_costs/acquisition_costs) with "
-            ".astype(str)."
+            ".astype(str).",
+            rule="customer ids must all be of one type",
+            column=customer_col,
+            count=int(minority.sum()),
+            first_ids=first_ids(values[minority.to_numpy()]),
         ) from None
     result: pd.Index = pd.Index(ordered, name=customer_col)
     return result

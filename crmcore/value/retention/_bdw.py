@@ -33,16 +33,18 @@ class BetaDiscreteWeibullModel(_CohortRetentionModel):
     Parameters
     ----------
     tol : float, default 1e-10
-        Gradient tolerance of the maximum-likelihood search (per customer).
+        Convergence tolerance in (0, 1] of the quasi-Newton fall-back of the
+        maximum-likelihood search (see :class:`ShiftedBetaGeoModel`).
     max_iter : int, default 500
-        Iteration cap of the quasi-Newton search.
+        Iteration cap of the quasi-Newton fall-back.
 
     Attributes
     ----------
     params_ : pandas.Series
         ``alpha``, ``beta`` and ``c``.
-    covariance_ : pandas.DataFrame or None
-        Symmetric covariance (delta method from the log-parameters).
+    covariance_ : pandas.DataFrame
+        Symmetric 3 x 3 covariance (delta method from the log-parameters); all NaN for a
+        model built with :meth:`from_params`.
     log_likelihood_ : float
         Maximised log-likelihood.
     n_cohorts_, n_customers_ : int
@@ -74,8 +76,10 @@ class BetaDiscreteWeibullModel(_CohortRetentionModel):
     _model_name: ClassVar[str] = "BdW"
 
     @classmethod
-    def from_params(cls, *, alpha: float, beta: float, c: float) -> BetaDiscreteWeibullModel:
-        """Build a scoring model from known parameters (no covariance).
+    def from_params(  # type: ignore[override]  # named parameters, not **params
+        cls, *, alpha: float, beta: float, c: float
+    ) -> BetaDiscreteWeibullModel:
+        """Build a scoring model from known parameters (covariance_ all NaN).
 
         Examples
         --------

@@ -1,6 +1,9 @@
 """Cohort tables: customers, revenue or orders by acquisition cohort and customer age.
 
 Written once against narwhals, so pandas, Polars and PyArrow input give the same table.
+Cohorts and ages are numbered by the package's one period clock (:mod:`crmcore._periods`);
+ages are differences of period numbers and cohorts are labelled by their start date, so the
+clock's epoch never shows.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crmcore._orderlog import exclude_after, read_order_log, warn_negative_amounts
+from crmcore._periods import period_expr, period_numbers, period_start
 from crmcore._validation import (
     check_param_choice,
     coerce_number_series,
@@ -20,38 +24,11 @@ from crmcore._validation import (
     format_ids,
 )
 from crmcore.exceptions import ValidationError
-from crmcore.value._periods import period_index, period_start
 
 __all__ = ["cohort_churn_rates", "cohort_table"]
 
 _FREQS = ("D", "W", "M", "Q", "Y")
 _METRICS = ("customers", "revenue", "orders")
-
-
-def _df(*args: Any, **kwargs: Any) -> pd.DataFrame:
-    """pd.DataFrame with a precise static type (the stubs return Any for some inputs)."""
-    out: pd.DataFrame = pd.DataFrame(*args, **kwargs)
-    return out
-
-
-def _period_expr(column: str, freq: str) -> nw.Expr:
-    """Integer period number of a date column (same numbering as ``_period_index``)."""
-    year = nw.col(column).dt.year().cast(nw.Int64)
-    if freq == "Y":
-        return year
-    month = nw.col(column).dt.month().cast(nw.Int64)
-    if freq == "M":
-        return year * 12 + month - 1
-    if freq == "Q":
-        return year * 4 + (month - 1) // 3
-    # day number since 1970-01-01 from year and ordinal day (no timestamp arithmetic)
-    ordinal = nw.col(column).dt.ordinal_day().cast(nw.Int64)
-    prev = year - 1
-    leaps = (prev // 4 - 492) - (prev // 100 - 19) + (prev // 400 - 4)
-    days = (year - 1970) * 365 + leaps + ordinal - 1
-    if freq == "D":
-        return days
-    return (days + 3) // 7
 
 
 def cohort_table(
@@ -168,13 +145,13 @@ def cohort_table(
         frame.group_by(customer_col)
         .agg(nw.col(date_col).min().alias("__first__"))
         .with_columns(
-            _period_expr("__first__", cohort).alias("__cohort__"),
-            _period_expr("__first__", period).alias("__start__"),
+            period_expr("__first__", cohort).alias("__cohort__"),
+            period_expr("__first__", period).alias("__start__"),
         )
         .select(customer_col, "__cohort__", "__start__")
     )
     joined = frame.join(first, on=customer_col, how="left").with_columns(
-        (_period_expr(date_col, period) - nw.col("__start__")).alias("__age__")
+        (period_expr(date_col, period) - nw.col("__start__")).alias("__age__")
     )
     cells = (
         joined.group_by("__cohort__", "__age__")
@@ -189,7 +166,7 @@ def cohort_table(
     earliest = (
         first.group_by("__cohort__").agg(nw.col("__start__").min().alias("__min_start__"))
     ).to_pandas()
-    last_period = int(period_index(pd.Series([end]), period)[0])
+    last_period = int(period_numbers(pd.DatetimeIndex([end]), period, name="as_of", who=who)[0])
     table = cells.pivot(index="__cohort__", columns="__age__", values=metric)
     cohorts = np.sort(earliest["__cohort__"].to_numpy(dtype=np.int64))
     max_age = int(last_period - earliest["__min_start__"].min())
@@ -204,11 +181,12 @@ def cohort_table(
     if relative:
         with np.errstate(divide="ignore", invalid="ignore"):
             values = values / values[:, :1]
-    return _df(
+    out: pd.DataFrame = pd.DataFrame(
         values,
-        index=pd.DatetimeIndex(period_start(cohorts, cohort), name="cohort"),
+        index=pd.DatetimeIndex(period_start(cohorts, cohort, who=who), name="cohort"),
         columns=pd.Index(ages, name="age"),
     )
+    return out
 
 
 def cohort_churn_rates(table: pd.DataFrame) -> pd.DataFrame:
@@ -266,4 +244,5 @@ def cohort_churn_rates(table: pd.DataFrame) -> pd.DataFrame:
     prev = values[:, :-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         churn = np.where(prev > 0, 1.0 - values[:, 1:] / prev, np.nan)
-    return _df(churn, index=table.index, columns=table.columns[1:])
+    rates: pd.DataFrame = pd.DataFrame(churn, index=table.index, columns=table.columns[1:])
+    return rates

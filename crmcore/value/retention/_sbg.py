@@ -5,31 +5,32 @@ cancels with probability theta; theta is fixed for a customer and Beta(alpha, be
 distributed across customers (Fader & Hardie 2007). The sorting of high-theta customers
 out of a cohort makes the cohort's retention rate rise with tenure.
 
-:class:`_CohortRetentionModel` holds what every cohort retention model shares (input
-parsing and validation through :mod:`._survivors`, maximum likelihood on log-parameters with
-an analytic gradient, covariance, summary, projections with intervals, DEL/DERL by a bounded
-series, residual value through the one cohort loop of :mod:`._contractual_value`); a model
-supplies its per-period log retention rate and its gradient.
+:class:`_CohortRetentionModel` holds what every cohort retention model shares on top of the
+estimator base :class:`~crmcore.value.MaximumLikelihoodModel` (which gives the optimiser,
+covariance, ``summary``, ``from_params``, reprs and pickling): input parsing and validation
+through :mod:`._survivors`, the pooled likelihood on log-parameters with an analytic
+gradient, projections with intervals, DEL/DERL by a bounded series, residual value through
+the one cohort loop of :mod:`._contractual_value`; a model supplies its per-period log
+retention rate and its gradient.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from typing import Any, ClassVar, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from crmcore.exceptions import (
     ConvergenceError,
-    ConvergenceWarning,
     NotFittedError,
     ValidationError,
 )
+from crmcore.value._base import MaximumLikelihoodModel
 from crmcore.value.retention import _contractual_value as _cv
 from crmcore.value.retention._contractual_value import _check_discount_factor
 from crmcore.value.retention._survivors import parse_survivors
@@ -39,7 +40,6 @@ __all__ = ["ShiftedBetaGeoModel"]
 FloatArray = npt.NDArray[np.float64]
 ModelT = TypeVar("ModelT", bound="_CohortRetentionModel")
 
-_LOG_BOUND = 25.0  # search box for log-parameters: exp(+-25) ~ 7e10 / 1e-11
 _CUMSUM_LIMIT = 200_000
 _MAX_PERIOD = 2**53  # longest horizon t (periods) accepted by survival and retention
 
@@ -91,21 +91,57 @@ def _as_periods(t: Any, *, who: str, low: int) -> tuple[npt.NDArray[np.int64], b
 # ---------------------------------------------------------------------------------------
 
 
-class _CohortRetentionModel:
-    """Base class: maximum likelihood on pooled right-censored cohort survivor counts."""
+class _CohortObjective:
+    """Summed negative log-likelihood of pooled cohort counts, in log-parameters.
 
-    _param_names: ClassVar[tuple[str, ...]] = ()
-    _model_name: ClassVar[str] = ""
+    ``__call__`` gives the value and its analytic gradient; ``value_grad_hessian`` adds
+    the Hessian by central differences of that gradient, so that the base's Newton steps
+    (:meth:`MaximumLikelihoodModel._minimise`) finish the fit. The counts are pooled
+    (``lost``, ``censored``: one number per period), never per customer.
+    """
 
-    params_: pd.Series
-    covariance_: pd.DataFrame | None
-    log_likelihood_: float
+    def __init__(
+        self, model: type[_CohortRetentionModel], lost: FloatArray, censored: FloatArray
+    ) -> None:
+        self.model = model
+        self.lost = lost
+        self.censored = censored
+
+    def __call__(self, log_params: FloatArray) -> tuple[float, FloatArray]:
+        return self.model._neg_ll(log_params, self.lost, self.censored, 1.0)
+
+    def value_grad_hessian(self, log_params: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        value, grad = self(log_params)
+        hess = -self.model._hessian_log(log_params, self.lost, self.censored)
+        return value, grad, hess
+
+
+class _CohortRetentionModel(MaximumLikelihoodModel):
+    """Base class: maximum likelihood on pooled right-censored cohort survivor counts.
+
+    A thin layer over :class:`~crmcore.value.MaximumLikelihoodModel`: the base optimises
+    (Newton steps on the Hessian of the analytic gradient, L-BFGS-B as fall-back, the
+    maximum check), stores ``params_``, ``covariance_``, ``log_likelihood_``, ``aic_``,
+    ``bic_``, and gives ``summary``, ``from_params``, the reprs and pickling. This class adds
+    survivor-count parsing, the pooled likelihood, projections and DEL/DERL. ``n_obs_`` is
+    the number of customers (period-0 counts); ``time_unit_`` is None (contract periods).
+    """
+
     n_cohorts_: int
     n_customers_: int
+    _design_: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None
+
+    # fixed, not settings: no penalty, the optimiser starts at log-parameters 0
+    penalizer = 0.0
+    initial_params = None
 
     def __init__(self, *, tol: float = 1e-10, max_iter: int = 500) -> None:
+        # only the settings of this signature (no super().__init__: see the class vars)
         self.tol = tol
         self.max_iter = max_iter
+
+    def _settings_repr(self) -> str:
+        return f"tol={self.tol!r}, max_iter={self.max_iter!r}"
 
     # -- model-specific kernels (natural parameters p, periods t >= 1) -------------------
     @classmethod
@@ -169,62 +205,6 @@ class _CohortRetentionModel:
             hess[:, j] = (gp - gm) / (2 * h)
         return np.asarray(0.5 * (hess + hess.T), dtype=np.float64)
 
-    @classmethod
-    def _maximise(
-        cls,
-        lost: FloatArray,
-        censored: FloatArray,
-        tol: float,
-        max_iter: int,
-        x0: FloatArray | None = None,
-    ) -> tuple[FloatArray, float, bool]:
-        scale = float(lost.sum() + censored.sum())
-        k = len(cls._param_names)
-        best: Any = None
-        starts = [np.zeros(k), np.full(k, 1.0), np.full(k, -1.0)]
-        if x0 is not None:
-            starts.insert(0, np.asarray(x0, dtype=np.float64))
-        for start in starts:
-            res = optimize.minimize(
-                cls._neg_ll,
-                start,
-                args=(lost, censored, scale),
-                jac=True,
-                method="L-BFGS-B",
-                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * k,
-                options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol},
-            )
-            if best is None or res.fun < best.fun:
-                best = res
-            if res.success and np.max(np.abs(res.jac)) < 1e-6:
-                break
-        x = np.asarray(best.x, dtype=np.float64)
-        # Newton polish: quadratic convergence from the quasi-Newton solution
-        for _ in range(20):
-            f, g = cls._neg_ll(x, lost, censored, scale)
-            if np.max(np.abs(g)) < tol:
-                break
-            hess = -cls._hessian_log(x, lost, censored) / scale
-            try:
-                step = np.linalg.solve(hess, -g)
-            except np.linalg.LinAlgError:
-                break
-            if not np.all(np.isfinite(step)):
-                break
-            lam = 1.0
-            while lam > 1e-8:
-                x_new = np.clip(x + lam * step, -_LOG_BOUND, _LOG_BOUND)
-                if cls._neg_ll(x_new, lost, censored, scale)[0] <= f + 1e-15:
-                    x = x_new
-                    break
-                lam /= 2
-            else:
-                break
-        f, g = cls._neg_ll(x, lost, censored, scale)
-        at_bound = bool(np.any(np.abs(x) >= _LOG_BOUND - 1e-6))
-        converged = bool(np.max(np.abs(g)) < 1e-6) and not at_bound
-        return x, -f * scale, converged
-
     # -- public API ------------------------------------------------------------------------
     def fit(
         self: ModelT,
@@ -264,6 +244,18 @@ class _CohortRetentionModel:
             data without any cancellation (all problems listed at once).
         ConvergenceError
             If the optimiser fails.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the fit does not reach a verified maximum inside the parameter range
+            (e.g. an almost homogeneous cohort) or the information matrix is singular.
+
+        Notes
+        -----
+        The model keeps the fitted parameters, their covariance and, for the parametric
+        bootstrap of :meth:`project`, each cohort's size and observation length
+        (``_design_``); not the counts.
         """
         who = f"{type(self).__name__}.fit"
         from crmcore._validation import check_param_number
@@ -291,40 +283,17 @@ class _CohortRetentionModel:
                 f"{who}: no customer has cancelled in the data, so the churn distribution "
                 "cannot be estimated (the likelihood grows without bound as churn -> 0)."
             )
-        x, ll, converged = self._maximise(lost, censored, self.tol, self.max_iter)
-        if not np.all(np.isfinite(x)):
+        objective = _CohortObjective(type(self), lost, censored)
+        n_obs = float(lost.sum() + censored.sum())
+        try:
+            self._optimise(objective, np.zeros(len(self._param_names)), n_obs)
+        except ConvergenceError:
             raise ConvergenceError(
                 f"{who}: the optimiser failed. Hint: check the counts; a cohort table with "
                 "very few cancellations carries little information."
-            )
-        if not converged:
-            warnings.warn(
-                f"{who}: the maximum-likelihood search did not converge cleanly (a parameter "
-                "may be at the edge of the search box, e.g. an almost homogeneous cohort); "
-                "estimates and standard errors are unreliable.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        p = np.exp(x)
-        names = list(self._param_names)
-        self.params_ = pd.Series(p, index=names, name="estimate", dtype=np.float64)
-        hess = self._hessian_log(x, lost, censored)
-        try:
-            cov_log = np.linalg.inv(-hess)
-            if not np.all(np.isfinite(cov_log)) or np.any(np.diag(cov_log) < 0):
-                raise np.linalg.LinAlgError
-        except np.linalg.LinAlgError:
-            cov_log = np.full((len(names), len(names)), np.nan)
-            warnings.warn(
-                f"{who}: the information matrix is singular; standard errors are NaN.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        cov_log = 0.5 * (cov_log + cov_log.T)
-        self._cov_log_ = cov_log
-        cov = cov_log * np.outer(p, p)
-        self.covariance_ = pd.DataFrame(0.5 * (cov + cov.T), index=names, columns=names)
-        self.log_likelihood_ = float(ll)
+            ) from None
+        self.n_excluded_ = 0.0
+        self.time_unit_ = None
         self.n_cohorts_ = len(counts)
         self.n_customers_ = int(sum(c[0] for c in counts))
         self._design_ = (
@@ -336,59 +305,27 @@ class _CohortRetentionModel:
     @classmethod
     def _from_param_values(cls: type[ModelT], values: dict[str, Any]) -> ModelT:
         who = f"{cls.__name__}.from_params"
-        model = cls()
-        vals = []
-        for name in cls._param_names:
-            vals.append(_cv._check_positive(name, values[name], who=who))
-        model.params_ = pd.Series(vals, index=list(cls._param_names), name="estimate")
-        model.covariance_ = None
-        model._cov_log_ = None
-        model._design_ = None  # type: ignore[assignment]
+        checked = {
+            name: _cv._check_positive(name, values[name], who=who) for name in cls._param_names
+        }
+        model = super().from_params(time_unit=None, **checked)
+        model.n_cohorts_ = 0
+        model.n_customers_ = 0
+        model._design_ = None
         return model
 
-    def _check_fitted(self, who: str) -> FloatArray:
+    def _fitted_params(self, who: str) -> FloatArray:
         if not hasattr(self, "params_"):
             raise NotFittedError(
                 f"{type(self).__name__}.{who}: this model is not fitted yet. Call fit(...) or "
                 "build one with from_params(...)."
             )
-        return np.asarray(self.params_.to_numpy(), dtype=np.float64)
+        return self._params_array()
 
-    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Parameter table with columns ``estimate, std_err, ci_lower, ci_upper``.
-
-        Standard errors come from the observed information (delta method from the
-        log-parameters); the (1 - alpha) interval is computed on the log scale and mapped
-        back, so it stays positive (and is not symmetric about the estimate).
-        """
-        p = self._check_fitted("summary")
-        from crmcore._validation import check_param_number
-
-        check_param_number(
-            "alpha",
-            alpha,
-            who=f"{type(self).__name__}.summary",
-            low=0,
-            high=1,
-            low_inclusive=False,
-            high_inclusive=False,
-        )
-        z = float(stats.norm.isf(alpha / 2))  # isf: accurate for a tiny alpha too
-        cov_log = getattr(self, "_cov_log_", None)
-        if cov_log is None:
-            se_log = np.full(p.size, np.nan)
-        else:
-            se_log = np.sqrt(np.diag(np.asarray(cov_log)))
-        frame: pd.DataFrame = pd.DataFrame(
-            {
-                "estimate": p,
-                "std_err": p * se_log,
-                "ci_lower": p * np.exp(-z * se_log),
-                "ci_upper": p * np.exp(z * se_log),
-            },
-            index=pd.Index(list(self._param_names), name="parameter"),
-        )
-        return frame
+    def _cov_log(self, p: FloatArray) -> FloatArray | None:
+        """Covariance of the log-parameters, or None when there is none (from_params)."""
+        cov = self.covariance_.to_numpy(dtype=np.float64) / np.outer(p, p)
+        return None if np.isnan(cov).all() else np.asarray(cov, dtype=np.float64)
 
     def _log_survival_array(self, p: FloatArray, t: npt.NDArray[np.int64]) -> FloatArray:
         if t.size == 0:
@@ -411,7 +348,7 @@ class _CohortRetentionModel:
         S(0) = 1. A scalar t gives a float, an array gives an array. t must be whole
         periods in [0, 2**53] (a ValidationError otherwise, also for ragged input).
         """
-        p = self._check_fitted("survival")
+        p = self._fitted_params("survival")
         periods, scalar = _as_periods(t, who=f"{type(self).__name__}.survival", low=0)
         out = np.exp(self._log_survival_array(p, periods))
         return float(out[0]) if scalar else out.reshape(np.shape(t))
@@ -423,7 +360,7 @@ class _CohortRetentionModel:
     def retention_rate(self, t: npt.ArrayLike) -> float | FloatArray:
         """Retention rate r(t) = S(t) / S(t - 1) of period t >= 1 (share of the customers
         active at t - 1 who renew at t)."""
-        p = self._check_fitted("retention_rate")
+        p = self._fitted_params("retention_rate")
         periods, scalar = _as_periods(t, who=f"{type(self).__name__}.retention_rate", low=1)
         lr, _ = self._log_retention(p, periods.astype(np.float64))
         out = np.exp(np.minimum(lr, 0.0))
@@ -436,7 +373,7 @@ class _CohortRetentionModel:
     def churn_probability(self, t: npt.ArrayLike) -> float | FloatArray:
         """Probability P(T = t) that a new customer cancels at period t >= 1
         (= S(t - 1) - S(t), computed without cancellation)."""
-        p = self._check_fitted("churn_probability")
+        p = self._fitted_params("churn_probability")
         periods, scalar = _as_periods(t, who=f"{type(self).__name__}.churn_probability", low=1)
         log_s = self._log_survival_array(p, periods - 1)
         _, l1r = self._log_retention(p, periods.astype(np.float64))
@@ -484,7 +421,7 @@ class _CohortRetentionModel:
             Intervals are NaN for a model built with ``from_params``.
         """
         who = f"{type(self).__name__}.project"
-        p = self._check_fitted("project")
+        p = self._fitted_params("project")
         from crmcore._validation import check_param_choice, check_param_number
 
         check_param_number("n_periods", n_periods, who=who, low=1, integer=True)
@@ -498,7 +435,7 @@ class _CohortRetentionModel:
         ret = np.concatenate([[np.nan], np.exp(lr)])
         nan = np.full(horizon + 1, np.nan)
         s_lo, s_hi, r_lo, r_hi = nan.copy(), nan.copy(), nan.copy(), nan.copy()
-        cov_log = getattr(self, "_cov_log_", None)
+        cov_log = self._cov_log(p)
         if method == "delta" and cov_log is not None:
             z = float(stats.norm.isf(alpha / 2))
             steps = np.arange(1, horizon + 1, dtype=np.float64)
@@ -563,7 +500,13 @@ class _CohortRetentionModel:
             lost, censored = _sufficient_stats(counts)
             if lost.sum() == 0:
                 continue
-            x, _, _ = self._maximise(lost, censored, self.tol, self.max_iter, x0=np.log(p))
+            objective = _CohortObjective(type(self), lost, censored)
+            try:  # the base optimiser, warm-started at the fit, without its warnings
+                x, _, _ = self._minimise(
+                    objective, np.log(p), float(lost.sum() + censored.sum()), warm=True
+                )
+            except ConvergenceError:
+                continue
             log_s, lr = self._curves(np.exp(x), horizon)
             draws_s[b] = np.exp(log_s)
             draws_r[b] = np.exp(lr)
@@ -600,7 +543,7 @@ class _CohortRetentionModel:
         """Discounted expected residual lifetime after `renewals` renewals (see
         :func:`crmcore.value.discounted_expected_residual_lifetime`)."""
         who = f"{type(self).__name__}.discounted_expected_residual_lifetime"
-        p = self._check_fitted("discounted_expected_residual_lifetime")
+        p = self._fitted_params("discounted_expected_residual_lifetime")
         d = _cv.check_discount_rate(discount_rate, who=who, allow_zero=False)
         _check_discount_factor(d, who=who)
         n = _cv.check_renewals(renewals, who=who)
@@ -610,7 +553,7 @@ class _CohortRetentionModel:
         """Discounted expected lifetime of a new customer paying now:
         DEL = 1 + DERL(renewals=0) / (1 + d)."""
         who = f"{type(self).__name__}.discounted_expected_lifetime"
-        p = self._check_fitted("discounted_expected_lifetime")
+        p = self._fitted_params("discounted_expected_lifetime")
         d = _cv.check_discount_rate(discount_rate, who=who, allow_zero=False)
         _check_discount_factor(d, who=who)
         return 1.0 + self._discounted_survival_sum(p, d, 0) / (1.0 + d)
@@ -629,7 +572,7 @@ class _CohortRetentionModel:
         DERL from this model.
         """
         who = f"{type(self).__name__}.residual_value"
-        self._check_fitted("residual_value")
+        self._fitted_params("residual_value")
         d = _cv.check_discount_rate(discount_rate, who=who)
         _check_discount_factor(d, who=who)
         m = _cv._check_margin(margin, who=who)
@@ -640,12 +583,6 @@ class _CohortRetentionModel:
             who=who,
             layout=layout,
         )
-
-    def __repr__(self) -> str:
-        if not hasattr(self, "params_"):
-            return f"{type(self).__name__}()"
-        inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return f"{type(self).__name__}({inner})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -666,21 +603,28 @@ class ShiftedBetaGeoModel(_CohortRetentionModel):
     Parameters
     ----------
     tol : float, default 1e-10
-        Gradient tolerance of the maximum-likelihood search (per customer).
+        Convergence tolerance in (0, 1] of the quasi-Newton fall-back of the
+        maximum-likelihood search (Newton steps on the Hessian of the analytic gradient
+        come first and stop at machine precision).
     max_iter : int, default 500
-        Iteration cap of the quasi-Newton search.
+        Iteration cap of the quasi-Newton fall-back.
 
     Attributes
     ----------
     params_ : pandas.Series
         ``alpha`` and ``beta``.
-    covariance_ : pandas.DataFrame or None
-        Symmetric covariance of the estimates (observed information, delta method from the
-        log-parameters); None for a model built with :meth:`from_params`.
+    covariance_ : pandas.DataFrame
+        Symmetric 2 x 2 covariance of the estimates (observed information, delta method
+        from the log-parameters); all NaN for a model built with :meth:`from_params` (the
+        one rule of :class:`~crmcore.value.MaximumLikelihoodModel`).
     log_likelihood_ : float
         Maximised log-likelihood (counts scale, comparable with published values).
+    n_obs_, aic_, bic_, converged_, n_iter_, max_gradient_, newton_gain_
+        Fit statistics of :class:`~crmcore.value.MaximumLikelihoodModel`; ``n_obs_`` counts
+        customers.
     n_cohorts_, n_customers_ : int
-        Cohorts and customers (period-0 counts) in the fitted data.
+        Cohorts and customers (period-0 counts) in the fitted data (0 after
+        :meth:`from_params`).
 
     Notes
     -----
@@ -689,8 +633,9 @@ class ShiftedBetaGeoModel(_CohortRetentionModel):
     calendar period and observed up to now) or a cohort x period DataFrame with NaN where a
     cohort is not observed. Cohorts are pooled: cohort i contributes
     sum_t (n_{t-1} - n_t) ln P(T = t) + n_{n_i} ln S(n_i). The likelihood is maximised
-    over log(alpha), log(beta) with the analytic gradient of the P(T = t) recursion, then
-    polished by Newton steps.
+    over log(alpha), log(beta) with the analytic gradient of the P(T = t) recursion by the
+    optimiser of :class:`~crmcore.value.MaximumLikelihoodModel` (Newton steps on the
+    Hessian of that gradient, L-BFGS-B as fall-back, a verified maximum).
 
     References
     ----------
@@ -717,8 +662,10 @@ class ShiftedBetaGeoModel(_CohortRetentionModel):
     _model_name: ClassVar[str] = "sBG"
 
     @classmethod
-    def from_params(cls, *, alpha: float, beta: float) -> ShiftedBetaGeoModel:
-        """Build a scoring model from known parameters (no covariance).
+    def from_params(  # type: ignore[override]  # named parameters, not **params
+        cls, *, alpha: float, beta: float
+    ) -> ShiftedBetaGeoModel:
+        """Build a scoring model from known parameters (covariance_ all NaN).
 
         Examples
         --------
@@ -768,7 +715,7 @@ class ShiftedBetaGeoModel(_CohortRetentionModel):
         >>> round(m.discounted_expected_lifetime(0.1), 3)
         4.009
         """
-        p = self._check_fitted("discounted_expected_lifetime")
+        p = self._fitted_params("discounted_expected_lifetime")
         return _cv.discounted_expected_lifetime(float(p[0]), float(p[1]), discount_rate)
 
     def discounted_expected_residual_lifetime(self, discount_rate: float, renewals: int) -> float:
@@ -781,7 +728,7 @@ class ShiftedBetaGeoModel(_CohortRetentionModel):
         >>> round(m.discounted_expected_residual_lifetime(0.1, renewals=0), 2)
         3.31
         """
-        p = self._check_fitted("discounted_expected_residual_lifetime")
+        p = self._fitted_params("discounted_expected_residual_lifetime")
         return _cv.discounted_expected_residual_lifetime(
             float(p[0]), float(p[1]), discount_rate, renewals
         )
