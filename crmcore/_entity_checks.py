@@ -32,9 +32,21 @@ def fail(owner: object, field: str, rule: str, value: object, hint: str = "") ->
 # that follows can name the field in its error.
 
 
-def to_decimal(value: Any) -> Any:
-    """Coerce int, str and float (through str) to Decimal; bool and others pass through."""
+def as_decimal(value: object) -> Decimal | None:
+    """Convert an accepted number to Decimal; return None when the value is not acceptable.
+
+    Decimal passes as it is, int exactly, float through its shortest ``str`` (so ``0.1`` is
+    ``Decimal('0.1')``), str after stripping blanks; bool, malformed strings and other types
+    give None. :class:`crmcore.Money` and the entity converters share this one rule.
+
+    Examples
+    --------
+    >>> as_decimal(0.1), as_decimal(" 2 "), as_decimal(True), as_decimal("x")
+    (Decimal('0.1'), Decimal('2'), None, None)
+    """
     if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
         return value
     if isinstance(value, int):
         return Decimal(value)
@@ -44,8 +56,14 @@ def to_decimal(value: Any) -> Any:
         try:
             return Decimal(value.strip())
         except InvalidOperation:
-            return value
-    return value
+            return None
+    return None
+
+
+def to_decimal(value: Any) -> Any:
+    """Coerce int, str and float (through str) to Decimal; bool and others pass through."""
+    converted = as_decimal(value)
+    return value if converted is None else converted
 
 
 def to_tuple(value: Any) -> Any:

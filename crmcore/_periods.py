@@ -76,6 +76,7 @@ from crmcore._validation import format_ids
 from crmcore.exceptions import ValidationError
 
 __all__ = [
+    "DATE_UNIT",
     "PERIOD_UNITS",
     "parse_period_unit",
     "period_expr",
@@ -439,3 +440,9 @@ def period_start(numbers: Any, unit: str, *, who: str = "period_start") -> npt.N
             f"{format_ids(n[bad].ravel().tolist())})."
         )
     return np.asarray((ticks * step).view("datetime64[ns]"))
+
+
+#: The resolution pandas gives parsed dates (``ns`` in pandas 2, ``us`` in pandas 3). Result
+#: tables labelled with period starts use it, so that they compare equal to frames the caller
+#: builds with ``pandas.to_datetime``.
+DATE_UNIT: Final[str] = str(pd.to_datetime(["2000-01-01"]).unit)

@@ -14,14 +14,14 @@ import datetime as _dt
 import difflib
 import math
 import numbers
-from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn, cast
 
 import narwhals.stable.v1 as nw
 import numpy as np
 import pandas as pd
 
-from crmcore.exceptions import ColumnNotFoundError, ValidationError
+from crmcore.exceptions import ColumnNotFoundError, InvalidTransition, ValidationError
 
 __all__ = [
     "as_narwhals",
@@ -32,9 +32,12 @@ __all__ = [
     "check_single_currency",
     "coerce_datetime_column",
     "coerce_timestamp",
+    "fail_for_ids",
     "first_ids",
     "format_ids",
     "nearest_name",
+    "parse_or_raise",
+    "random_generator",
     "require_columns",
     "to_pandas",
 ]
@@ -112,6 +115,72 @@ def first_ids(ids: Iterable[Any], *, limit: int = _MAX_IDS) -> tuple[Any, ...]:
         plain = isinstance(value, np.number | np.bool_ | np.str_ | np.bytes_)
         out.append(value.item() if plain else value)
     return tuple(out)
+
+
+def fail_for_ids(
+    who: str,
+    rule: str,
+    ids: Any,
+    *,
+    noun: str,
+    hint: str = "",
+    column: str | None = None,
+    kind: type[ValidationError] | type[InvalidTransition] = ValidationError,
+) -> NoReturn:
+    """Raise `kind` for the records whose ids break `rule`, counting each id once.
+
+    The message reads ``"{who}: {rule}; {n} {noun} break this rule (first ids: ...)."``
+    (plus ``" Hint: {hint}"``); the error's ``rule``, ``column``, ``count`` and
+    ``first_ids`` fields are filled from the same unique ids (in order of first appearance).
+
+    Examples
+    --------
+    >>> try:
+    ...     fail_for_ids("f", "amount must be positive", ["a", "b", "a"], noun="orders")
+    ... except ValidationError as err:
+    ...     print(err, err.count, err.first_ids)
+    f: amount must be positive; 2 orders break this rule (first ids: a, b). 2 ('a', 'b')
+    """
+    unique = pd.unique(np.asarray(ids, dtype=object))
+    text = (
+        f"{who}: {rule}; {len(unique):,} {noun} break this rule (first ids: {format_ids(unique)})."
+    )
+    raise kind(
+        f"{text} Hint: {hint}" if hint else text,
+        rule=rule,
+        column=column,
+        count=len(unique),
+        first_ids=first_ids(unique),
+    )
+
+
+def parse_or_raise(
+    parse: Callable[[Any], Any], value: Any, types: tuple[type, ...], message: str
+) -> Any:
+    """``parse(value)`` when `value` is one of `types` and parses; else a ValidationError.
+
+    A value of another type, a parse that raises ``TypeError``, ``ValueError`` or
+    ``OverflowError``, and one that gives ``NaT`` are all refused with `message`, which the
+    caller writes so that a parameter's error text stays where it is documented.
+
+    Examples
+    --------
+    >>> parse_or_raise(pd.Timedelta, "4h", (str,), "x must be a duration.")
+    Timedelta('0 days 04:00:00')
+    >>> parse_or_raise(pd.Timestamp, "NaT", (str,), "f: x must be a date.")
+    Traceback (most recent call last):
+    ...
+    crmcore.exceptions.ValidationError: f: x must be a date.
+    """
+    out: Any = pd.NaT
+    if isinstance(value, types):
+        try:
+            out = parse(value)
+        except (TypeError, ValueError, OverflowError):
+            out = pd.NaT
+    if out is pd.NaT:
+        raise ValidationError(message)
+    return out
 
 
 def nearest_name(name: str, candidates: Sequence[str]) -> str | None:
@@ -816,7 +885,10 @@ def check_param_number(
         raise ValidationError(message, rule=_RULE_RANGE)
     if integer and not isinstance(value, (numbers.Integral, np.integer)):
         raise ValidationError(message, rule=_RULE_RANGE)
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float64: beyond every finite bound too
+        v = math.inf if cast("Any", value) > 0 else -math.inf
     if math.isnan(v):
         raise ValidationError(message, rule=_RULE_RANGE)
     if low is not None and (v < low or (v == low and not low_inclusive)):
@@ -994,3 +1066,23 @@ def check_random_state(random_state: Any, *, who: str) -> None:
         f"The 'random_state' parameter of {who} must be None, an int in the range [0, 2**128) "
         f"or a numpy.random.Generator. Got {random_state!r} instead."
     )
+
+
+def random_generator(random_state: Any, *, who: str) -> np.random.Generator:
+    """`random_state` checked by :func:`check_random_state`, as a numpy Generator.
+
+    A Generator is returned as it is (draws advance the caller's stream); None or an int
+    seeds a new ``numpy.random.default_rng``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> random_generator(rng, who="f") is rng
+    True
+    >>> float(random_generator(7, who="f").random()) == float(np.random.default_rng(7).random())
+    True
+    """
+    check_random_state(random_state, who=who)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return np.random.default_rng(random_state)

@@ -251,17 +251,26 @@ TICKET_EVENT_COLUMNS: Final[tuple[str, ...]] = (
 
 _TICKET_INPUT: Final = ("ticket_id", "customer_id", "opened_at", "channel", "category", "priority")
 _TICKET_EVENT_INPUT: Final = ("ticket_id", "occurred_at", "kind")
-_ORDER_INPUT: Final = ("order_id", "customer_id", "ordered_at", "currency", "status", "lines")
-_CUSTOMER_INPUT: Final = (
-    "customer_id",
-    "name",
-    "kind",
-    "created_at",
-    "acquisition_channel",
-    "parent_account_id",
-    "tags",
-    "contacts",
-)
+# the columns frame_to_orders / frame_to_customers read: entity keyword -> column, in the
+# order the missing-column message lists them
+_ORDER_FIELDS: Final = {
+    "id": "order_id",
+    "customer_id": "customer_id",
+    "ordered_at": "ordered_at",
+    "currency": "currency",
+    "status": "status",
+    "lines": "lines",
+}
+_CUSTOMER_FIELDS: Final = {
+    "id": "customer_id",
+    "name": "name",
+    "kind": "kind",
+    "created_at": "created_at",
+    "acquisition_channel": "acquisition_channel",
+    "parent_account_id": "parent_account_id",
+    "tags": "tags",
+    "contacts": "contacts",
+}
 _OPPORTUNITY_INPUT: Final = (
     "opportunity_id",
     "customer_id",
@@ -273,6 +282,7 @@ _OPPORTUNITY_INPUT: Final = (
     "created_at",
 )
 _UTC: Final = "datetime64[ns, UTC]"
+_AWARE: Final = "column must hold timezone-aware timestamps"
 
 
 # ---------------------------------------------------------------------- helpers
@@ -316,6 +326,57 @@ def _rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
     )
 
 
+def _iterable_of(items: Any, kind: type, caller: str, name: str) -> list[Any]:
+    """`items` as a list, checked to be an iterable (not a str or one entity) of `kind`.
+
+    The entity-to-frame functions share it: "orders must be an iterable of Order", then
+    "orders[3] must be an Order" (a/an by the first letter of the class name).
+    """
+    if isinstance(items, str | bytes | kind) or not isinstance(items, Iterable):
+        raise ValidationError(
+            f"{caller}: {name} must be an iterable of {kind.__name__}; got "
+            f"{items!r} ({type(items).__name__})."
+        )
+    article = "an" if kind.__name__[:1] in "AEIOU" else "a"
+    out = list(items)
+    for position, item in enumerate(out):
+        if not isinstance(item, kind):
+            raise ValidationError(
+                f"{caller}: {name}[{position}] must be {article} {kind.__name__}; got "
+                f"{type(item).__name__}."
+            )
+    return out
+
+
+def _ids_error(
+    text: str, ids: Sequence[object], *, rule: str, column: str, hint: str = ""
+) -> ValidationError:
+    """The error for the rows `ids` (one id per offending row or key, all of them).
+
+    The message is `text` + `` (first ids: ...).`` (+ `` Hint: ...``); ``count`` and
+    ``first_ids`` come from the same `ids`, so the fields and the text always agree.
+    """
+    return ValidationError(
+        f"{text} (first ids: {format_ids(ids)})." + (f" Hint: {hint}" if hint else ""),
+        rule=rule,
+        column=column,
+        count=len(ids),
+        first_ids=ids[:5],
+    )
+
+
+def _require_unique_ids(ids: Sequence[object], column: str, caller: str) -> None:
+    """Raise when an id of `column` repeats (each repeated id counted once)."""
+    repeated = pd.unique(np.asarray(ids, dtype=object)[pd.Series(ids).duplicated().to_numpy()])
+    if len(repeated):
+        raise _ids_error(
+            f"{caller}: {column} must be unique; {len(repeated):,} ids repeat",
+            repeated,
+            rule=f"{column} must be unique",
+            column=column,
+        )
+
+
 def _build(
     rows: list[dict[str, Any]],
     make: Callable[[dict[str, Any]], T],
@@ -331,6 +392,40 @@ def _build(
                 f"{caller}: row {position} ({id_column} {row[id_column]!r}): {error}"
             ) from error
     return built
+
+
+def _entities(
+    frame: Any,
+    kind: Callable[..., T],
+    fields: dict[str, str],
+    caller: str,
+    *,
+    empty: dict[str, object],
+) -> list[T]:
+    """One `kind` per row of `frame`: keyword ``k`` gets column ``fields[k]``.
+
+    A missing value (None, NaN) in the column of a keyword in `empty` becomes its empty
+    collection; the message of a row the entity rejects names its position and its
+    ``fields["id"]`` column.
+    """
+    data = to_pandas(frame, who=caller)
+    columns = list(fields.values())
+    require_columns(data, columns, who=caller, col_args=False)
+
+    def make(row: dict[str, Any]) -> T:
+        values = {key: row[column] for key, column in fields.items()}
+        for key, blank in empty.items():
+            if values[key] is None:
+                values[key] = blank
+        return kind(**values)
+
+    return _build(_rows(data, columns), make, caller, fields["id"])
+
+
+def _frame(columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """The DataFrame of `columns` (typed for mypy: the stubs return Any for some inputs)."""
+    result: pd.DataFrame = pd.DataFrame(columns)
+    return result
 
 
 # ---------------------------------------------------------------------- orders
@@ -371,17 +466,7 @@ def orders_to_frame(orders: Iterable[Order]) -> pd.DataFrame:
     >>> orders_to_frame([]).dtypes["date"]
     datetime64[ns, UTC]
     """
-    if isinstance(orders, str | bytes | Order) or not isinstance(orders, Iterable):
-        raise ValidationError(
-            "orders_to_frame: orders must be an iterable of Order; got "
-            f"{orders!r} ({type(orders).__name__})."
-        )
-    items = list(orders)
-    for position, order in enumerate(items):
-        if not isinstance(order, Order):
-            raise ValidationError(
-                f"orders_to_frame: orders[{position}] must be an Order; got {type(order).__name__}."
-            )
+    items: list[Order] = _iterable_of(orders, Order, "orders_to_frame", "orders")
     totals = [o.total.amount for o in items]
     margins = [o.margin.amount for o in items]
     columns: dict[str, pd.Series] = {
@@ -397,8 +482,7 @@ def orders_to_frame(orders: Iterable[Order]) -> pd.DataFrame:
         "ordered_at": _objects([o.ordered_at for o in items]),
         "lines": _objects([o.lines for o in items]),
     }
-    result: pd.DataFrame = pd.DataFrame(columns)
-    return result
+    return _frame(columns)
 
 
 def frame_to_orders(frame: Any) -> list[Order]:
@@ -433,20 +517,7 @@ def frame_to_orders(frame: Any) -> list[Order]:
     >>> back == [o], back[0].ordered_at.tzinfo
     (True, zoneinfo.ZoneInfo(key='Asia/Kolkata'))
     """
-    data = to_pandas(frame, who="frame_to_orders")
-    require_columns(data, _ORDER_INPUT, who="frame_to_orders", col_args=False)
-
-    def make(row: dict[str, Any]) -> Order:
-        return Order(
-            id=row["order_id"],
-            customer_id=row["customer_id"],
-            ordered_at=row["ordered_at"],
-            currency=row["currency"],
-            status=row["status"],
-            lines=() if row["lines"] is None else row["lines"],
-        )
-
-    return _build(_rows(data, _ORDER_INPUT), make, "frame_to_orders", "order_id")
+    return _entities(frame, Order, _ORDER_FIELDS, "frame_to_orders", empty={"lines": ()})
 
 
 # ---------------------------------------------------------------------- customers
@@ -480,18 +551,7 @@ def customers_to_frame(customers: Iterable[Customer]) -> pd.DataFrame:
     >>> frame.loc[0, "name"], frame.loc[0, "kind"], frame.loc[0, "tags"]
     ('Zoë', 'person', frozenset({'vip'}))
     """
-    if isinstance(customers, str | bytes | Customer) or not isinstance(customers, Iterable):
-        raise ValidationError(
-            "customers_to_frame: customers must be an iterable of Customer; got "
-            f"{customers!r} ({type(customers).__name__})."
-        )
-    items = list(customers)
-    for position, customer in enumerate(items):
-        if not isinstance(customer, Customer):
-            raise ValidationError(
-                f"customers_to_frame: customers[{position}] must be a Customer; got "
-                f"{type(customer).__name__}."
-            )
+    items: list[Customer] = _iterable_of(customers, Customer, "customers_to_frame", "customers")
     columns: dict[str, pd.Series] = {
         "customer_id": _strings([c.id for c in items]),
         "name": _strings([c.name for c in items]),
@@ -503,8 +563,7 @@ def customers_to_frame(customers: Iterable[Customer]) -> pd.DataFrame:
         "tags": _objects([c.tags for c in items]),
         "contacts": _objects([c.contacts for c in items]),
     }
-    result: pd.DataFrame = pd.DataFrame(columns)
-    return result
+    return _frame(columns)
 
 
 def frame_to_customers(frame: Any) -> list[Customer]:
@@ -540,22 +599,13 @@ def frame_to_customers(frame: Any) -> list[Customer]:
     >>> frame_to_customers(customers_to_frame([c])) == [c]
     True
     """
-    data = to_pandas(frame, who="frame_to_customers")
-    require_columns(data, _CUSTOMER_INPUT, who="frame_to_customers", col_args=False)
-
-    def make(row: dict[str, Any]) -> Customer:
-        return Customer(
-            id=row["customer_id"],
-            name=row["name"],
-            kind=row["kind"],
-            created_at=row["created_at"],
-            acquisition_channel=row["acquisition_channel"],
-            parent_account_id=row["parent_account_id"],
-            tags=frozenset() if row["tags"] is None else row["tags"],
-            contacts=() if row["contacts"] is None else row["contacts"],
-        )
-
-    return _build(_rows(data, _CUSTOMER_INPUT), make, "frame_to_customers", "customer_id")
+    return _entities(
+        frame,
+        Customer,
+        _CUSTOMER_FIELDS,
+        "frame_to_customers",
+        empty={"tags": frozenset(), "contacts": ()},
+    )
 
 
 # ---------------------------------------------------------------------- opportunities
@@ -605,20 +655,9 @@ def opportunities_to_frame(opportunities: Iterable[Opportunity]) -> pd.DataFrame
     >>> frame.loc[0, "amount_exact"]
     Decimal('1200.50')
     """
-    if isinstance(opportunities, str | bytes | Opportunity) or not isinstance(
-        opportunities, Iterable
-    ):
-        raise ValidationError(
-            "opportunities_to_frame: opportunities must be an iterable of Opportunity; got "
-            f"{opportunities!r} ({type(opportunities).__name__})."
-        )
-    items = list(opportunities)
-    for position, opportunity in enumerate(items):
-        if not isinstance(opportunity, Opportunity):
-            raise ValidationError(
-                f"opportunities_to_frame: opportunities[{position}] must be an Opportunity; "
-                f"got {type(opportunity).__name__}."
-            )
+    items: list[Opportunity] = _iterable_of(
+        opportunities, Opportunity, "opportunities_to_frame", "opportunities"
+    )
     amounts = [o.amount.amount for o in items]
     closes: pd.Series = pd.Series(
         pd.to_datetime(_objects([o.expected_close for o in items])), dtype="datetime64[ns]"
@@ -644,8 +683,7 @@ def opportunities_to_frame(opportunities: Iterable[Opportunity]) -> pd.DataFrame
         "lost_reason": _objects([o.lost_reason for o in items]),
         "created_at_exact": _objects([o.created_at for o in items]),
     }
-    result: pd.DataFrame = pd.DataFrame(columns)
-    return result
+    return _frame(columns)
 
 
 def _histories(
@@ -656,13 +694,12 @@ def _histories(
     ids = events["opportunity_id"].to_numpy()
     strangers = pd.unique(ids[~pd.Series(ids).isin(list(currencies)).to_numpy()])
     if len(strangers):
-        raise ValidationError(
+        raise _ids_error(
             f"{caller}: the history has events of {len(strangers):,} opportunities that are "
-            f"not in the frame (first ids: {format_ids(strangers)}).",
+            "not in the frame",
+            strangers,
             rule="every event's opportunity_id must be in the frame",
             column="opportunity_id",
-            count=len(strangers),
-            first_ids=strangers[:5],
         )
     rows = _rows(events, ["opportunity_id", "stage", "changed_at", "amount", "expected_close"])
     probabilities = [_python(v) for v in events["probability"].tolist()]
@@ -769,17 +806,7 @@ def frame_to_opportunities(
         if c in data.columns
     ]
     rows = _rows(data, [*_OPPORTUNITY_INPUT, *optional])
-    ids = [row["opportunity_id"] for row in rows]
-    repeated = pd.unique(np.asarray(ids, dtype=object)[pd.Series(ids).duplicated().to_numpy()])
-    if len(repeated):
-        raise ValidationError(
-            f"{caller}: opportunity_id must be unique; {len(repeated):,} ids repeat (first ids: "
-            f"{format_ids(repeated)}).",
-            rule="opportunity_id must be unique",
-            column="opportunity_id",
-            count=len(repeated),
-            first_ids=repeated[:5],
-        )
+    _require_unique_ids([row["opportunity_id"] for row in rows], "opportunity_id", caller)
     histories: dict[str, tuple[StageChange, ...]] = {}
     if history is not None and pipeline is not None:
         currencies = {str(row["opportunity_id"]): str(row["currency"]) for row in rows}
@@ -823,22 +850,6 @@ def _ticket_classes() -> tuple[Any, Any]:
     return Ticket, TicketEvent
 
 
-def _iterable_of(items: Any, kind: type, caller: str, name: str) -> list[Any]:
-    if isinstance(items, str | bytes | kind) or not isinstance(items, Iterable):
-        raise ValidationError(
-            f"{caller}: {name} must be an iterable of {kind.__name__}; got "
-            f"{items!r} ({type(items).__name__})."
-        )
-    out = list(items)
-    for position, item in enumerate(out):
-        if not isinstance(item, kind):
-            raise ValidationError(
-                f"{caller}: {name}[{position}] must be a {kind.__name__}; got "
-                f"{type(item).__name__}."
-            )
-    return out
-
-
 def _aware_utc(series: pd.Series, column: str, ids: Sequence[object], caller: str) -> pd.Series:
     """`series` as ``datetime64[ns, UTC]``; naive or missing values raise ValidationError."""
     dtype = series.dtype
@@ -849,7 +860,7 @@ def _aware_utc(series: pd.Series, column: str, ids: Sequence[object], caller: st
             f"{caller}: column {column!r} must hold timezone-aware timestamps; it is naive "
             f"({dtype}, {len(series):,} rows; first ids: {format_ids(ids)}). Hint: localize "
             "it first, e.g. series.dt.tz_localize('Europe/Berlin').",
-            rule="column must hold timezone-aware timestamps",
+            rule=_AWARE,
             column=column,
             count=len(series),
             first_ids=list(ids)[:5],
@@ -872,36 +883,28 @@ def _aware_utc(series: pd.Series, column: str, ids: Sequence[object], caller: st
                 stamps.append(pd.NaT)
             else:
                 stamps.append(stamp.tz_convert("UTC"))
+        aware = f"{caller}: column {column!r} must hold timezone-aware timestamps"
         if bad:
-            raise ValidationError(
-                f"{caller}: column {column!r} must hold timezone-aware timestamps; {len(bad):,} "
-                f"values are not timestamps (first ids: {format_ids(bad)}).",
-                rule="column must hold timezone-aware timestamps",
-                column=column,
-                count=len(bad),
-                first_ids=bad[:5],
+            raise _ids_error(
+                f"{aware}; {len(bad):,} values are not timestamps", bad, rule=_AWARE, column=column
             )
         if naive:
-            raise ValidationError(
-                f"{caller}: column {column!r} must hold timezone-aware timestamps; {len(naive):,} "
-                f"of {len(series):,} values are naive (first ids: {format_ids(naive)}). Hint: "
-                "attach the zone the times were recorded in.",
-                rule="column must hold timezone-aware timestamps",
+            raise _ids_error(
+                f"{aware}; {len(naive):,} of {len(series):,} values are naive",
+                naive,
+                rule=_AWARE,
                 column=column,
-                count=len(naive),
-                first_ids=naive[:5],
+                hint="attach the zone the times were recorded in.",
             )
         converted = pd.Series(pd.DatetimeIndex(stamps, tz="UTC"), index=series.index).astype(_UTC)
     missing = converted.isna().to_numpy()
     if missing.any():
-        first = np.asarray(ids, dtype=object)[missing]
-        raise ValidationError(
+        raise _ids_error(
             f"{caller}: column {column!r} must not have missing values; {int(missing.sum()):,} "
-            f"rows are missing (first ids: {format_ids(first)}).",
+            "rows are missing",
+            np.asarray(ids, dtype=object)[missing],
             rule="column must not have missing values",
             column=column,
-            count=int(missing.sum()),
-            first_ids=first[:5],
         )
     return converted
 
@@ -974,8 +977,7 @@ def tickets_to_frame(tickets: Iterable[Ticket]) -> pd.DataFrame:
         "status": _strings([t.status.value for t in items]),
         "satisfaction": _objects([t.satisfaction for t in items]),
     }
-    result: pd.DataFrame = pd.DataFrame(columns)
-    return result
+    return _frame(columns)
 
 
 def ticket_events_to_frame(tickets: Iterable[Ticket]) -> pd.DataFrame:
@@ -1026,8 +1028,7 @@ def ticket_events_to_frame(tickets: Iterable[Ticket]) -> pd.DataFrame:
         "automatic": pd.Series([e.automatic for _, e in pairs], dtype=bool),
         "author_id": _objects([e.author_id for _, e in pairs]),
     }
-    result: pd.DataFrame = pd.DataFrame(columns)
-    return result
+    return _frame(columns)
 
 
 def _ticket_error(error: Exception, caller: str, where: str) -> Exception:
@@ -1097,16 +1098,7 @@ def frame_to_tickets(tickets: Any, events: Any = None) -> list[Ticket]:
     data = to_pandas(tickets, who=caller)
     require_columns(data, _TICKET_INPUT, who=caller, col_args=False)
     ids = _cells(data, "ticket_id")
-    repeated = pd.unique(np.asarray(ids, dtype=object)[pd.Series(ids).duplicated().to_numpy()])
-    if len(repeated):
-        raise ValidationError(
-            f"{caller}: ticket_id must be unique; {len(repeated):,} ids repeat (first ids: "
-            f"{format_ids(repeated)}).",
-            rule="ticket_id must be unique",
-            column="ticket_id",
-            count=len(repeated),
-            first_ids=repeated[:5],
-        )
+    _require_unique_ids(ids, "ticket_id", caller)
     opened = _aware_utc(data["opened_at"], "opened_at", ids, caller)
     opened_py = list(pd.DatetimeIndex(opened).to_pydatetime())
     grouped: list[tuple[Any, ...]] = [() for _ in ids]
@@ -1155,13 +1147,12 @@ def _ticket_event_groups(
     codes = pd.Index(pd.Series(ids, dtype=object)).get_indexer(pd.Series(owners, dtype=object))
     strangers = pd.unique(np.asarray(owners, dtype=object)[codes < 0])
     if len(strangers):
-        raise ValidationError(
+        raise _ids_error(
             f"{caller}: the events frame has rows for {len(strangers):,} tickets that are not "
-            f"in the tickets frame (first ids: {format_ids(strangers)}).",
+            "in the tickets frame",
+            strangers,
             rule="every event's ticket_id must be in the tickets frame",
             column="ticket_id",
-            count=len(strangers),
-            first_ids=strangers[:5],
         )
     when = _aware_utc(frame["occurred_at"], "occurred_at", owners, caller)
     stamps = pd.DatetimeIndex(when).asi8

@@ -37,12 +37,13 @@ import datetime as dt
 import decimal
 import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import attrs
 
+from crmcore._entity_checks import as_decimal
 from crmcore.exceptions import CurrencyMismatchError, MissingRateError, ValidationError
 
 if TYPE_CHECKING:  # annotations only: the module never imports numpy at run time
@@ -147,27 +148,9 @@ uppercase letters; got 'usd' (type str). Hint: did you mean 'USD'?
     )
 
 
-def _to_decimal(value: object) -> Decimal | None:
-    """Convert an accepted number to Decimal; return None when the value is not acceptable."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, str):
-        try:
-            return Decimal(value.strip())
-        except InvalidOperation:
-            return None
-    return None
-
-
 def _convert_amount(value: Decimal | int | str | float) -> Any:
     # Lenient: values that cannot be converted pass through and the validator names the field.
-    converted = _to_decimal(value)
+    converted = as_decimal(value)
     return value if converted is None else converted
 
 
@@ -187,7 +170,7 @@ def _factor(value: object) -> Decimal | None:
     """A finite Decimal multiplier, or None when `value` is not a plain number."""
     if isinstance(value, (str, bool)):
         return None
-    converted = _to_decimal(value)
+    converted = as_decimal(value)
     if converted is None or not converted.is_finite():
         return None
     return converted
@@ -852,7 +835,7 @@ def _check_record(record: object, index: int) -> RateRecord:
         raise ValidationError(
             f"{where}.start_date must be a datetime.date (not a datetime); got {_describe(start)}."
         )
-    rate = _factor(raw_rate) if not isinstance(raw_rate, str) else _to_decimal(raw_rate)
+    rate = _factor(raw_rate) if not isinstance(raw_rate, str) else as_decimal(raw_rate)
     if rate is None or not rate.is_finite() or rate <= 0:
         raise ValidationError(
             f"{where}.rate must be a positive finite number (Decimal, int, str or float); "

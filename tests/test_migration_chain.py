@@ -110,10 +110,15 @@ def test_fit_estimates_share_of_purchases_per_state():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    arrays(np.int8, st.tuples(st.integers(1, 30), st.integers(2, 12)), elements=st.integers(0, 2))
+    arrays(np.int8, st.tuples(st.integers(0, 30), st.integers(4, 12)), elements=st.integers(0, 2))
 )
 def test_rows_of_the_estimated_transition_matrix_sum_to_one(history):
-    frame = pd.DataFrame(history)
+    # one customer who buys once and then never again passes through states 1 -> 2 -> 3 -> 3,
+    # so every state has a transition out and the fit is defined (random tables alone often
+    # miss one, which made Hypothesis discard too many examples)
+    anchor = np.zeros((1, history.shape[1]), dtype=np.int8)
+    anchor[0, 0] = 1
+    frame = pd.DataFrame(np.vstack([anchor, history]))
     before = frame.copy()
     try:
         model = CustomerMigrationModel(n_states=3).fit(frame)

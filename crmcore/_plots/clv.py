@@ -10,19 +10,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._plots._common import axes_or_new
+
 __all__ = [
     "frequency_recency_grid",
     "plot_frequency_recency_matrix",
     "plot_probability_alive_matrix",
 ]
-
-
-def _axes(ax: Any) -> Any:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots()
-    return ax
 
 
 def frequency_recency_grid(
@@ -133,7 +127,7 @@ def plot_frequency_recency_matrix(
         model, quantity="expected_purchases", T=T, max_frequency=max_frequency, t=t
     )
     return _draw(
-        _axes(ax),
+        axes_or_new(ax),
         freqs,
         recs,
         values,
@@ -182,5 +176,5 @@ def plot_probability_alive_matrix(
         model, quantity="probability_alive", T=T, max_frequency=max_frequency
     )
     return _draw(
-        _axes(ax), freqs, recs, values, f"Probability alive (T = {T:g})", "P(alive)", "RdYlGn"
+        axes_or_new(ax), freqs, recs, values, f"Probability alive (T = {T:g})", "P(alive)", "RdYlGn"
     )

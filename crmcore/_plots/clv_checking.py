@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._plots._common import axes_or_new
 from crmcore._validation import require_columns
 
 __all__ = ["plot_calibration_holdout", "plot_period_transactions", "plot_tracking"]
@@ -22,6 +23,25 @@ def _label_last(index: pd.Index) -> list[str]:
     if labels:
         labels[-1] = labels[-1] + "+"
     return labels
+
+
+def _frequency_axes(table: pd.DataFrame, ax: Any, who: str) -> tuple[Any, np.ndarray[Any, Any]]:
+    """Check an actual/model table by frequency; return the axes (new if None) and positions."""
+    require_columns(table, ["actual", "model"], who=who)
+    return axes_or_new(ax, (7, 4)), np.arange(len(table))
+
+
+def _label_frequency_axes(
+    ax: Any, table: pd.DataFrame, xlabel: str, ylabel: str, title: str
+) -> Any:
+    """Tick labels from the frequency index (the last one "or more"), axis texts and legend."""
+    ax.set_xticks(np.arange(len(table)))
+    ax.set_xticklabels(_label_last(table.index))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return ax
 
 
 def plot_calibration_holdout(table: pd.DataFrame, *, ax: Any = None) -> Any:
@@ -49,21 +69,16 @@ def plot_calibration_holdout(table: pd.DataFrame, *, ax: Any = None) -> Any:
     >>> [line.get_label() for line in ax.get_lines()]
     ['actual', 'model']
     """
-    import matplotlib.pyplot as plt
-
-    require_columns(table, ["actual", "model"], who="plot_calibration_holdout")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    pos = np.arange(len(table))
+    ax, pos = _frequency_axes(table, ax, "plot_calibration_holdout")
     ax.plot(pos, table["actual"].to_numpy(), marker="o", label="actual")
     ax.plot(pos, table["model"].to_numpy(), marker="s", linestyle="--", label="model")
-    ax.set_xticks(pos)
-    ax.set_xticklabels(_label_last(table.index))
-    ax.set_xlabel("purchases in the calibration period")
-    ax.set_ylabel("mean purchases in the holdout period")
-    ax.set_title("Conditional expectations: calibration vs holdout")
-    ax.legend()
-    return ax
+    return _label_frequency_axes(
+        ax,
+        table,
+        "purchases in the calibration period",
+        "mean purchases in the holdout period",
+        "Conditional expectations: calibration vs holdout",
+    )
 
 
 def plot_period_transactions(table: pd.DataFrame, *, ax: Any = None) -> Any:
@@ -90,22 +105,17 @@ def plot_period_transactions(table: pd.DataFrame, *, ax: Any = None) -> Any:
     >>> len(ax.patches)
     6
     """
-    import matplotlib.pyplot as plt
-
-    require_columns(table, ["actual", "model"], who="plot_period_transactions")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    pos = np.arange(len(table))
+    ax, pos = _frequency_axes(table, ax, "plot_period_transactions")
     width = 0.4
     ax.bar(pos - width / 2, table["actual"].to_numpy(dtype=float), width, label="actual")
     ax.bar(pos + width / 2, table["model"].to_numpy(dtype=float), width, label="model")
-    ax.set_xticks(pos)
-    ax.set_xticklabels(_label_last(table.index))
-    ax.set_xlabel("number of repeat transactions")
-    ax.set_ylabel("customers")
-    ax.set_title("Repeat transactions in the calibration period")
-    ax.legend()
-    return ax
+    return _label_frequency_axes(
+        ax,
+        table,
+        "number of repeat transactions",
+        "customers",
+        "Repeat transactions in the calibration period",
+    )
 
 
 def plot_tracking(

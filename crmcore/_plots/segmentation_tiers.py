@@ -10,15 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._plots._common import axes_or_new
+
 __all__ = ["plot_lorenz_curve", "plot_migration_heatmap", "plot_whale_curve"]
-
-
-def _axes(ax: Any) -> Any:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots()
-    return ax
 
 
 def plot_lorenz_curve(
@@ -57,7 +51,7 @@ def plot_lorenz_curve(
 
     curve = lorenz_curve(values, value_col=value_col, customer_col=customer_col)
     g = gini(values, value_col=value_col, customer_col=customer_col)
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.plot(curve["customer_share"], curve["value_share"], label="Lorenz curve")
     ax.plot([0.0, 1.0], [0.0, 1.0], linestyle="--", color="grey", label="equality")
     ax.set_xlim(0.0, 1.0)
@@ -108,7 +102,7 @@ def plot_whale_curve(
     curve = whale_curve(profit, value_col=value_col, customer_col=customer_col)
     x_peak = float(curve.attrs["peak_customer_share"])
     y_peak = float(curve.attrs["peak_profit_share"])
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.plot(curve["customer_share"], curve["profit_share"], label="whale curve")
     ax.axhline(1.0, linestyle="--", color="grey", linewidth=1)
     ax.plot([x_peak], [y_peak], marker="o", linestyle="none", color="black", label="peak")
@@ -173,7 +167,7 @@ def plot_migration_heatmap(
     is_counts = bool(np.all(np.isnan(data) | (data == np.round(data)))) and bool(
         np.nanmax(data, initial=0.0) > 1.0 or np.issubdtype(matrix.dtypes.iloc[0], np.integer)
     )
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     image = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, aspect="auto")
     ax.set_xticks(range(data.shape[1]))
     ax.set_xticklabels([str(c) for c in matrix.columns])

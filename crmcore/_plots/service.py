@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from crmcore._plots._common import axes_or_new
 from crmcore._validation import format_ids
 from crmcore.exceptions import ValidationError
+
+F64 = npt.NDArray[np.float64]
 
 __all__ = ["plot_backlog_ageing", "plot_sla_breaches"]
 
@@ -49,6 +54,50 @@ def _numeric_frame(data: object, who: str, name: str) -> pd.DataFrame:
             f"(first: {format_ids(bad)})."
         )
     return data
+
+
+#: What the cells of a plotted frame must be: (the mask of bad cells, what they must hold,
+#: the verdict for the bad ones, the name of the rows).
+_CellRule = tuple[Callable[[F64], npt.NDArray[np.bool_]], str, str, str]
+_COUNTS: _CellRule = (
+    lambda v: ~np.isfinite(v) | (v < 0) | (v != np.floor(v)),
+    "ticket counts (whole numbers >= 0, no missing values)",
+    "cells do not",
+    "age buckets",
+)
+_RATES: _CellRule = (
+    lambda v: ~np.isnan(v) & ((v < 0) | (v > 1)),
+    "rates in [0, 1] (or NaN)",
+    "values are outside",
+    "groups",
+)
+
+
+def _prepare(
+    data: object, who: str, name: str, rule: _CellRule, ax: Any, inch_per_row: float
+) -> tuple[pd.DataFrame, F64, list[str], list[str], Any]:
+    """Check a frame to plot; return it, its float values, row and column names and the axes.
+
+    Cells that break `rule` raise ``"{who}: {name} must hold {what}; {n} {verdict} (first
+    {rows}: ...)."``. A new figure is ``max(5, 1 + inch_per_row * rows)`` inches wide.
+    """
+    invalid, what, verdict, row_noun = rule
+    frame = _numeric_frame(data, who, name)
+    values = frame.to_numpy(dtype=np.float64)
+    bad = invalid(values)
+    if bad.any():
+        rows = frame.index[np.asarray(bad.any(axis=1), dtype=bool)]
+        raise ValidationError(
+            f"{who}: {name} must hold {what}; {int(bad.sum())} {verdict} "
+            f"(first {row_noun}: {format_ids(rows)})."
+        )
+    row_names, column_names = _names(frame.index), _names(frame.columns)
+    size = (max(5.0, 1.0 + inch_per_row * len(row_names)), 4.0)
+    return frame, values, row_names, column_names, axes_or_new(ax, size)
+
+
+def _names(index: pd.Index) -> list[str]:
+    return [str(v) for v in index]
 
 
 def _colours(names: list[str], plt: Any) -> list[Any]:
@@ -107,19 +156,7 @@ def plot_backlog_ageing(ageing: pd.DataFrame, *, ax: Any = None, title: str | No
     import matplotlib.pyplot as plt
 
     who = "plot_backlog_ageing"
-    frame = _numeric_frame(ageing, who, "ageing")
-    values = frame.to_numpy(dtype=np.float64)
-    invalid = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
-    if invalid.any():
-        rows = frame.index[invalid.any(axis=1)]
-        raise ValidationError(
-            f"{who}: ageing must hold ticket counts (whole numbers >= 0, no missing values); "
-            f"{int(invalid.sum())} cells do not (first age buckets: {format_ids(rows)})."
-        )
-    labels = [str(v) for v in frame.index]
-    groups = [str(c) for c in frame.columns]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(5.0, 1.0 + 0.9 * len(labels)), 4.0))
+    frame, values, labels, groups, ax = _prepare(ageing, who, "ageing", _COUNTS, ax, 0.9)
     x = np.arange(len(labels))
     bottom = np.zeros(len(labels))
     for column, name, colour in zip(values.T, groups, _colours(groups, plt), strict=True):
@@ -193,19 +230,9 @@ def plot_sla_breaches(
     from matplotlib.ticker import PercentFormatter
 
     who = "plot_sla_breaches"
-    frame = _numeric_frame(breach_rates, who, "breach_rates")
-    values = frame.to_numpy(dtype=np.float64)
-    outside = ~np.isnan(values) & ((values < 0) | (values > 1))
-    if outside.any():
-        rows = frame.index[outside.any(axis=1)]
-        raise ValidationError(
-            f"{who}: breach_rates must hold rates in [0, 1] (or NaN); {int(outside.sum())} "
-            f"values are outside (first groups: {format_ids(rows)})."
-        )
-    groups = [str(v) for v in frame.index]
-    targets = [str(c) for c in frame.columns]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(5.0, 1.0 + 1.2 * len(groups)), 4.0))
+    frame, values, groups, targets, ax = _prepare(
+        breach_rates, who, "breach_rates", _RATES, ax, 1.2
+    )
     x = np.arange(len(groups))
     width = 0.8 / len(targets)
     cycle = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])

@@ -15,7 +15,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import check_param_number, check_random_state, coerce_timestamp
+from crmcore._validation import check_param_number, coerce_timestamp, random_generator
 from crmcore.exceptions import ValidationError
 from crmcore.pipeline import Pipeline, salesforce_pipeline
 
@@ -287,12 +287,7 @@ def simulate_pipeline(
             f"The 'owners' parameter of {who} must be a non-empty sequence of str. "
             f"Got {owners!r} instead."
         )
-    check_random_state(random_state, who=who)
-    rng = (
-        random_state
-        if isinstance(random_state, np.random.Generator)
-        else np.random.default_rng(random_state)
-    )
+    rng = random_generator(random_state, who=who)
     if pipeline is None:
         pipeline = salesforce_pipeline()
     names, open_names, _, _ = _names(pipeline)
@@ -375,19 +370,17 @@ def simulate_pipeline(
         mv_day = (t_move + int(t0.value // 10**9) % 86_400) // 86_400
         mv_close = np.where(closes, mv_day, mv_close)
 
-        sel = np.flatnonzero(moved)
-        ev_opp.append(active[sel])
-        ev_t.append(t_move[sel])
-        ev_state.append(nxt[sel])
-        ev_amount.append(mv_amount[sel])
-        ev_close.append(mv_close[sel])
-        sel_u = np.flatnonzero(upd)
-        ev_opp.append(active[sel_u])
-        ev_t.append(t_upd[sel_u])
-        ev_state.append(upd_state[sel_u])
-        ev_amount.append(new_amount[sel_u])
-        ev_close.append(new_close[sel_u])
-        total += sel.size + sel_u.size
+        # the moves first, then the updates (the order the events are numbered in)
+        for written, *columns in (
+            (moved, active, t_move, nxt, mv_amount, mv_close),
+            (upd, active, t_upd, upd_state, new_amount, new_close),
+        ):
+            rows = np.flatnonzero(written)
+            for events, values in zip(
+                (ev_opp, ev_t, ev_state, ev_amount, ev_close), columns, strict=True
+            ):
+                events.append(values[rows])
+            total += rows.size
         if total > _MAX_EVENTS:
             raise ValidationError(
                 f"{who}: more than {_MAX_EVENTS:,} events would be generated. Hint: lower "

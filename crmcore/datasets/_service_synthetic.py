@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import check_param_number, check_random_state
+from crmcore._validation import check_param_number, random_generator
 from crmcore.exceptions import ValidationError
 
 __all__ = ["simulate_tickets"]
@@ -114,6 +114,17 @@ def _lognormal(rng: np.random.Generator, median: Any, sigma: float, n: int) -> A
     """Whole seconds >= 1 from a log-normal with the given median(s)."""
     draws = np.exp(rng.normal(np.log(median), sigma, n))
     return np.maximum(np.ceil(draws), 1).astype(np.int64)
+
+
+def _after_delays(
+    rng: np.random.Generator, start: Any, medians: tuple[float, ...], n: int
+) -> list[Any]:
+    """Times of steps that follow each other: each one a log-normal delay after the one before."""
+    out: list[Any] = []
+    for median in medians:
+        start = start + _lognormal(rng, median, 1.0, n)
+        out.append(start)
+    return out
 
 
 def _local(seconds: Any, tz: str) -> pd.DatetimeIndex:
@@ -304,12 +315,7 @@ def simulate_tickets(
             f"Got {tickets_per_customer!r} instead."
         )
     _zone(tz)
-    check_random_state(random_state, who=who)
-    rng = (
-        random_state
-        if isinstance(random_state, np.random.Generator)
-        else np.random.default_rng(random_state)
-    )
+    rng = random_generator(random_state, who=who)
     t0 = _instant(start, "start", tz)
     t1 = _instant(end, "end", tz)
     start_s = -(-t0.value // _NS)  # first whole second at or after start
@@ -356,8 +362,7 @@ def simulate_tickets(
 
     one_touch = rng.random(n) < np.where(live, 2 * _ONE_TOUCH_P, _ONE_TOUCH_P)
     pending = ~one_touch & (rng.random(n) < _PENDING_P)
-    asked = first + _lognormal(rng, 2.0 * _HOUR, 1.0, n)
-    answered = asked + _lognormal(rng, 20.0 * _HOUR, 1.0, n)
+    asked, answered = _after_delays(rng, first, (2.0 * _HOUR, 20.0 * _HOUR), n)
     times[:, 4] = times[:, 5] = asked
     times[:, 6] = times[:, 7] = answered
     happens[:, 4:8] = pending[:, None]
@@ -374,8 +379,7 @@ def simulate_tickets(
     happens[:, 3] = noted
 
     reopened = rng.random(n) < _REOPEN_P
-    back = solved + _lognormal(rng, 1.0 * _DAY, 1.0, n)
-    solved_again = back + _lognormal(rng, 6.0 * _HOUR, 1.0, n)
+    back, solved_again = _after_delays(rng, solved, (1.0 * _DAY, 6.0 * _HOUR), n)
     times[:, 10] = times[:, 11] = back
     times[:, 12] = times[:, 13] = solved_again
     happens[:, 10:14] = reopened[:, None]

@@ -8,7 +8,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import check_param_number, check_random_state, coerce_timestamp, format_ids
+from crmcore._validation import check_param_number, coerce_timestamp, format_ids, random_generator
 from crmcore.exceptions import ValidationError
 
 __all__ = ["generate_transactions"]
@@ -124,12 +124,7 @@ def generate_transactions(
         raise ValidationError(
             f"The 'currency' parameter of {who} must be a str or None. Got {currency!r} instead."
         )
-    check_random_state(random_state, who=who)
-    rng = (
-        random_state
-        if isinstance(random_state, np.random.Generator)
-        else np.random.default_rng(random_state)
-    )
+    rng = random_generator(random_state, who=who)
     t0 = coerce_timestamp(start, name="start", who=who).normalize()
     t1 = coerce_timestamp(end, name="end", who=who).normalize()
     span_days = int((t1 - t0).days)

@@ -759,10 +759,7 @@ class Opportunity:
         InvalidStageTransition
             As :meth:`move_to` (a second close included).
         """
-        self._require_pipeline(pipeline, "close_won")
-        if not pipeline.won_names:
-            raise ValidationError(f"Opportunity {self.id!r}: the pipeline has no won stage.")
-        return self.move_to(pipeline.won_names[0], at=at, pipeline=pipeline)
+        return self._close("won", at, pipeline)
 
     def close_lost(
         self, *, at: dt.datetime, pipeline: Pipeline, reason: str | None = None
@@ -778,8 +775,12 @@ class Opportunity:
         InvalidStageTransition
             As :meth:`move_to` (a second close included).
         """
-        self._require_pipeline(pipeline, "close_lost")
-        if not pipeline.lost_names:
-            raise ValidationError(f"Opportunity {self.id!r}: the pipeline has no lost stage.")
-        moved = self.move_to(pipeline.lost_names[0], at=at, pipeline=pipeline)
-        return attrs.evolve(moved, lost_reason=reason)
+        return attrs.evolve(self._close("lost", at, pipeline), lost_reason=reason)
+
+    def _close(self, outcome: str, at: dt.datetime, pipeline: Pipeline) -> Opportunity:
+        """Move to the pipeline's first stage of `outcome` ("won" or "lost")."""
+        self._require_pipeline(pipeline, f"close_{outcome}")
+        names = pipeline.won_names if outcome == "won" else pipeline.lost_names
+        if not names:
+            raise ValidationError(f"Opportunity {self.id!r}: the pipeline has no {outcome} stage.")
+        return self.move_to(names[0], at=at, pipeline=pipeline)

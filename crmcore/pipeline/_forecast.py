@@ -336,6 +336,19 @@ def _default_grid(amounts: FloatArray, q: FloatArray) -> float:
         step /= 2.0
 
 
+def _refuse_rows(bad: npt.NDArray[np.bool_], ids: Any, rule: str, column: str, who: str) -> None:
+    """Raise a ValidationError for the rows where `bad` is True (`ids` as str), if any."""
+    if bad.any():
+        raise ValidationError(
+            f"{who}: {rule}; {int(bad.sum())} of {bad.size} rows violate this (first ids: "
+            f"{', '.join(ids[bad][:5])}).",
+            rule=rule,
+            column=column,
+            count=int(bad.sum()),
+            first_ids=ids[bad][:5],
+        )
+
+
 def _as_dates(series: pd.Series[Any], who: str) -> npt.NDArray[np.datetime64]:
     values = pd.to_datetime(series, errors="coerce")
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -500,28 +513,12 @@ def forecast_revenue(
     ids = frame["opportunity_id"].astype(str).to_numpy()
     amounts = pd.to_numeric(frame["amount"], errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(amounts) | (amounts < 0)
-    if bad.any():
-        raise ValidationError(
-            f"{who}: amount must be a finite number >= 0; {int(bad.sum())} of {bad.size} rows "
-            f"violate this (first ids: {', '.join(ids[bad][:5])}).",
-            rule="amount must be a finite number >= 0",
-            column="amount",
-            count=int(bad.sum()),
-            first_ids=ids[bad][:5],
-        )
+    _refuse_rows(bad, ids, "amount must be a finite number >= 0", "amount", who)
     amounts = amounts * (1.0 - float(amount_slip))
     if model is None:
         prob = pd.to_numeric(frame["probability"], errors="coerce").to_numpy(dtype=np.float64)
         badp = ~((prob >= 0) & (prob <= 1))
-        if badp.any():
-            raise ValidationError(
-                f"{who}: probability must be in [0, 1]; {int(badp.sum())} of {badp.size} rows "
-                f"violate this (first ids: {', '.join(ids[badp][:5])}).",
-                rule="probability must be in [0, 1]",
-                column="probability",
-                count=int(badp.sum()),
-                first_ids=ids[badp][:5],
-            )
+        _refuse_rows(badp, ids, "probability must be in [0, 1]", "probability", who)
         close = _as_dates(frame["expected_close"], who)
         shift = np.timedelta64(round(float(close_slip_days) * _DAY_NS), "ns")
         close = close + shift

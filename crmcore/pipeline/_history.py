@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable
-from typing import Any, Final, cast
+from typing import Any, Final, NoReturn, cast
 
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import first_ids, format_ids, require_columns, to_pandas
+from crmcore._validation import fail_for_ids, format_ids, parse_or_raise, require_columns, to_pandas
 from crmcore.exceptions import InvalidStageTransition, ValidationError
 from crmcore.money import Money
 from crmcore.pipeline._entities import (
@@ -81,81 +81,56 @@ def coerce_as_of(value: Any, *, who: str, name: str = "as_of") -> pd.Timestamp:
     ...              who="snapshot")
     Timestamp('2024-03-31 10:00:00+0000', tz='UTC')
     """
-    ok = isinstance(value, (str, dt.date, np.datetime64, pd.Timestamp))
-    ts: Any = pd.NaT
-    if ok:
-        try:
-            ts = pd.Timestamp(value)
-        except (TypeError, ValueError, OverflowError):
-            ts = pd.NaT
-    if not ok or ts is pd.NaT:
-        raise ValidationError(
-            f"{who}: {name} must be a date, datetime, pandas Timestamp or ISO 8601 string; "
-            f"got {value!r} ({type(value).__name__})."
-        )
+    expected = "a date, datetime, pandas Timestamp or ISO 8601 string"
+    refusal = f"{who}: {name} must be {expected}; got {value!r} ({type(value).__name__})."
+    ts = parse_or_raise(pd.Timestamp, value, (str, dt.date, np.datetime64, pd.Timestamp), refusal)
     if ts.tzinfo is None:
         return cast(pd.Timestamp, ts.tz_localize("UTC"))
     return cast(pd.Timestamp, ts.tz_convert("UTC"))
 
 
-def _utc_column(series: pd.Series[Any], column: str, who: str) -> pd.Series[Any]:
-    """A datetime column as datetime64[ns, UTC] (naive values are UTC)."""
+def _parsed_datetimes(series: pd.Series[Any], column: str, who: str, *, utc: bool) -> Any:
+    """Parse a datetime column to UTC if `utc` (naive means UTC), else to naive local times."""
     dtype = series.dtype
+    noun = "datetimes" if utc else "dates"
     if isinstance(dtype, pd.DatetimeTZDtype):
-        out = series.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_dtype(dtype):
-        out = series.dt.tz_localize("UTC")
-    elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return series.dt.tz_convert("UTC") if utc else series.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return series.dt.tz_localize("UTC") if utc else series
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         raise ValidationError(
-            f"{who}: column {column!r} must hold datetimes; got dtype {dtype} "
+            f"{who}: column {column!r} must hold {noun}; got dtype {dtype} "
             f"(first values: {format_ids(series.head(2))})."
         )
-    else:
-        kind = pd.api.types.infer_dtype(series, skipna=True)
-        try:
-            if kind == "string":
-                out = pd.to_datetime(series, format="ISO8601", utc=True)
-            elif kind in ("datetime", "datetime64", "date", "empty"):
-                out = pd.to_datetime(series, utc=True)
-            else:
-                raise ValueError(kind)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise ValidationError(
-                f"{who}: column {column!r} must hold datetimes or ISO 8601 strings "
-                f"(first values: {format_ids(series.head(2))}). Hint: convert it with "
-                "pandas.to_datetime(..., utc=True) first."
-            ) from exc
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    try:
+        if kind == "string":
+            out = pd.to_datetime(series, format="ISO8601", utc=utc)
+        elif kind in ("datetime", "datetime64", "date", "empty"):
+            out = pd.to_datetime(series, utc=utc)
+        else:
+            raise ValueError(kind)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationError(
+            f"{who}: column {column!r} must hold {noun} or ISO 8601 strings"
+            + ("" if utc else " in one time zone")
+            + f" (first values: {format_ids(series.head(2))})."
+            + (" Hint: convert it with pandas.to_datetime(..., utc=True) first." if utc else "")
+        ) from exc
+    if not utc and isinstance(out.dtype, pd.DatetimeTZDtype):
+        out = out.dt.tz_localize(None)
+    return out
+
+
+def _utc_column(series: pd.Series[Any], column: str, who: str) -> pd.Series[Any]:
+    """A datetime column as datetime64[ns, UTC] (naive values are UTC)."""
+    out = _parsed_datetimes(series, column, who, utc=True)
     return cast("pd.Series[Any]", out.astype("datetime64[ns, UTC]"))
 
 
 def _date_column(series: pd.Series[Any], column: str, who: str) -> pd.Series[Any]:
     """A date column as naive datetime64[ns] at midnight (a tz-aware value keeps its date)."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        out = series.dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_dtype(dtype):
-        out = series
-    elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        raise ValidationError(
-            f"{who}: column {column!r} must hold dates; got dtype {dtype} "
-            f"(first values: {format_ids(series.head(2))})."
-        )
-    else:
-        kind = pd.api.types.infer_dtype(series, skipna=True)
-        try:
-            if kind == "string":
-                out = pd.to_datetime(series, format="ISO8601")
-            elif kind in ("datetime", "datetime64", "date", "empty"):
-                out = pd.to_datetime(series)
-            else:
-                raise ValueError(kind)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise ValidationError(
-                f"{who}: column {column!r} must hold dates or ISO 8601 strings in one time "
-                f"zone (first values: {format_ids(series.head(2))})."
-            ) from exc
-        if isinstance(out.dtype, pd.DatetimeTZDtype):
-            out = out.dt.tz_localize(None)
+    out = _parsed_datetimes(series, column, who, utc=False)
     return cast("pd.Series[Any]", out.astype("datetime64[ns]").dt.normalize())
 
 
@@ -205,19 +180,8 @@ def _fail_ids(
     hint: str = "",
     *,
     column: str | None = None,
-) -> None:
-    unique = pd.unique(np.asarray(ids, dtype=object))
-    text = (
-        f"{who}: {rule}; {len(unique):,} opportunities break this rule "
-        f"(first ids: {format_ids(unique)})."
-    )
-    raise kind(
-        f"{text} Hint: {hint}" if hint else text,
-        rule=rule,
-        column=column,
-        count=len(unique),
-        first_ids=first_ids(unique),
-    )
+) -> NoReturn:
+    fail_for_ids(who, rule, ids, noun="opportunities", hint=hint, column=column, kind=kind)
 
 
 def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history") -> pd.DataFrame:
@@ -320,27 +284,21 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
     else:
         prob = pd.Series(np.nan, index=raw.index, dtype="float64")
 
+    row_ids = ids.to_numpy()
+
+    def refuse(bad: np.ndarray[Any, Any], rule: str, column: str, hint: str = "") -> None:
+        if bad.any():
+            _fail_ids(ValidationError, who, rule, row_ids[bad], hint, column=column)
+
     amt = amount.to_numpy()
-    bad = ~np.isfinite(amt)
-    if bad.any():
-        _fail_ids(
-            ValidationError,
-            who,
-            "amount must be a finite number",
-            ids.to_numpy()[bad],
-            column="amount",
-        )
+    refuse(~np.isfinite(amt), "amount must be a finite number", "amount")
     p = prob.to_numpy()
-    bad = ~np.isnan(p) & ~((p >= 0.0) & (p <= 1.0))
-    if bad.any():
-        _fail_ids(
-            ValidationError,
-            who,
-            "probability must be in [0, 1] (or missing for the stage default)",
-            ids.to_numpy()[bad],
-            "a probability in percent (0-100) must be divided by 100.",
-            column="probability",
-        )
+    refuse(
+        ~np.isnan(p) & ~((p >= 0.0) & (p <= 1.0)),
+        "probability must be in [0, 1] (or missing for the stage default)",
+        "probability",
+        "a probability in percent (0-100) must be divided by 100.",
+    )
 
     # ---- stages
     names = pd.Index(pipeline.names)
@@ -349,38 +307,28 @@ def read_history(history: Any, pipeline: Pipeline, *, who: str = "read_history")
     bad = code < 0
     if bad.any():
         unknown = pd.unique(stage.to_numpy()[bad])
-        _fail_ids(
-            ValidationError,
-            who,
+        refuse(
+            bad,
             f"stage must be a stage of the pipeline; unknown stages "
             f"{format_ids(repr(s) for s in unknown)}",
-            ids.to_numpy()[bad],
+            "stage",
             f"the pipeline's stages are {', '.join(pipeline.names)}.",
-            column="stage",
         )
     stage_order = np.array([s.order for s in pipeline.stages], dtype=np.int64)[code]
     outcomes = np.array([s.outcome.value for s in pipeline.stages], dtype=object)[code]
     default_p = np.array([s.probability for s in pipeline.stages], dtype=np.float64)[code]
     won = np.array([s.outcome is StageOutcome.WON for s in pipeline.stages], dtype=bool)[code]
     lost = np.array([s.outcome is StageOutcome.LOST for s in pipeline.stages], dtype=bool)[code]
-    bad = won & ~np.isnan(p) & (p < 1.0)
-    if bad.any():
-        _fail_ids(
-            ValidationError,
-            who,
-            "a row in a won stage must have probability 1 (or missing)",
-            ids.to_numpy()[bad],
-            column="probability",
-        )
-    bad = lost & ~np.isnan(p) & (p > 0.0)
-    if bad.any():
-        _fail_ids(
-            ValidationError,
-            who,
-            "a row in a lost stage must have probability 0 (or missing)",
-            ids.to_numpy()[bad],
-            column="probability",
-        )
+    refuse(
+        won & ~np.isnan(p) & (p < 1.0),
+        "a row in a won stage must have probability 1 (or missing)",
+        "probability",
+    )
+    refuse(
+        lost & ~np.isnan(p) & (p > 0.0),
+        "a row in a lost stage must have probability 0 (or missing)",
+        "probability",
+    )
 
     # ---- order: (opportunity_id, changed_at, row order)
     id_codes, id_uniques = pd.factorize(ids)  # then rank the few uniques: cheaper than sort=True

@@ -47,6 +47,23 @@ def _ids_with_origin(ids: pd.Index) -> pd.Series:
     return out
 
 
+def _share_curve(ids: pd.Index, shares: npt.NDArray[np.float64], share_col: str) -> pd.DataFrame:
+    """The frame of the Lorenz and whale curves, one row per point 0..n.
+
+    Point 0 is the origin (no customer), point k the first k customers of `ids`;
+    `shares` (n + 1 values) goes to the column `share_col`.
+    """
+    n = len(ids)
+    return _frame(
+        {
+            "customer_id": _ids_with_origin(ids),
+            "customer_share": np.arange(n + 1, dtype=np.float64) / n,
+            share_col: shares,
+        },
+        index=pd.RangeIndex(n + 1, name="point"),
+    )
+
+
 def _gini_kernel(sorted_ascending: npt.NDArray[np.float64]) -> float:
     """Kernel: Gini of non-negative values sorted ascending with a positive sum."""
     n = len(sorted_ascending)
@@ -104,18 +121,10 @@ def lorenz_curve(
     who = "lorenz_curve"
     ids, arr = _nonnegative_values(values, value_col=value_col, customer_col=customer_col, who=who)
     order = _order_desc(ids, arr)[::-1]
-    n = len(arr)
     cumulative = np.cumsum(arr[order])
     cumulative /= cumulative[-1]
     cumulative[-1] = 1.0
-    return _frame(
-        {
-            "customer_id": _ids_with_origin(ids[order]),
-            "customer_share": np.arange(n + 1, dtype=np.float64) / n,
-            "value_share": np.concatenate([[0.0], cumulative]),
-        },
-        index=pd.RangeIndex(n + 1, name="point"),
-    )
+    return _share_curve(ids[order], np.concatenate([[0.0], cumulative]), "value_share")
 
 
 def gini(values: Any, *, value_col: str | None = None, customer_col: str | None = None) -> float:
@@ -278,14 +287,7 @@ def whale_curve(
     cumulative = np.concatenate([[0.0], np.cumsum(unit[order]) / float(unit[order].sum())])
     cumulative[-1] = 1.0
     peak = int(np.argmax(cumulative))
-    curve = _frame(
-        {
-            "customer_id": _ids_with_origin(ids[order]),
-            "customer_share": np.arange(n + 1, dtype=np.float64) / n,
-            "profit_share": cumulative,
-        },
-        index=pd.RangeIndex(n + 1, name="point"),
-    )
+    curve = _share_curve(ids[order], cumulative, "profit_share")
     curve.attrs["peak_customer_share"] = peak / n
     curve.attrs["peak_profit_share"] = float(cumulative[peak])
     return curve

@@ -50,6 +50,13 @@ class SegmentCoverage(NamedTuple):
     overlaps: tuple[tuple[str, tuple[str, ...]], ...]
 
 
+def _maps_to(value: Any, kind: type) -> bool:
+    """True when `value` is a Mapping whose every value is a `kind` but not a str."""
+    return isinstance(value, Mapping) and all(
+        isinstance(v, kind) and not isinstance(v, str) for v in value.values()
+    )
+
+
 def _check_dims(dims: Sequence[str], who: str) -> tuple[str, ...]:
     if not isinstance(dims, Iterable) or isinstance(dims, Mapping):
         raise ValidationError(
@@ -256,9 +263,7 @@ class SegmentMap:
         who = "SegmentMap.from_codes"
         dims = _check_dims(dims, who)
         shape = _check_bins(bins, len(dims), who)
-        if not isinstance(codes, Mapping) or any(
-            isinstance(v, str) or not isinstance(v, Iterable) for v in codes.values()
-        ):
+        if not _maps_to(codes, Iterable):
             raise ValidationError(
                 f"{who}: codes must map segment names to lists of code strings, e.g. "
                 f'{{"Premium": ["444", "443"]}}; got {codes!r}.'
@@ -304,9 +309,7 @@ class SegmentMap:
         dims = _check_dims(dims, who)
         if len(dims) != 2:
             raise ValidationError(f"{who}: a grid has exactly two dims; got {dims!r}.")
-        if not isinstance(grid, Mapping) or any(
-            isinstance(row, str) or not isinstance(row, Sequence) for row in grid.values()
-        ):
+        if not _maps_to(grid, Sequence):
             raise ValidationError(
                 f"{who}: grid must map each first-dimension score to a list of segment names, "
                 f'e.g. {{2: ["New", "Best"], 1: ["Lost", "Lapsed"]}}; got {grid!r}.'

@@ -177,6 +177,23 @@ def _as_utc_ns(value: Any, name: str) -> tuple[I64, bool, pd.Index | None]:
     return out, False, index
 
 
+def _broadcast_pair(
+    a: I64, a_scalar: bool, b: I64, b_scalar: bool, who: str, names: tuple[str, str]
+) -> tuple[I64, I64]:
+    """Repeat a scalar side to the other side's length; two arrays must have equal lengths."""
+    if len(a) != len(b):
+        if a_scalar:
+            a = np.full(len(b), a[0], dtype=np.int64)
+        elif b_scalar:
+            b = np.full(len(a), b[0], dtype=np.int64)
+        else:
+            raise ValidationError(
+                f"{who} needs {names[0]!r} and {names[1]!r} of equal length; got {len(a)} and "
+                f"{len(b)}."
+            )
+    return a, b
+
+
 class BusinessCalendar:
     """Working hours per weekday in a time zone, with holidays.
 
@@ -402,16 +419,7 @@ class BusinessCalendar:
         """
         s, s_scalar, index = _as_utc_ns(start, "start")
         e, e_scalar, _ = _as_utc_ns(end, "end")
-        if len(s) != len(e):
-            if s_scalar:
-                s = np.full(len(e), s[0], dtype=np.int64)
-            elif e_scalar:
-                e = np.full(len(s), e[0], dtype=np.int64)
-            else:
-                raise ValidationError(
-                    f"working_time needs 'start' and 'end' of equal length; got {len(s)} and "
-                    f"{len(e)}."
-                )
+        s, e = _broadcast_pair(s, s_scalar, e, e_scalar, "working_time", ("start", "end"))
         missing = (s == _NAT) | (e == _NAT)
         bad = np.flatnonzero(~missing & (e < s))
         if len(bad):
@@ -467,16 +475,7 @@ class BusinessCalendar:
         """
         s, s_scalar, index = _as_utc_ns(start, "start")
         d, d_scalar = _durations(duration)
-        if len(s) != len(d):
-            if s_scalar:
-                s = np.full(len(d), s[0], dtype=np.int64)
-            elif d_scalar:
-                d = np.full(len(s), d[0], dtype=np.int64)
-            else:
-                raise ValidationError(
-                    f"add_working_time needs 'start' and 'duration' of equal length; got {len(s)} "
-                    f"and {len(d)}."
-                )
+        s, d = _broadcast_pair(s, s_scalar, d, d_scalar, "add_working_time", ("start", "duration"))
         missing = (s == _NAT) | (d == _NAT)
         neg = np.flatnonzero(~missing & (d < 0))
         if len(neg):

@@ -21,13 +21,20 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import attrs
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import first_ids, format_ids, require_columns, to_pandas
+from crmcore._validation import (
+    fail_for_ids,
+    first_ids,
+    format_ids,
+    parse_or_raise,
+    require_columns,
+    to_pandas,
+)
 from crmcore.exceptions import CRMWarning, InvalidTransition, ValidationError
 from crmcore.service._entities import (
     TICKET_TRANSITIONS,
@@ -82,21 +89,14 @@ def _fail(
     noun: str = "tickets",
     hint: str = "",
     column: str | None = None,
-) -> None:
-    unique = pd.unique(np.asarray(ids, dtype=object))
-    text = (
-        f"{who}: {rule}; {len(unique):,} {noun} break this rule (first ids: {format_ids(unique)})."
-    )
-    raise ValidationError(
-        f"{text} Hint: {hint}" if hint else text,
-        rule=rule,
-        column=column,
-        count=len(unique),
-        first_ids=first_ids(unique),
-    )
+) -> NoReturn:
+    fail_for_ids(who, rule, ids, noun=noun, hint=hint, column=column)
 
 
 # ====================================================================== time
+
+
+_INSTANT_TYPES: Final = (str, dt.datetime, np.datetime64, pd.Timestamp)
 
 
 def coerce_aware(value: Any, *, who: str, name: str = "as_of") -> pd.Timestamp:
@@ -107,18 +107,9 @@ def coerce_aware(value: Any, *, who: str, name: str = "as_of") -> pd.Timestamp:
     >>> coerce_aware("2024-03-31T12:00+02:00", who="sla_status")
     Timestamp('2024-03-31 10:00:00+0000', tz='UTC')
     """
-    ts: Any = pd.NaT
-    ok = isinstance(value, (str, dt.datetime, np.datetime64, pd.Timestamp))
-    if ok:
-        try:
-            ts = pd.Timestamp(value)
-        except (TypeError, ValueError, OverflowError):
-            ts = pd.NaT
-    if not ok or ts is pd.NaT:
-        raise ValidationError(
-            f"{who}: {name} must be a tz-aware datetime, pandas Timestamp or ISO 8601 string "
-            f"with an offset; got {value!r} ({type(value).__name__})."
-        )
+    expected = "a tz-aware datetime, pandas Timestamp or ISO 8601 string with an offset"
+    refusal = f"{who}: {name} must be {expected}; got {value!r} ({type(value).__name__})."
+    ts = parse_or_raise(pd.Timestamp, value, _INSTANT_TYPES, refusal)
     if ts.tzinfo is None:
         raise ValidationError(
             f"{who}: {name} must be tz-aware; got the naive timestamp {ts}. Hint: give the zone, "
@@ -131,10 +122,8 @@ def coerce_aware(value: Any, *, who: str, name: str = "as_of") -> pd.Timestamp:
 _OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$"
 
 
-def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: Any) -> I64:
-    """A tz-aware timestamp column as UTC nanoseconds; naive or missing values raise."""
-    dtype = series.dtype
-    missing = np.asarray(series.isna().to_numpy(), dtype=bool)
+def _refuse_missing(missing: np.ndarray[Any, Any], column: str, who: str, ids: Any) -> None:
+    """Raise a ValidationError naming the rows (by id) where `missing` is True, if any."""
     if missing.any():
         _fail(
             who,
@@ -143,6 +132,12 @@ def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: Any) -> I64:
             noun="rows",
             column=column,
         )
+
+
+def _aware_ns(series: pd.Series[Any], column: str, who: str, ids: Any) -> I64:
+    """A tz-aware timestamp column as UTC nanoseconds; naive or missing values raise."""
+    dtype = series.dtype
+    _refuse_missing(np.asarray(series.isna().to_numpy(), dtype=bool), column, who, ids)
     if isinstance(dtype, pd.DatetimeTZDtype):
         out = series.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_dtype(dtype):
@@ -204,15 +199,8 @@ def _codes(
 ) -> I8:
     """Case-insensitive enum values (strings or enum members) as int8 codes; -1 = missing."""
     inverse, uniques = pd.factorize(series, use_na_sentinel=True)
-    missing = inverse < 0
-    if missing.any() and not allow_missing:
-        _fail(
-            who,
-            f"column {column!r} must not have missing values",
-            ids[missing],
-            noun="rows",
-            column=column,
-        )
+    if not allow_missing:
+        _refuse_missing(inverse < 0, column, who, ids)
     names = [str(getattr(u, "value", u)).strip().lower() for u in uniques]
     table = np.array([mapping.get(name, -2) for name in names] + [-1], dtype=np.int8)
     codes = table[inverse]  # the sentinel -1 picks the trailing -1

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from crmcore.exceptions import ValidationError
 from crmcore.service._calendar import BusinessCalendar
 from crmcore.service._entities import TicketCategory, TicketChannel
 from crmcore.service._log import NAT, PRIORITIES, STATUS, priority_column, read_service_log
+
+if TYPE_CHECKING:  # annotations only
+    from crmcore.service._log import ServiceLog
 
 __all__ = [
     "backlog_ageing",
@@ -165,6 +168,25 @@ def _rate(
 
 def _require(by: str | None) -> tuple[str, ...]:
     return () if by is None else (by,)
+
+
+def _log_rate(
+    tickets: Any,
+    events: Any,
+    as_of: Any,
+    by: Any,
+    who: str,
+    measure: Callable[[ServiceLog], tuple[B, B]],
+) -> float | pd.Series[Any]:
+    """Read the service log, then `_rate` of the ``(hit, base)`` masks `measure` draws from it.
+
+    `by` is checked before the frames are read; the Series (when grouped) is named `who`.
+    """
+    by = _check_by(by, who)
+    log = read_service_log(tickets, events, as_of=as_of, who=who, require=_require(by))
+    hit, base = measure(log)
+    keys = None if by is None else log.tickets[by]
+    return _rate(hit, base, keys, by, who, who)
 
 
 # ====================================================================== ticket_metrics
@@ -446,13 +468,11 @@ def reopen_rate(
     >>> reopen_rate(t, e, as_of="2024-03-05T00:00Z")
     0.5
     """
-    who = "reopen_rate"
-    by = _check_by(by, who)
-    log = read_service_log(tickets, events, as_of=as_of, who=who, require=_require(by))
-    solved = log.count(log.status_changes("solved")) > 0
-    reopened = log.reopens() > 0
-    keys = None if by is None else log.tickets[by]
-    return _rate(reopened, solved, keys, by, "reopen_rate", who)
+
+    def reopened_of_solved(log: ServiceLog) -> tuple[B, B]:
+        return log.reopens() > 0, log.count(log.status_changes("solved")) > 0
+
+    return _log_rate(tickets, events, as_of, by, "reopen_rate", reopened_of_solved)
 
 
 def one_touch_rate(
@@ -501,13 +521,11 @@ def one_touch_rate(
     >>> one_touch_rate(t, e, as_of="2024-03-05T00:00Z")
     0.5
     """
-    who = "one_touch_rate"
-    by = _check_by(by, who)
-    log = read_service_log(tickets, events, as_of=as_of, who=who, require=_require(by))
-    resolved = np.isin(log.status_at_as_of(), _RESOLVED)
-    one = log.count(log.public_agent_replies()) == 1
-    keys = None if by is None else log.tickets[by]
-    return _rate(one, resolved, keys, by, "one_touch_rate", who)
+
+    def one_reply_of_resolved(log: ServiceLog) -> tuple[B, B]:
+        return log.count(log.public_agent_replies()) == 1, np.isin(log.status_at_as_of(), _RESOLVED)
+
+    return _log_rate(tickets, events, as_of, by, "one_touch_rate", one_reply_of_resolved)
 
 
 # ====================================================================== CSAT

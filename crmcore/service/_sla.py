@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from crmcore._validation import format_ids, nearest_name
+from crmcore._validation import format_ids, nearest_name, parse_or_raise
 from crmcore.exceptions import CRMWarning, ValidationError
 from crmcore.service._calendar import BusinessCalendar
 from crmcore.service._entities import TicketCategory, TicketStatus
@@ -74,19 +74,14 @@ def _fmt_td(td: pd.Timedelta) -> str:
 
 
 def _duration(value: Any, where: str) -> pd.Timedelta:
-    ok = isinstance(value, (str, dt.timedelta, np.timedelta64, pd.Timedelta))
-    td: Any = pd.NaT
-    if ok:
-        try:
-            td = pd.Timedelta(value)
-        except (TypeError, ValueError, OverflowError):
-            td = pd.NaT
-    if td is pd.NaT:
-        raise ValidationError(
-            f"The 'targets' parameter of SlaPolicy must give durations as Timedelta-likes "
-            f"(pd.Timedelta, datetime.timedelta or strings such as '4h'); {where} is {value!r} "
-            f"({type(value).__name__})."
-        )
+    td = parse_or_raise(
+        pd.Timedelta,
+        value,
+        (str, dt.timedelta, np.timedelta64, pd.Timedelta),
+        "The 'targets' parameter of SlaPolicy must give durations as Timedelta-likes "
+        f"(pd.Timedelta, datetime.timedelta or strings such as '4h'); {where} is {value!r} "
+        f"({type(value).__name__}).",
+    )
     if td <= pd.Timedelta(0):
         raise ValidationError(
             f"The 'targets' parameter of SlaPolicy must give positive durations; {where} is {td}."
@@ -154,20 +149,27 @@ def _collection(value: Any, name: str) -> list[Any]:
     return items
 
 
+def _member_names(
+    items: Sequence[Any], allowed: Sequence[str], param: str, noun: str
+) -> list[str | None]:
+    """The lower-case enum texts of `items`; any not in `allowed` raise, naming `param`."""
+    names = [_enum_text(v) for v in items]
+    bad = [v for v, n in zip(items, names, strict=True) if n not in allowed]
+    if bad:
+        raise ValidationError(
+            f"The '{param}' parameter of SlaPolicy must hold {noun} "
+            f"({', '.join(allowed)}); got {format_ids(bad)}."
+        )
+    return names
+
+
 def _to_paused(value: Any) -> tuple[str, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ValidationError(
             f"The 'paused_statuses' parameter of SlaPolicy must be a collection of statuses; "
             f"got {value!r} ({type(value).__name__}). Hint: write ({value!r},) for one status."
         )
-    items = list(value)
-    names = [_enum_text(v) for v in items]
-    bad = [v for v, n in zip(items, names, strict=True) if n not in _STATUSES]
-    if bad:
-        raise ValidationError(
-            f"The 'paused_statuses' parameter of SlaPolicy must hold ticket statuses "
-            f"({', '.join(_STATUSES)}); got {format_ids(bad)}."
-        )
+    names = _member_names(list(value), _STATUSES, "paused_statuses", "ticket statuses")
     running = [s for s in ("new", "open") if s in names]
     if running:
         raise ValidationError(
@@ -181,13 +183,7 @@ def _to_categories(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
     items = _collection(value, "categories")
-    names = [_enum_text(v) for v in items]
-    bad = [v for v, n in zip(items, names, strict=True) if n not in _CATEGORIES]
-    if bad:
-        raise ValidationError(
-            f"The 'categories' parameter of SlaPolicy must hold ticket categories "
-            f"({', '.join(_CATEGORIES)}); got {format_ids(bad)}."
-        )
+    names = _member_names(items, _CATEGORIES, "categories", "ticket categories")
     return tuple(c for c in _CATEGORIES if c in names)
 
 

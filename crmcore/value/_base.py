@@ -79,6 +79,49 @@ def _is_real_number(value: Any) -> bool:
     )
 
 
+# the wording of _positive_params: fit's initial_params setting, or from_params' keywords
+_PARAM_TEXTS: dict[bool, tuple[str, str, str]] = {
+    True: (
+        "{who}: initial_params must give exactly {names}; ",
+        "{who}: initial_params[{p!r}] must be a positive finite number; got {v!r} ({t}).",
+        "{who}: every initial parameter must be a positive finite number; got {given}.",
+    ),
+    False: (
+        "{who}: expected parameters {names}; ",
+        "The {p!r} parameter of {who} must be a positive finite number. Got {v!r} ({t}) instead.",
+        "{who}: every parameter must be a positive finite number; got {given}.",
+    ),
+}
+
+
+def _positive_params(
+    given: Mapping[str, Any], names: Sequence[str], *, who: str, initial: bool
+) -> FloatArray:
+    """The values of `given` for `names`, in order, each checked a positive finite real number.
+
+    One check for the two ways parameter values come in: ``initial=True`` words the errors
+    for fit's ``initial_params`` setting, ``initial=False`` for ``from_params(**params)``.
+    Missing and unknown names are reported together, then the first non-number, then any
+    value that is not finite or not positive.
+    """
+    expected, not_number, not_positive = _PARAM_TEXTS[initial]
+    missing = [p for p in names if p not in given]
+    extra = [p for p in given if p not in names]
+    if missing or extra:
+        raise ValidationError(
+            expected.format(who=who, names=", ".join(names))
+            + f"missing: {', '.join(missing) or 'none'}, unknown: {', '.join(extra) or 'none'}."
+        )
+    for p in names:
+        if not _is_real_number(given[p]):
+            v = given[p]
+            raise ValidationError(not_number.format(who=who, p=p, v=v, t=type(v).__name__))
+    values = np.array([float(given[p]) for p in names], dtype=np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValidationError(not_positive.format(who=who, given=given))
+    return values
+
+
 class MaximumLikelihoodModel:
     """Base of every maximum-likelihood model in :mod:`crmcore.value` (not used directly).
 
@@ -176,26 +219,7 @@ class MaximumLikelihoodModel:
                 f"of {', '.join(names)} to positive numbers, or None. Got "
                 f"{self.initial_params!r} ({type(self.initial_params).__name__}) instead."
             )
-        given = dict(self.initial_params)
-        missing = [p for p in names if p not in given]
-        extra = [p for p in given if p not in names]
-        if missing or extra:
-            raise ValidationError(
-                f"{who}: initial_params must give exactly {', '.join(names)}; "
-                f"missing: {', '.join(missing) or 'none'}, unknown: {', '.join(extra) or 'none'}."
-            )
-        for p in names:
-            if not _is_real_number(given[p]):
-                raise ValidationError(
-                    f"{who}: initial_params[{p!r}] must be a positive finite number; got "
-                    f"{given[p]!r} ({type(given[p]).__name__})."
-                )
-        values = np.array([float(given[p]) for p in names], dtype=np.float64)
-        if not np.all(np.isfinite(values)) or np.any(values <= 0):
-            raise ValidationError(
-                f"{who}: every initial parameter must be a positive finite number; got {given}."
-            )
-        return np.log(values)
+        return np.log(_positive_params(dict(self.initial_params), names, who=who, initial=True))
 
     # ------------------------------------------------------------------ optimisation
     def _penalised(
@@ -526,24 +550,7 @@ class MaximumLikelihoodModel:
         """
         who = f"{cls.__name__}.from_params"
         names = cls._param_names
-        missing = [p for p in names if p not in params]
-        extra = [p for p in params if p not in names]
-        if missing or extra:
-            raise ValidationError(
-                f"{who}: expected parameters {', '.join(names)}; "
-                f"missing: {', '.join(missing) or 'none'}, unknown: {', '.join(extra) or 'none'}."
-            )
-        for p in names:
-            if not _is_real_number(params[p]):
-                raise ValidationError(
-                    f"The {p!r} parameter of {who} must be a positive finite number. "
-                    f"Got {params[p]!r} ({type(params[p]).__name__}) instead."
-                )
-        values = np.array([float(params[p]) for p in names], dtype=np.float64)
-        if not np.all(np.isfinite(values)) or np.any(values <= 0):
-            raise ValidationError(
-                f"{who}: every parameter must be a positive finite number; got {params}."
-            )
+        values = _positive_params(params, names, who=who, initial=False)
         model = cls()
         model.params_ = pd.Series(values, index=list(names), name="estimate", dtype=np.float64)
         k = len(names)

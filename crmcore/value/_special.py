@@ -46,6 +46,8 @@ rule", SIAM Review 56(3), 385-458.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln
@@ -131,6 +133,27 @@ def _quad_setup(
     return h, n_nodes, log_norm, y_lo, log_y_lo, ~np.isfinite(w_hi - w_lo)
 
 
+def _quad_blocks(
+    h: Array, n_nodes: IntArray, y_lo: Array
+) -> Iterator[tuple[IntArray, Array, Array, Array]]:
+    """Blocks of rows of the trapezoidal rule with their nodes (from :func:`_quad_setup`).
+
+    Rows are taken in order of node count, at most ``_QUAD_CELLS`` rows x nodes per block;
+    each block gives ``(row indices, j h, y_j, 1 - e^{-y_j})`` with ``j`` up to the block's
+    largest node count (a row's extra nodes lie beyond its right tail: negligible terms).
+    """
+    order = np.argsort(n_nodes, kind="stable")
+    rows = max(_QUAD_CELLS // int(n_nodes.max()), 1)
+    for pos in range(0, order.size, rows):
+        idx = order[pos : pos + rows]
+        j_max = int(n_nodes[idx].max())
+        # nodes y_j = y_lo e^{j h}: h j is exact, so every node carries the same
+        # rounding of y_lo (a harmless shift of the whole grid) plus one ulp of exp
+        steps = h[idx, None] * np.arange(j_max, dtype=np.float64)[None, :]
+        y = y_lo[idx, None] * np.exp(steps)
+        yield idx, steps, y, -np.expm1(-y)
+
+
 def _log_quad(a: Array, b: Array, c: Array, z: Array, zeta: Array) -> Array:
     """``log 2F1(a, b; c; z)`` for ``c > a > 0``, ``0 <= z < 1`` by the trapezoidal rule.
 
@@ -142,16 +165,7 @@ def _log_quad(a: Array, b: Array, c: Array, z: Array, zeta: Array) -> Array:
         return out
     ca = c - a
     h, n_nodes, log_norm, y_lo, log_y_lo, bad = _quad_setup(a, b, c, z, zeta)
-    order = np.argsort(n_nodes, kind="stable")
-    rows = max(_QUAD_CELLS // int(n_nodes.max()), 1)
-    for pos in range(0, order.size, rows):
-        idx = order[pos : pos + rows]
-        j_max = int(n_nodes[idx].max())
-        # nodes y_j = y_lo e^{j h}: h j is exact, so every node carries the same
-        # rounding of y_lo (a harmless shift of the whole grid) plus one ulp of exp
-        steps = h[idx, None] * np.arange(j_max, dtype=np.float64)[None, :]
-        y = y_lo[idx, None] * np.exp(steps)
-        one_m = -np.expm1(-y)
+    for idx, steps, y, one_m in _quad_blocks(h, n_nodes, y_lo):
         d = zeta[idx, None] + z[idx, None] * one_m
         with np.errstate(divide="ignore", invalid="ignore"):
             lg = (
@@ -411,14 +425,7 @@ def _log_quad_a1_grad(
     a = np.ones_like(z)
     h, n_nodes, log_norm, y_lo, log_y_lo, bad = _quad_setup(a, b, c, z, zeta)
     ca = c - 1.0
-    order = np.argsort(n_nodes, kind="stable")
-    rows = max(_QUAD_CELLS // int(n_nodes.max()), 1)
-    for pos in range(0, order.size, rows):
-        idx = order[pos : pos + rows]
-        j_max = int(n_nodes[idx].max())
-        steps = h[idx, None] * np.arange(j_max, dtype=np.float64)[None, :]
-        y = y_lo[idx, None] * np.exp(steps)
-        one_m = -np.expm1(-y)
+    for idx, steps, y, one_m in _quad_blocks(h, n_nodes, y_lo):
         ze = zeta[idx, None]
         d = ze + z[idx, None] * one_m
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
-import narwhals.stable.v1 as nw
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from crmcore._validation import as_narwhals, format_ids
 from crmcore.exceptions import ValidationError
-from crmcore.value._base import MaximumLikelihoodModel, compress_rows, require_model_columns
+from crmcore.value._base import MaximumLikelihoodModel, compress_rows
+from crmcore.value.btyd._inputs import data_time_unit, frame_float_columns, raise_row_problems
 
 if TYPE_CHECKING:
     from crmcore.value.btyd._transaction import FrameInput
@@ -167,29 +166,10 @@ class GammaGammaModel(MaximumLikelihoodModel):
             cols = [frequency_col, monetary_value_col] + (
                 [weights_col] if weights_col is not None else []
             )
-            # an order log or an RFM table gets a message naming what to call instead
-            require_model_columns(data, cols, who=who)
-            if isinstance(data, pd.DataFrame):
-                index = data.index
-                arrays = []
-                for c in cols:
-                    if not pd.api.types.is_numeric_dtype(data[c].dtype):
-                        raise ValidationError(
-                            f"{who}: column {c!r} must be numeric; got dtype {data[c].dtype}."
-                        )
-                    arrays.append(data[c].to_numpy(dtype=np.float64, na_value=np.nan))
-            else:
-                frame = as_narwhals(data, who=who)
-                arrays = []
-                for c in cols:
-                    if not frame.schema[c].is_numeric():
-                        raise ValidationError(
-                            f"{who}: column {c!r} must be numeric; got dtype {frame.schema[c]}."
-                        )
-                    col = frame[c]
-                    if col.null_count():
-                        col = col.cast(nw.Float64).fill_null(float("nan"))
-                    arrays.append(np.asarray(col.to_numpy(), dtype=np.float64))
+            # an order log or an RFM table gets a message naming what to call instead;
+            # Polars/PyArrow rows are labelled by position (no id column)
+            arrays, index = frame_float_columns(data, cols, who, None, allow_bool=True)
+            if index is None:
                 index = pd.RangeIndex(len(arrays[0]))
             x, m = arrays[0], arrays[1]
             w = arrays[2] if weights_col is not None else None
@@ -207,24 +187,14 @@ class GammaGammaModel(MaximumLikelihoodModel):
             ]
             if w is not None:
                 rules.append((f"{weights_col} must be finite and >= 0", ~(w >= 0)))
-        problems = []
-        for rule, mask in rules:
-            count = int(np.count_nonzero(mask))
-            if count:
-                where = np.flatnonzero(mask)[:6]
-                first = [ids[i] for i in where] if ids is not None else list(where)
-                label = "first ids" if ids is not None else "first rows"
-                problems.append(
-                    f"{rule}; {count:,} of {len(x):,} rows violate this ({label}: "
-                    f"{format_ids(first)})"
-                )
-        if problems:
-            raise ValidationError(
-                f"{who}: "
-                + ". ".join(problems)
-                + ". Hint: monetary_value is the mean value of a customer's repeat purchases "
-                "(see crmcore.value.btyd_summary); remove refunds or zero-value orders first."
-            )
+        raise_row_problems(
+            rules,
+            ids,
+            len(x),
+            who,
+            "Hint: monetary_value is the mean value of a customer's repeat purchases "
+            "(see crmcore.value.btyd_summary); remove refunds or zero-value orders first.",
+        )
         return x, m, w, index, is_frame
 
     def fit(
@@ -281,9 +251,7 @@ class GammaGammaModel(MaximumLikelihoodModel):
         n_obs = float(np.sum(wc))
         mean_m = float(np.sum(wc * mc) / n_obs)
         x0 = self._initial_from_settings(np.log(np.array([1.0, 2.0, mean_m])))
-        attrs = getattr(data, "attrs", None)
-        unit = attrs.get("time_unit") if isinstance(attrs, dict) else None
-        self.time_unit_ = None if unit is None else str(unit)
+        self.time_unit_ = data_time_unit(data)
         self._optimise(_GammaGammaObjective(xc, mc, wc), x0, n_obs)
         return self
 

@@ -260,10 +260,14 @@ class ParetoNBDModel(TransactionModel):
         self._check_fitted()
         who = self._who("dert")
         check_param_number("discount_rate", discount_rate, who=who, low=0.0, low_inclusive=False)
-        x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who, customer_col
-        )
-        r, alpha, s, beta = self._params_array()
         delta = float(np.log1p(discount_rate))
-        out = pareto_dert(r, alpha, s, beta, x, t_x, T, delta)
-        return self._wrap(out, index, is_frame, "dert")
+        cols = (frequency_col, recency_col, T_col)
+        return self._score("dert", _dert_kernel, (delta,), data, cols, who, customer_col)
+
+
+def _dert_kernel(
+    params: FloatArray, delta: float, x: FloatArray, t_x: FloatArray, T: FloatArray
+) -> FloatArray:
+    """DERT kernel in the ``TransactionModel._score`` order (parameters, delta, data)."""
+    r, alpha, s, beta = params
+    return pareto_dert(r, alpha, s, beta, x, t_x, T, delta)

@@ -124,6 +124,25 @@ def _ages(T: Any, n_customers: int | None, who: str, *, integer: bool = False) -
     return arr
 
 
+def _start(
+    who: str,
+    params: dict[str, float],
+    T: Any,
+    n_customers: int | None,
+    random_state: int | np.random.Generator | None,
+    output: str,
+    *,
+    integer: bool = False,
+) -> tuple[Array, np.random.Generator]:
+    """Checks every simulator runs first, in this order: the model parameters (positive,
+    finite), `output`, the ages `T` (whole numbers of opportunities when `integer`) and
+    `random_state`. Returns the ages and the random generator."""
+    _check_params(who, **params)
+    check_param_choice("output", output, _OUTPUTS, who=who)
+    ages = _ages(T, n_customers, who, integer=integer)
+    return ages, _rng(random_state, who)
+
+
 def _summary_frame(
     x: Array | IntArray, t_x: Array, T: Array, *, integer: bool = False
 ) -> pd.DataFrame:
@@ -173,10 +192,8 @@ def _bg_family(
     *,
     dropout_at_zero: bool,
 ) -> pd.DataFrame:
-    _check_params(who, r=r, alpha=alpha, a=a, b=b)
-    check_param_choice("output", output, _OUTPUTS, who=who)
-    ages = _ages(T, n_customers, who)
-    rng = _rng(random_state, who)
+    params = {"r": r, "alpha": alpha, "a": a, "b": b}
+    ages, rng = _start(who, params, T, n_customers, random_state, output)
     n = ages.shape[0]
     lam = rng.gamma(r, 1.0 / alpha, n)
     with np.errstate(over="ignore"):
@@ -370,10 +387,8 @@ def simulate_pareto_nbd(
     (['customer_id', 'time'], 3)
     """
     who = "simulate_pareto_nbd"
-    _check_params(who, r=r, alpha=alpha, s=s, beta=beta)
-    check_param_choice("output", output, _OUTPUTS, who=who)
-    ages = _ages(T, n_customers, who)
-    rng = _rng(random_state, who)
+    params = {"r": r, "alpha": alpha, "s": s, "beta": beta}
+    ages, rng = _start(who, params, T, n_customers, random_state, output)
     n = ages.shape[0]
     lam = rng.gamma(r, 1.0 / alpha, n)
     mu = rng.gamma(s, 1.0 / beta, n)
@@ -447,10 +462,8 @@ def simulate_bgbb(
     True
     """
     who = "simulate_bgbb"
-    _check_params(who, alpha=alpha, beta=beta, gamma=gamma, delta=delta)
-    check_param_choice("output", output, _OUTPUTS, who=who)
-    ages = _ages(T, n_customers, who, integer=True)
-    rng = _rng(random_state, who)
+    params = {"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta}
+    ages, rng = _start(who, params, T, n_customers, random_state, output, integer=True)
     n = ages.shape[0]
     p = rng.beta(alpha, beta, n)
     theta = rng.beta(gamma, delta, n)

@@ -91,23 +91,22 @@ no dropout, the NBD model):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
-import narwhals.stable.v1 as nw
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from crmcore._compat import renamed_parameters
-from crmcore._validation import as_narwhals, coerce_number_series, format_ids, require_columns
+from crmcore._validation import coerce_number_series, format_ids
 from crmcore.exceptions import ValidationError
-from crmcore.value._base import (
-    FloatArray,
-    MaximumLikelihoodModel,
-    Objective,
-    compress_rows,
-    require_model_columns,
+from crmcore.value._base import FloatArray, MaximumLikelihoodModel, Objective, compress_rows
+from crmcore.value.btyd._inputs import (
+    DEFAULT_ID_COL,
+    data_time_unit,
+    frame_float_columns,
+    raise_row_problems,
 )
 
 __all__ = ["TransactionModel"]
@@ -139,7 +138,7 @@ _TM = TypeVar("_TM", bound="TransactionModel")
 _WARM_START_ROWS = 200_000
 _WARM_START_SAMPLE = 50_000
 # Polars/PyArrow frames have no index: predictions are labelled by this column when present
-_DEFAULT_ID_COL = "customer_id"
+_DEFAULT_ID_COL = DEFAULT_ID_COL
 # documented input limits: the kernels lose all precision, overflow or run for
 # minutes beyond them. Times (recency, T, t) and frequencies are at most
 # _MAX_TIME (1e9 periods: 19 million years in weeks); the `n` of the purchase probabilities
@@ -311,70 +310,14 @@ class TransactionModel(MaximumLikelihoodModel):
                     (f"{weights_col} must be finite and >= 0", ~(w >= 0) | ~np.isfinite(w))
                 )
         rules.extend(self._extra_input_checks(x, t_x, T))
-        problems = []
-        n = len(x)
-        for rule, mask in rules:
-            count = int(np.count_nonzero(mask))
-            if count:
-                where = np.flatnonzero(mask)[:6]
-                first = [ids[i] for i in where] if ids is not None else list(where)
-                label = "first ids" if ids is not None else "first rows"
-                problems.append(
-                    f"{rule}; {count:,} of {n:,} rows violate this ({label}: {format_ids(first)})"
-                )
-        if problems:
-            raise ValidationError(
-                f"{who}: " + ". ".join(problems) + ". Hint: build the input with "
-                "crmcore.value.btyd_summary, and check that as_of is after the last "
-                "purchase."
-            )
-
-    def _frame_arrays(
-        self,
-        data: Any,
-        cols: Sequence[str],
-        who: str,
-        id_col: str | None = _DEFAULT_ID_COL,
-    ) -> tuple[list[FloatArray], pd.Index | None]:
-        """Columns of a pandas/Polars/PyArrow frame as float64 arrays plus the row labels.
-
-        A pandas frame gives its index. A Polars/PyArrow frame (no index) gives the values
-        of `id_col` as an Index named after it when that column exists, else None; an
-        `id_col` other than the default that is missing raises ColumnNotFoundError.
-        """
-        # checked on the narwhals wrapper so that PyArrow tables list their column names
-        require_model_columns(data, list(cols), who=who)
-        if isinstance(data, pd.DataFrame):
-            index: pd.Index | None = data.index
-            arrays = []
-            for c in cols:
-                series = data[c]
-                if not (
-                    pd.api.types.is_numeric_dtype(series.dtype)
-                    and not pd.api.types.is_bool_dtype(series.dtype)
-                ):
-                    raise ValidationError(
-                        f"{who}: column {c!r} must be numeric; got dtype {series.dtype}."
-                    )
-                arrays.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
-            return arrays, index
-        frame = as_narwhals(data, who=who)
-        arrays = []
-        for c in cols:
-            dtype = frame.schema[c]
-            if not dtype.is_numeric():
-                raise ValidationError(f"{who}: column {c!r} must be numeric; got dtype {dtype}.")
-            col = frame[c]
-            if col.null_count():
-                col = col.cast(nw.Float64).fill_null(float("nan"))
-            arrays.append(np.asarray(col.to_numpy(), dtype=np.float64))
-        ids: pd.Index | None = None
-        if id_col is not None:
-            if id_col in frame.columns:
-                ids = pd.Index(frame[id_col].to_numpy(), name=id_col)
-            elif id_col != _DEFAULT_ID_COL:
-                require_columns(frame, [id_col], who=who)
-        return arrays, ids
+        raise_row_problems(
+            rules,
+            ids,
+            len(x),
+            who,
+            "Hint: build the input with crmcore.value.btyd_summary, and check that as_of is "
+            "after the last purchase.",
+        )
 
     def _prediction_arrays(
         self,
@@ -411,7 +354,7 @@ class TransactionModel(MaximumLikelihoodModel):
             x, t_x, T = arr[:, 0], arr[:, 1], arr[:, 2]
             index, is_frame = None, False
         else:
-            (x, t_x, T), index = self._frame_arrays(data, cols, who, id_col)
+            (x, t_x, T), index = frame_float_columns(data, cols, who, id_col)
             if index is None:
                 index = pd.RangeIndex(len(x))
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -521,7 +464,7 @@ class TransactionModel(MaximumLikelihoodModel):
         self._check_settings()
         cols = (frequency_col, recency_col, T_col)
         needed = list(cols) + ([weights_col] if weights_col is not None else [])
-        arrays, index = self._frame_arrays(data, needed, who)
+        arrays, index = frame_float_columns(data, needed, who)
         x, t_x, T = arrays[0], arrays[1], arrays[2]
         w = arrays[3] if weights_col is not None else None
         self._validate_rows(x, t_x, T, index, cols, who, w=w, weights_col=weights_col)
@@ -555,9 +498,7 @@ class TransactionModel(MaximumLikelihoodModel):
             sub = self._make_objective(xc[pick], tc[pick], Tc[pick], wc[pick])
             x0 = self._minimise(sub, x0, float(np.sum(wc[pick])), warm=True)[0]
         objective = self._make_objective(xc, tc, Tc, wc)
-        attrs = getattr(data, "attrs", None)
-        unit = attrs.get("time_unit") if isinstance(attrs, dict) else None
-        self.time_unit_ = None if unit is None else str(unit)
+        self.time_unit_ = data_time_unit(data)
         self._optimise(objective, x0, n_obs, near=near)
         return self
 
@@ -569,6 +510,29 @@ class TransactionModel(MaximumLikelihoodModel):
         if not is_frame:
             return values
         return pd.Series(values, index=index, name=name)
+
+    def _score(
+        self,
+        name: str,
+        kernel: Callable[..., FloatArray],
+        args: tuple[Any, ...],
+        data: Any,
+        cols: tuple[str, str, str],
+        who: str,
+        customer_col: str | None,
+        *,
+        clip: bool = False,
+    ) -> FloatArray | pd.Series:
+        """Per-customer prediction ``kernel(params, *args, x, t_x, T)`` of `data`, wrapped.
+
+        The shared tail of the public prediction methods (after their own argument checks):
+        reads and validates the ``(frequency, recency, T)`` input, evaluates the kernel with
+        the fitted parameters, clips probabilities to [0, 1] when `clip`, and returns a Series
+        named `name` aligned with a frame's rows (an ndarray for array input).
+        """
+        x, t_x, T, index, is_frame = self._prediction_arrays(data, cols, who, customer_col)
+        out = kernel(self._params_array(), *args, x, t_x, T)
+        return self._wrap(np.clip(out, 0.0, 1.0) if clip else out, index, is_frame, name)
 
     def _check_t(self, name: str, t: Any, who: str, *, allow_zero: bool = True) -> FloatArray:
         arr = _numeric_array(name, t, who)
@@ -653,11 +617,9 @@ class TransactionModel(MaximumLikelihoodModel):
         self._check_fitted()
         who = self._who("expected_purchases")
         tt = self._check_t("t", t, who)
-        x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who, customer_col
-        )
-        out = self._expected_purchases_kernel(self._params_array(), tt, x, t_x, T)
-        return self._wrap(out, index, is_frame, "expected_purchases")
+        cols = (frequency_col, recency_col, T_col)
+        kernel = self._expected_purchases_kernel
+        return self._score("expected_purchases", kernel, (tt,), data, cols, who, customer_col)
 
     @overload
     def probability_alive(
@@ -717,11 +679,11 @@ class TransactionModel(MaximumLikelihoodModel):
         self._check_fitted()
         who = self._who("probability_alive")
         ft = self._check_t("t", t, who)
-        x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who, customer_col
+        cols = (frequency_col, recency_col, T_col)
+        kernel = self._probability_alive_kernel
+        return self._score(
+            "probability_alive", kernel, (ft,), data, cols, who, customer_col, clip=True
         )
-        out = self._probability_alive_kernel(self._params_array(), ft, x, t_x, T)
-        return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "probability_alive")
 
     @overload
     def purchase_probability(
@@ -786,11 +748,11 @@ class TransactionModel(MaximumLikelihoodModel):
         who = self._who("purchase_probability")
         nn = self._check_n(n, who)
         tt = self._check_t("t", t, who)
-        x, t_x, T, index, is_frame = self._prediction_arrays(
-            data, (frequency_col, recency_col, T_col), who, customer_col
+        cols = (frequency_col, recency_col, T_col)
+        kernel = self._purchase_probability_kernel
+        return self._score(
+            "purchase_probability", kernel, (nn, tt), data, cols, who, customer_col, clip=True
         )
-        out = self._purchase_probability_kernel(self._params_array(), nn, tt, x, t_x, T)
-        return self._wrap(np.clip(out, 0.0, 1.0), index, is_frame, "purchase_probability")
 
     def expected_purchases_new_customer(self, t: Any) -> Any:
         """Expected number of repeat purchases of a newly acquired customer in ``(0, t]``.

@@ -41,7 +41,10 @@ _TIMINGS = ("start", "end", "just_renewed")
 
 
 def _df(*args: Any, **kwargs: Any) -> pd.DataFrame:
-    """pd.DataFrame with a precise static type (the stubs return Any for some inputs)."""
+    """pd.DataFrame with a precise static type (the stubs return Any for some inputs).
+
+    The one copy for :mod:`crmcore.value.economics` (``_migration_chain`` imports it).
+    """
     out: pd.DataFrame = pd.DataFrame(*args, **kwargs)
     return out
 
@@ -613,7 +616,8 @@ def _check_bd(
     retention_k: float,
     discount_rate: float,
     who: str,
-) -> None:
+) -> tuple[float, float, float, float, float, float]:
+    """Check the Blattberg-Deighton inputs; return them as floats, in the order given."""
     check_param_number("margin", margin, who=who)
     check_param_number(
         "acquisition_ceiling", acquisition_ceiling, who=who, low=0, high=1, low_inclusive=False
@@ -629,6 +633,14 @@ def _check_bd(
             f"{who}: retention_ceiling must be < 1 + discount_rate for customer equity to be "
             f"finite; got {retention_ceiling:g} and {discount_rate:g}."
         )
+    return (
+        float(margin),
+        float(acquisition_ceiling),
+        float(acquisition_k),
+        float(retention_ceiling),
+        float(retention_k),
+        float(discount_rate),
+    )
 
 
 def _bd_value(
@@ -718,7 +730,7 @@ def customer_equity(
     36.602
     """
     who = "customer_equity"
-    _check_bd(
+    params = _check_bd(
         margin,
         acquisition_ceiling,
         acquisition_k,
@@ -729,16 +741,7 @@ def customer_equity(
     )
     check_param_number("acquisition_spend", acquisition_spend, who=who, low=0)
     check_param_number("retention_spend", retention_spend, who=who, low=0)
-    ce = _bd_value(
-        float(acquisition_spend),
-        float(retention_spend),
-        float(margin),
-        float(acquisition_ceiling),
-        float(acquisition_k),
-        float(retention_ceiling),
-        float(retention_k),
-        float(discount_rate),
-    )[0]
+    ce = _bd_value(float(acquisition_spend), float(retention_spend), *params)[0]
     _check_representable(ce, who, "margin and the spends")
     return ce
 
@@ -797,7 +800,7 @@ def optimal_customer_equity(
     from scipy.optimize import minimize_scalar
 
     who = "optimal_customer_equity"
-    _check_bd(
+    m, ca, ka, cr, kr, d = _check_bd(
         margin,
         acquisition_ceiling,
         acquisition_k,
@@ -806,8 +809,6 @@ def optimal_customer_equity(
         discount_rate,
         who,
     )
-    m, ca, ka = float(margin), float(acquisition_ceiling), float(acquisition_k)
-    cr, kr, d = float(retention_ceiling), float(retention_k), float(discount_rate)
     # Stage 1: R* maximises V(R). V(0) = m and any R with m r(R) - R < 0 gives V < m, so
     # R* lies in [0, m c_r] (R* = 0 when m <= 0). With R = x m c_r, V / m is scale free:
     # f(x) = 1 + c_r (rho - x) / (1 + d - c_r rho), rho = 1 - exp(-k_r m c_r x).

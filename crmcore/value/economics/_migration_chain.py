@@ -19,7 +19,7 @@ import pandas as pd
 
 from crmcore._compat import renamed_parameters
 from crmcore._orderlog import exclude_after, read_order_log
-from crmcore._periods import period_numbers, period_start
+from crmcore._periods import DATE_UNIT, period_numbers, period_start
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
@@ -29,6 +29,7 @@ from crmcore._validation import (
 )
 from crmcore.exceptions import ValidationError
 from crmcore.value._base import MaximumLikelihoodModel
+from crmcore.value.economics._economics import _df
 
 __all__ = ["CustomerMigrationModel", "purchase_history"]
 
@@ -56,12 +57,6 @@ def _check_finite_result(values: Any, who: str, inputs: str) -> None:
             f"{who}: {int(bad.sum())} values of the result are beyond the float64 range "
             f"(about 1.8e308); check {inputs} (e.g. express money in thousands)."
         )
-
-
-def _df(*args: Any, **kwargs: Any) -> pd.DataFrame:
-    """pd.DataFrame with a precise static type (the stubs return Any for some inputs)."""
-    out: pd.DataFrame = pd.DataFrame(*args, **kwargs)
-    return out
 
 
 def purchase_history(
@@ -145,11 +140,12 @@ def purchase_history(
     codes, customers = pd.factorize(frame[customer_col].to_numpy(), sort=True)
     counts = np.zeros((customers.shape[0], last - first + 1), dtype=np.int64)
     np.add.at(counts, (codes, idx - first), 1)
-    columns = period_start(np.arange(first, last + 1, dtype=np.int64), period, who=who)
+    numbers = np.arange(first, last + 1, dtype=np.int64)
+    columns = pd.DatetimeIndex(period_start(numbers, period, who=who), name="period")
     return _df(
         counts,
         index=pd.Index(customers, name=customer_col),
-        columns=pd.DatetimeIndex(columns, name="period"),
+        columns=columns.as_unit(DATE_UNIT),
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crmcore._orderlog import exclude_after, read_order_log, warn_negative_amounts
-from crmcore._periods import period_expr, period_numbers, period_start
+from crmcore._periods import DATE_UNIT, period_expr, period_numbers, period_start
 from crmcore._validation import (
     check_param_choice,
     coerce_number_series,
@@ -183,7 +183,9 @@ def cohort_table(
             values = values / values[:, :1]
     out: pd.DataFrame = pd.DataFrame(
         values,
-        index=pd.DatetimeIndex(period_start(cohorts, cohort, who=who), name="cohort"),
+        index=pd.DatetimeIndex(period_start(cohorts, cohort, who=who), name="cohort").as_unit(
+            DATE_UNIT
+        ),
         columns=pd.Index(ages, name="age"),
     )
     return out

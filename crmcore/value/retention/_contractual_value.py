@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._validation import check_param_number
 from crmcore.exceptions import ValidationError
 from crmcore.value._special import hyp2f1_a1
 from crmcore.value.retention._survivors import parse_survivors
@@ -123,16 +124,33 @@ def check_discount_rate(value: Any, *, who: str, allow_zero: bool = True) -> flo
 
 def check_renewals(value: Any, *, who: str) -> int:
     """Validate a number of renewals (an int >= 0)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral | np.integer)
-        or int(value) < 0
-    ):
-        raise ValidationError(
-            f"The 'renewals' parameter of {who} must be an int in the range [0, inf). "
-            f"Got {value!r} instead."
-        )
+    check_param_number("renewals", value, who=who, low=0, integer=True)
     return int(value)
+
+
+def _sbg_inputs(
+    alpha: Any,
+    beta: Any,
+    discount_rate: Any,
+    *,
+    who: str,
+    renewals: Any = None,
+    residual: bool = False,
+) -> tuple[float, float, float, int]:
+    """Check the sBG parameters, the discount rate and (``residual=True``) the renewals.
+
+    Returns alpha, beta, the rate and the renewals (0 unless `residual`) as numbers. The
+    checks run in the order of the arguments; then alpha + beta (beta shifted by
+    ``renewals + 1`` for the residual lifetime) must be resolved in float64 and
+    1 / (1 + rate) must differ from 1.
+    """
+    a = _check_positive("alpha", alpha, who=who)
+    b = _check_positive("beta", beta, who=who)
+    d = check_discount_rate(discount_rate, who=who)
+    n = check_renewals(renewals, who=who) if residual else 0
+    _check_sbg_pair(a, b + n + 1.0 if residual else b, who=who)
+    _check_discount_factor(d, who=who)
+    return a, b, d, n
 
 
 def hyp2f1_one(b: float, c: float, z: float) -> float:
@@ -193,11 +211,7 @@ def discounted_expected_lifetime(alpha: float, beta: float, discount_rate: float
     4.009
     """
     who = "discounted_expected_lifetime"
-    a = _check_positive("alpha", alpha, who=who)
-    b = _check_positive("beta", beta, who=who)
-    d = check_discount_rate(discount_rate, who=who)
-    _check_sbg_pair(a, b, who=who)
-    _check_discount_factor(d, who=who)
+    a, b, d, _ = _sbg_inputs(alpha, beta, discount_rate, who=who)
     if d == 0.0:
         if a <= 1.0:
             raise ValidationError(
@@ -254,12 +268,7 @@ def discounted_expected_residual_lifetime(
     3.84
     """
     who = "discounted_expected_residual_lifetime"
-    a = _check_positive("alpha", alpha, who=who)
-    b = _check_positive("beta", beta, who=who)
-    d = check_discount_rate(discount_rate, who=who)
-    n = check_renewals(renewals, who=who)
-    _check_sbg_pair(a, b + n + 1.0, who=who)
-    _check_discount_factor(d, who=who)
+    a, b, d, n = _sbg_inputs(alpha, beta, discount_rate, who=who, renewals=renewals, residual=True)
     if d == 0.0:
         if a <= 1.0:
             raise ValidationError(
@@ -412,12 +421,8 @@ def customer_base_residual_value(
     783317
     """
     who = "customer_base_residual_value"
-    a = _check_positive("alpha", alpha, who=who)
-    b = _check_positive("beta", beta, who=who)
-    d = check_discount_rate(discount_rate, who=who)
+    a, b, d, _ = _sbg_inputs(alpha, beta, discount_rate, who=who)
     m = _check_margin(margin, who=who)
-    _check_sbg_pair(a, b, who=who)
-    _check_discount_factor(d, who=who)
     return residual_value_by_cohort(
         survivors,
         lambda n: discounted_expected_residual_lifetime(a, b, d, n),

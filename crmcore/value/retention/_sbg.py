@@ -17,7 +17,6 @@ retention rate and its gradient.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, ClassVar, TypeVar, overload
 
 import numpy as np
@@ -262,15 +261,8 @@ class _CohortRetentionModel(MaximumLikelihoodModel):
 
         check_param_number("tol", self.tol, who=who, low=0, high=1, low_inclusive=False)
         check_param_number("max_iter", self.max_iter, who=who, low=1, integer=True)
-        if n_periods is not None and (
-            isinstance(n_periods, bool)
-            or not isinstance(n_periods, numbers.Integral | np.integer)
-            or int(n_periods) < 1
-        ):
-            raise ValidationError(
-                f"The 'n_periods' parameter of {who} must be an int in the range "
-                f"[1, inf). Got {n_periods!r} instead."
-            )
+        if n_periods is not None:
+            check_param_number("n_periods", n_periods, who=who, low=1, integer=True)
         _, counts = parse_survivors(survivors, who=who, layout=layout, n_periods=n_periods)
         if max(c.size for c in counts) < 2:
             raise ValidationError(
