@@ -17,6 +17,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._aggregate import (
+    distinct_counts,
+    factorize_ids,
+    group_counts,
+    group_min_max,
+    group_sums,
+)
 from crmcore._orderlog import exclude_after, read_order_log, warn_negative_amounts
 from crmcore._periods import period_expr, period_numbers
 from crmcore._validation import (
@@ -56,6 +63,12 @@ _TIES = ("shared", "rank", "random")
 # it (the pin allows 1.30) get whole days as day numbers of the period clock instead.
 # Both give the same table (tested by forcing the fallback).
 _HAS_TRUNCATE = hasattr(nw.col("_").dt, "truncate")
+
+# Eager frames are summarised on the array kernels of crmcore._aggregate (factorised ids,
+# day numbers of the period clock, bincounts, one packed-key sort for distinct days). The
+# narwhals group-by path below gives the same table (tested) and is the path for engines
+# that cannot hand over arrays.
+_ARRAY_ENGINE = True
 
 
 def _day_key(column: str, as_of: pd.Timestamp, *, truncate: bool) -> tuple[nw.Expr, Any]:
@@ -244,16 +257,41 @@ def rfm_table(
             f"(all {n_purchases:,} rows are later). Hint: check as_of."
         )
 
+    if _ARRAY_ENGINE:
+        table = _table_from_arrays(
+            frame, customer_col, date_col, amount_col, as_of_ts, frequency, monetary, who=who
+        )
+    else:
+        table = _table_from_group_by(
+            frame, customer_col, date_col, amount_col, as_of_ts, frequency, monetary, who=who
+        )
+    if customers is not None:
+        table = _add_customers(table, customers, who=who)
+    table.attrs.update({"as_of": as_of_ts, "frequency": frequency, "monetary": monetary})
+    return table
+
+
+def _table_from_group_by(
+    frame: nw.DataFrame[Any],
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    as_of: pd.Timestamp,
+    frequency: str,
+    monetary: str,
+    *,
+    who: str,
+) -> pd.DataFrame:
+    """The per-customer table from narwhals group-bys (the path for engines without arrays)."""
     # Row level: every date becomes a whole-day key (min, max and the distinct-day count
     # are then taken on whole days; day differences are only computed on the per-customer
     # result).
-    day_key, _ = _day_key(date_col, as_of_ts, truncate=_HAS_TRUNCATE)
+    day_key, _ = _day_key(date_col, as_of, truncate=_HAS_TRUNCATE)
     slim = frame.select(
         nw.col(customer_col),
         day_key.alias("__day"),
         nw.col(amount_col).cast(nw.Float64).alias("__amount"),
     )
-
     agg = _aggregate(slim, customer_col, frequency, 1.0)
     scale = 1.0
     if not np.isfinite(agg["__total"].to_numpy().astype(np.float64)).all():
@@ -261,11 +299,58 @@ def rfm_table(
         # and scale back per customer; a total that is itself beyond float64 is refused.
         scale = exact_scale([slim.select(nw.col("__amount").abs().max()).item()])
         agg = _aggregate(slim, customer_col, frequency, scale)
-    table = _table_from_aggregate(agg, customer_col, as_of_ts, monetary, scale=scale, who=who)
-    if customers is not None:
-        table = _add_customers(table, customers, who=who)
-    table.attrs.update({"as_of": as_of_ts, "frequency": frequency, "monetary": monetary})
-    return table
+    return _table_from_aggregate(agg, customer_col, as_of, monetary, scale=scale, who=who)
+
+
+def _table_from_arrays(
+    frame: nw.DataFrame[Any],
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    as_of: pd.Timestamp,
+    frequency: str,
+    monetary: str,
+    *,
+    who: str,
+) -> pd.DataFrame:
+    """The per-customer table from the eager kernels of :mod:`crmcore._aggregate`.
+
+    Ids become dense codes, dates whole-day numbers of the period clock, and the counts,
+    sums and first / last days come from bincounts (and one packed-key sort for
+    ``frequency="days"``); the table equals the group-by path's (tested).
+    """
+    codes, uniques = factorize_ids(frame[customer_col].to_native())
+    n_customers = len(uniques)
+    days = period_numbers(np.asarray(frame[date_col].to_numpy()), "D", name=date_col, who=who)
+    amounts = np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
+    if frequency == "days":
+        count, first, last = distinct_counts(codes, days, n_customers)
+    else:
+        count = group_counts(codes, n_customers)
+        first, last = group_min_max(codes, days, n_customers)
+    total = group_sums(codes, amounts, n_customers)
+    scale = 1.0
+    if not np.isfinite(total).all():
+        # Sums of amounts near 1e308 overflow: sum amounts scaled by a power of two (exact)
+        # and scale back per customer; a total that is itself beyond float64 is refused.
+        scale = exact_scale([float(np.abs(amounts).max())])
+        total = group_sums(codes, amounts / scale, n_customers)
+    ids = _normalise_ids(pd.Index(uniques, name=customer_col))
+    order = None if ids.is_monotonic_increasing else np.asarray(ids.argsort())
+    if order is not None:
+        ids = ids.take(order)
+        count, first, last, total = count[order], first[order], last[order], total[order]
+    return _finish_table(
+        ids,
+        first.view("datetime64[D]"),
+        last.view("datetime64[D]"),
+        count,
+        total,
+        as_of,
+        monetary,
+        scale=scale,
+        who=who,
+    )
 
 
 def _aggregate(
@@ -300,6 +385,22 @@ def _table_from_aggregate(
     last = _day_values(agg["__last"])[order]
     count = agg["__n"].to_numpy().astype(np.int64)[order]
     total = agg["__total"].to_numpy().astype(np.float64)[order]
+    return _finish_table(ids, first, last, count, total, as_of, monetary, scale=scale, who=who)
+
+
+def _finish_table(
+    ids: pd.Index,
+    first: npt.NDArray[np.datetime64],
+    last: npt.NDArray[np.datetime64],
+    count: IntArray,
+    total: FloatArray,
+    as_of: pd.Timestamp,
+    monetary: str,
+    *,
+    scale: float,
+    who: str,
+) -> pd.DataFrame:
+    """Assemble the table from per-customer arrays sorted by id (whole days, sums)."""
     with np.errstate(over="ignore"):
         value = (total if monetary == "total" else total / count) * scale
     overflow = ~np.isfinite(value)
