@@ -1,4 +1,4 @@
-"""Benchmark: rfm_table + rfm_scores vs a lifetimes-style pandas pipeline.
+"""Benchmark: rfm_table + rfm_scores vs a plain pandas group-by, Polars and lifetimes' way.
 
 Full size: 10M transactions over 1M customers (quick: 200k / 20k). The peer follows
 lifetimes' ``summary_data_from_transaction_data``: dates to daily periods, a group-by over
@@ -6,6 +6,11 @@ lifetimes' ``summary_data_from_transaction_data``: dates to daily periods, a gro
 then ``pandas.qcut`` per dimension. Both sides compute the same table (purchase days,
 total spend, days since the last purchase) and the same shared-tie quintile scores; the
 run checks that they agree.
+
+Issue 12 adds the peers to beat, on the same rows in the same run: a well-written plain
+pandas group-by (whole days as integers, one named-aggregation group-by, ``nunique`` for
+purchase days, ``qcut`` scores) and Polars-native (a Polars frame built before timing,
+one ``group_by().agg()``, ``qcut`` scores). Tables are checked equal to crmcore's.
 """
 
 from __future__ import annotations
@@ -72,6 +77,73 @@ def peer_pipeline(frame: pd.DataFrame, frequency: str = "days") -> pd.DataFrame:
     return cast(pd.DataFrame, out)
 
 
+def pandas_groupby(frame: pd.DataFrame, frequency: str = "days") -> pd.DataFrame:
+    """A well-written plain pandas group-by computing the same table and scores."""
+    day = frame["date"].to_numpy().astype("datetime64[D]").view(np.int64)
+    end = np.datetime64(AS_OF.date(), "D").view(np.int64)
+    keep = day <= end
+    tx = pd.DataFrame(
+        {"customer_id": frame["customer_id"].to_numpy()[keep], "day": day[keep]}
+    ).assign(amount=frame["amount"].to_numpy()[keep])
+    count = ("day", "nunique") if frequency == "days" else ("day", "size")
+    out = tx.groupby("customer_id").agg(
+        last=("day", "max"), frequency=count, monetary=("amount", "sum")
+    )
+    out["recency_days"] = (end - out["last"]).astype(np.float64)
+    out = out[["recency_days", "frequency", "monetary"]]
+    for col, score in (
+        ("recency_days", "r_score"),
+        ("frequency", "f_score"),
+        ("monetary", "m_score"),
+    ):
+        bins = pd.qcut(out[col], q=5, duplicates="drop", labels=False).astype(np.int64) + 1
+        k = int(bins.max())
+        out[score] = (k + 1 - bins) if col == "recency_days" else bins
+    return out
+
+
+def polars_native(frame: Any, frequency: str = "days") -> Any:
+    """Polars-native: one group_by().agg() on a Polars frame, qcut scores."""
+    import polars as pl
+
+    end = AS_OF.date()
+    day = pl.col("date").dt.date()
+    count = day.n_unique() if frequency == "days" else pl.len()
+    out = (
+        frame.lazy()
+        .filter(day <= end)
+        .group_by("customer_id")
+        .agg(
+            (pl.lit(end) - day.max()).dt.total_days().cast(pl.Float64).alias("recency_days"),
+            count.cast(pl.Int64).alias("frequency"),
+            pl.col("amount").sum().alias("monetary"),
+        )
+        .sort("customer_id")
+        .with_columns(
+            (pl.col(col).qcut(5, allow_duplicates=True).to_physical().cast(pl.Int64) + 1).alias(
+                score
+            )
+            for col, score in (
+                ("recency_days", "r_score"),
+                ("frequency", "f_score"),
+                ("monetary", "m_score"),
+            )
+        )
+        .collect()
+    )
+    return out
+
+
+def _table_mismatches(ours: pd.DataFrame, theirs: pd.DataFrame) -> str:
+    bad = []
+    for col in ("recency_days", "frequency"):
+        if not np.array_equal(ours[col].to_numpy(), np.asarray(theirs[col].to_numpy())):
+            bad.append(col)
+    if not np.allclose(ours["monetary"].to_numpy(), np.asarray(theirs["monetary"].to_numpy())):
+        bad.append("monetary")
+    return "identical tables" if not bad else "MISMATCH " + ", ".join(bad)
+
+
 def _best_time(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     best = float("inf")
     result = None
@@ -109,8 +181,34 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     input_mb = frame.memory_usage(deep=True).sum() / 1e6
     repeat = 3  # best of 3: the CPU is often shared, and a single run is noisy
     rows: list[dict[str, object]] = []
+    try:
+        import polars as pl
+
+        pl_frame: Any = pl.from_pandas(frame)
+    except ImportError:  # pragma: no cover - polars is a test dependency
+        pl_frame = None
     for frequency in ("days", "orders"):
         ours_s, ours = _best_time(partial(crmcore_pipeline, frame, frequency), repeat)
+        pd_s, pd_out = _best_time(partial(pandas_groupby, frame, frequency), repeat)
+        peers = [("plain pandas group-by (nunique/size, qcut)", pd_s, pd_out)]
+        if pl_frame is not None:
+            pl_s, pl_out = _best_time(partial(polars_native, pl_frame, frequency), repeat)
+            peers.append(("Polars-native group_by (qcut)", pl_s, pl_out))
+        peak_mb = _peak_mb(partial(crmcore_pipeline, frame, frequency))
+        for peer, peer_s, out in peers:
+            rows.append(
+                {
+                    "case": f"rfm_table(frequency={frequency!r})+rfm_scores "
+                    f"{n_rows:,} tx / {n_customers:,} customers",
+                    "crmcore_s": ours_s,
+                    "peer": peer,
+                    "peer_s": peer_s,
+                    "ratio": peer_s / ours_s,
+                    "peak_mb": peak_mb,
+                    "note": f"input frame {input_mb:.0f} MB; peak/input {peak_mb / input_mb:.2f}; "
+                    + _table_mismatches(ours, out),
+                }
+            )
         peer_s, theirs = _best_time(partial(peer_pipeline, frame, frequency), repeat)
         peak = _peak_mb(partial(crmcore_pipeline, frame, frequency))
         rows.append(

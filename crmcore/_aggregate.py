@@ -56,6 +56,8 @@ def _compact_int_codes(ids: npt.NDArray[Any]) -> tuple[IntArray, npt.NDArray[Any
         return None
     offsets = ids.astype(np.int64) - lo
     present = np.bincount(offsets, minlength=hi - lo + 1) > 0
+    if present.all():
+        return offsets, np.arange(lo, hi + 1, dtype=np.int64).astype(ids.dtype)
     lookup = np.cumsum(present) - 1
     uniques = (np.flatnonzero(present) + lo).astype(ids.dtype)
     return np.asarray(lookup[offsets], dtype=np.int64), uniques
@@ -159,21 +161,43 @@ def group_counts(codes: IntArray, n_groups: int) -> IntArray:
 
 
 def group_sums(codes: IntArray, values: FloatArray, n_groups: int) -> FloatArray:
-    """Sum of `values` per group (float64; an empty group sums to 0.0).
+    """Sum of `values` per group (float64; an empty group sums to 0.0), nearly exact.
 
     Notes
     -----
-    ``np.bincount`` adds in row order without compensation, so the last bits of a sum can
-    differ from a pandas (Kahan) or Polars (pairwise) group-by sum: a relative difference
-    of the order of ``n * 1e-16`` for a group of ``n`` rows.
+    A plain ``np.bincount`` adds in row order, so the last bits of a sum would depend on
+    the row order and differ from a pandas (Kahan-compensated) group-by sum; equal totals
+    then fall on different sides of a quantile edge. Here each value is split without
+    error into a high part on a grid ``g`` (a power of two with ``n * max|value| < 2**52 g``)
+    and the remainder ``value - high`` (``|remainder| <= g / 2``): the high parts sum
+    exactly in any order, the remainders carry an error far below one unit in the last
+    place of the total, and the total is rounded once. Values whose products overflow
+    (sums near 1e308) are summed plainly; the caller rescales those.
 
     Examples
     --------
     >>> group_sums(np.array([0, 2, 2]), np.array([1.5, 2.0, 3.0]), 3).tolist()
     [1.5, 0.0, 5.0]
+    >>> group_sums(np.zeros(3, dtype=np.int64), np.array([0.1, 0.2, 0.3]), 1).tolist()
+    [0.6]
+    >>> [0.1 + 0.2 + 0.3]  # row-order float addition
+    [0.6000000000000001]
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.asarray(np.bincount(codes, weights=values, minlength=n_groups), dtype=np.float64)
+        if values.size == 0:
+            return np.zeros(n_groups, dtype=np.float64)
+        bound = float(np.max(np.abs(values))) * values.size
+        exponent = np.frexp(bound)[1] if np.isfinite(bound) and bound > 0 else None
+        if exponent is None or exponent - 52 < -1000:
+            return np.asarray(
+                np.bincount(codes, weights=values, minlength=n_groups), dtype=np.float64
+            )
+        grid = float(np.ldexp(1.0, int(exponent) - 52))
+        high = np.rint(values / grid) * grid
+        low = values - high
+        exact = np.bincount(codes, weights=high, minlength=n_groups)
+        rest = np.bincount(codes, weights=low, minlength=n_groups)
+        return np.asarray(exact + rest, dtype=np.float64)
 
 
 def group_min_max(codes: IntArray, values: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
@@ -240,9 +264,9 @@ def distinct_counts(
         kind = np.int32 if n_groups * width < 2**31 else np.int64
         keys = codes.astype(kind) * kind(width) + (values - v_lo).astype(kind)
         keys.sort()
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))].astype(np.int64)
-        group = keys // width
-        value = keys % width + v_lo
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        group = (keys // kind(width)).astype(np.int64)
+        value = (keys - group.astype(kind) * kind(width)).astype(np.int64) + v_lo
     else:
         order = np.lexsort((values, codes))
         c_sorted, v_sorted = codes[order], values[order]

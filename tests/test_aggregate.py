@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,6 +68,28 @@ def test_kernels_equal_a_pandas_group_by(rows: tuple[np.ndarray, np.ndarray, np.
     np.testing.assert_array_equal(group_sums(codes, amounts, n), ref["total"].to_numpy())
     for got, want in zip(rows, before, strict=True):
         np.testing.assert_array_equal(got, want)  # inputs never modified
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(-(10**9), 10**9)), min_size=1, max_size=60),
+    st.lists(st.tuples(st.integers(0, 4), st.floats(-1e6, 1e6)), max_size=20),
+)
+def test_group_sums_are_correctly_rounded_whatever_the_row_order(
+    cents: list[tuple[int, int]], floats: list[tuple[int, float]]
+) -> None:
+    # money amounts (cents / 100): exactly the correctly rounded sum (math.fsum), in any
+    # row order; arbitrary floats: within one unit in the last place of it
+    for rows, exact in ((cents, True), (cents + floats, False)):
+        codes = np.array([c for c, _ in rows], dtype=np.int64)
+        values = np.array([v / 100 if exact else v for _, v in rows], dtype=np.float64)
+        want = np.array([math.fsum(values[codes == g]) for g in range(5)])
+        for order in (slice(None), slice(None, None, -1)):
+            got = group_sums(codes[order].copy(), values[order].copy(), 5)
+            if exact:
+                np.testing.assert_array_equal(got, want)
+            else:
+                assert (np.abs(got - want) <= np.spacing(np.abs(want))).all()
 
 
 def test_distinct_counts_fall_back_to_lexsort_for_ranges_too_wide_to_pack() -> None:
