@@ -54,7 +54,7 @@ def _compact_int_codes(ids: npt.NDArray[Any]) -> tuple[IntArray, npt.NDArray[Any
     lo, hi = int(ids.min()), int(ids.max())
     if hi - lo >= 4 * ids.size + 1024:
         return None
-    offsets = ids.astype(np.int64) - lo
+    offsets = ids.astype(np.int64, copy=False) - lo
     present = np.bincount(offsets, minlength=hi - lo + 1) > 0
     if present.all():
         return offsets, np.arange(lo, hi + 1, dtype=np.int64).astype(ids.dtype)

@@ -818,7 +818,10 @@ def _assemble(
     weights: tuple[float, float, float],
 ) -> pd.DataFrame:
     if r.size and max(int(r.max()), int(f.max()), int(m.max())) <= 9:
-        code = pd.Series(r * 100 + f * 10 + m, index=index).astype("str")
+        # one text label per possible code (0..999), taken per customer: the same Series
+        # as ``astype("str")`` on the codes without converting a million integers
+        labels = pd.Series(np.arange(1000, dtype=np.int64)).astype("str")
+        code = labels.iloc[r * 100 + f * 10 + m].set_axis(index)
     else:
         code = (
             pd.Series(r, index=index).astype("str")
