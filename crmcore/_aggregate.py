@@ -168,7 +168,7 @@ def group_sums(codes: IntArray, values: FloatArray, n_groups: int) -> FloatArray
     A plain ``np.bincount`` adds in row order, so the last bits of a sum would depend on
     the row order and differ from a pandas (Kahan-compensated) group-by sum; equal totals
     then fall on different sides of a quantile edge. Here each value is split without
-    error into a high part on a grid ``g`` (a power of two with ``n * max|value| < 2**52 g``)
+    error into a high part on a grid ``g`` (a power of two with ``n * max|value| < 2**51 g``)
     and the remainder ``value - high`` (``|remainder| <= g / 2``): the high parts sum
     exactly in any order, the remainders carry an error far below one unit in the last
     place of the total, and the total is rounded once. Values whose products overflow
@@ -186,14 +186,17 @@ def group_sums(codes: IntArray, values: FloatArray, n_groups: int) -> FloatArray
     with np.errstate(over="ignore", invalid="ignore"):
         if values.size == 0:
             return np.zeros(n_groups, dtype=np.float64)
-        bound = float(np.max(np.abs(values))) * values.size
+        bound = max(float(values.max()), -float(values.min())) * values.size
         exponent = np.frexp(bound)[1] if np.isfinite(bound) and bound > 0 else None
         if exponent is None or exponent - 52 < -1000:
             return np.asarray(
                 np.bincount(codes, weights=values, minlength=n_groups), dtype=np.float64
             )
-        grid = float(np.ldexp(1.0, int(exponent) - 52))
-        high = np.rint(values / grid) * grid
+        # |value| < 2**e, so value + 1.5 * 2**(e + 1) stays in one binade, whose spacing is
+        # the grid 2**(e - 51): adding and subtracting the constant rounds to the grid
+        shift = float(np.ldexp(1.5, int(exponent) + 1))
+        high = values + shift
+        high -= shift
         low = values - high
         exact = np.bincount(codes, weights=high, minlength=n_groups)
         rest = np.bincount(codes, weights=low, minlength=n_groups)
