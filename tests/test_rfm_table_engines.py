@@ -30,12 +30,17 @@ def order_logs(draw: st.DrawFn) -> pd.DataFrame:
     frame: pd.DataFrame = pd.DataFrame(
         {
             "customer_id": [f"c{i}" for i in ids] if text else ids,
-            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(seconds, unit="s"),
+            "date": draw(st.sampled_from(_STARTS)) + pd.to_timedelta(seconds, unit="s"),
             "amount": np.asarray(cents, dtype=np.float64) / 100.0,
             "status": status,
         }
     )
-    return frame
+    unit = draw(st.sampled_from(["s", "ms", "us", "ns"]))
+    return frame.astype({"date": f"datetime64[{unit}]"})
+
+
+# a 2024 start with rows after as_of, and starts before 1970 and before 1900
+_STARTS = [pd.Timestamp("2024-01-01"), pd.Timestamp("1969-12-30"), pd.Timestamp("1899-02-27")]
 
 
 def _both_paths(data: object, monkeypatch: pytest.MonkeyPatch, **kw: object) -> tuple:  # type: ignore[type-arg]
@@ -53,14 +58,23 @@ def _both_paths(data: object, monkeypatch: pytest.MonkeyPatch, **kw: object) -> 
 
 
 @settings(max_examples=60, deadline=None)
-@given(order_logs(), st.sampled_from(["orders", "days"]), st.sampled_from(["total", "mean"]))
+@given(
+    order_logs(),
+    st.sampled_from(["orders", "days"]),
+    st.sampled_from(["total", "mean"]),
+    st.booleans(),
+)
 def test_array_kernels_equal_the_group_by_path_on_every_backend(
-    frame: pd.DataFrame, frequency: str, monetary: str
+    frame: pd.DataFrame, frequency: str, monetary: str, truncate: bool
 ) -> None:
+    # the group-by path in both of its day-key forms (dt.truncate, period-clock numbers)
     pl = pytest.importorskip("polars")
     pa = pytest.importorskip("pyarrow")
-    inputs = [frame, pl.from_pandas(frame), pa.Table.from_pandas(frame, preserve_index=False)]
+    inputs = [frame, pa.Table.from_pandas(frame, preserve_index=False)]
+    if frame["date"].dtype != "datetime64[s]":  # Polars has no second-resolution Datetime
+        inputs.append(pl.from_pandas(frame))
     with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(rfm_module, "_HAS_TRUNCATE", truncate and rfm_module._HAS_TRUNCATE)
         for data in inputs:
             (ours, our_warnings), (theirs, their_warnings) = _both_paths(
                 data, monkeypatch, as_of=AS_OF, frequency=frequency, monetary=monetary
