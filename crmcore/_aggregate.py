@@ -54,7 +54,9 @@ def _compact_int_codes(ids: npt.NDArray[Any]) -> tuple[IntArray, npt.NDArray[Any
     lo, hi = int(ids.min()), int(ids.max())
     if hi - lo >= 4 * ids.size + 1024:
         return None
-    offsets = ids.astype(np.int64, copy=False) - lo
+    offsets = ids.astype(np.int64, copy=False)
+    if lo != 0:
+        offsets = offsets - lo
     present = np.bincount(offsets, minlength=hi - lo + 1) > 0
     if present.all():
         return offsets, np.arange(lo, hi + 1, dtype=np.int64).astype(ids.dtype)
@@ -111,7 +113,8 @@ def factorize_ids(values: Any) -> tuple[IntArray, npt.NDArray[Any]]:
     Returns
     -------
     codes : numpy.ndarray of int64
-        ``codes[i]`` is the position of ``values[i]`` in `uniques`.
+        ``codes[i]`` is the position of ``values[i]`` in `uniques` (for int64 ids
+        ``0..n-1`` that are all present, `values` itself: treat it as read-only).
     uniques : numpy.ndarray
         The distinct ids, sorted ascending (text as Python ``str`` objects).
 
@@ -247,8 +250,9 @@ def distinct_counts(
     Notes
     -----
     One sort of packed keys ``code * width + (value - min)``, ``width`` the range of the
-    values (int32 keys when they fit: half the memory traffic), then the first key of each
-    run. For ranges too wide to pack, a lexsort of the two columns.
+    values (int32 keys when they fit: half the memory traffic); duplicates dropped, and each
+    group's run of keys found by one ``searchsorted`` of its bounds ``g * width``. For
+    ranges too wide to pack, a lexsort of the two columns.
 
     Examples
     --------
@@ -265,18 +269,28 @@ def distinct_counts(
     width = int(values.max()) - v_lo + 1
     if n_groups * width < 2**62:
         kind = np.int32 if n_groups * width < 2**31 else np.int64
-        keys = codes.astype(kind) * kind(width) + (values - v_lo).astype(kind)
+        # wrapping (mod 2**bits) arithmetic is exact here: the true keys fit in `kind`
+        keys = codes.astype(kind)
+        keys *= kind(width)
+        np.add(keys, values, out=keys, casting="unsafe")
+        keys -= np.array(v_lo).astype(kind)
         keys.sort()
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-        group = (keys // kind(width)).astype(np.int64)
-        value = (keys - group.astype(kind) * kind(width)).astype(np.int64) + v_lo
-    else:
-        order = np.lexsort((values, codes))
-        c_sorted, v_sorted = codes[order], values[order]
-        new = np.concatenate(
-            ([True], (c_sorted[1:] != c_sorted[:-1]) | (v_sorted[1:] != v_sorted[:-1]))
-        )
-        group, value = c_sorted[new], v_sorted[new]
+        # group g owns the sorted keys in [g * width, (g + 1) * width): its run bounds come
+        # from one searchsorted per group, so no key is divided
+        bounds = np.searchsorted(keys, np.arange(n_groups + 1, dtype=kind) * kind(width))
+        count[:] = np.diff(bounds)
+        present = np.flatnonzero(count)
+        base = present * width - v_lo
+        first[present] = keys[bounds[present]].astype(np.int64) - base
+        last[present] = keys[bounds[present + 1] - 1].astype(np.int64) - base
+        return count, first, last
+    order = np.lexsort((values, codes))
+    c_sorted, v_sorted = codes[order], values[order]
+    new = np.concatenate(
+        ([True], (c_sorted[1:] != c_sorted[:-1]) | (v_sorted[1:] != v_sorted[:-1]))
+    )
+    group, value = c_sorted[new], v_sorted[new]
     count += np.bincount(group, minlength=n_groups)
     starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
     ends = np.concatenate((starts[1:] - 1, [group.size - 1]))

@@ -142,3 +142,25 @@ def test_sparse_integer_ids_are_hashed_not_offset() -> None:
     codes, uniques = factorize_ids(ids)
     assert uniques.tolist() == [-(10**15), 3, 10**15]
     assert codes.tolist() == [2, 0, 2, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(grouped_rows(), st.integers(0, 3))
+def test_groups_without_rows_count_zero_in_every_kernel(
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray], spread: int
+) -> None:
+    # codes with gaps (groups 1, 3, 5, ... or wider never occur) and trailing empty groups
+    ids, values, amounts = rows
+    codes, uniques = factorize_ids(ids)
+    gapped = codes * (spread + 1)
+    n = len(uniques) * (spread + 1) + 2
+    count, first, last = distinct_counts(gapped, values, n)
+    ref_count, ref_first, ref_last = distinct_counts(codes, values, len(uniques))
+    taken = np.arange(len(uniques)) * (spread + 1)
+    empty = np.setdiff1d(np.arange(n), taken)
+    np.testing.assert_array_equal(count[taken], ref_count)
+    np.testing.assert_array_equal(first[taken], ref_first)
+    np.testing.assert_array_equal(last[taken], ref_last)
+    assert not count[empty].any() and not first[empty].any() and not last[empty].any()
+    assert not group_counts(gapped, n)[empty].any()
+    assert not group_sums(gapped, amounts, n)[empty].any()
