@@ -198,11 +198,11 @@ def group_sums(codes: IntArray, values: FloatArray, n_groups: int) -> FloatArray
         # |value| < 2**e, so value + 1.5 * 2**(e + 1) stays in one binade, whose spacing is
         # the grid 2**(e - 51): adding and subtracting the constant rounds to the grid
         shift = float(np.ldexp(1.5, int(exponent) + 1))
-        high = values + shift
-        high -= shift
-        low = values - high
-        exact = np.bincount(codes, weights=high, minlength=n_groups)
-        rest = np.bincount(codes, weights=low, minlength=n_groups)
+        part = values + shift
+        part -= shift  # the high parts
+        exact = np.bincount(codes, weights=part, minlength=n_groups)
+        np.subtract(values, part, out=part)  # the remainders, in the same buffer
+        rest = np.bincount(codes, weights=part, minlength=n_groups)
         return np.asarray(exact + rest, dtype=np.float64)
 
 
