@@ -38,6 +38,7 @@ from crmcore.exceptions import ValidationError
 from crmcore.service._calendar import BusinessCalendar
 from crmcore.service._entities import TicketCategory, TicketChannel
 from crmcore.service._log import NAT, PRIORITIES, STATUS, priority_column, read_service_log
+from crmcore.service._sla import SLA_TARGETS
 
 if TYPE_CHECKING:  # annotations only
     from crmcore.service._log import ServiceLog
@@ -58,7 +59,6 @@ B = np.ndarray[Any, np.dtype[np.bool_]]
 F64 = np.ndarray[Any, np.dtype[np.float64]]
 
 _STATUS_NAMES: Final = np.array(list(STATUS), dtype=object)
-_TARGETS: Final[tuple[str, ...]] = ("first_response", "next_response", "resolution")
 _SLA_VALUES: Final[tuple[str, ...]] = ("met", "breached", "ongoing", "missing")
 _RESOLVED: Final = (STATUS["solved"], STATUS["closed"])
 #: The end of time for "all events" (cost_to_serve without as_of).
@@ -381,7 +381,7 @@ def breach_rate(sla: Any, *, by: str | None = "priority") -> pd.DataFrame:
             f"first_response_status, resolution_status from sla_status); columns: "
             f"{format_ids(columns, limit=12)}."
         )
-    known = [f"{t}_status" for t in _TARGETS if f"{t}_status" in present]
+    known = [f"{t}_status" for t in SLA_TARGETS if f"{t}_status" in present]
     ordered = known + [c for c in present if c not in known]
     if by is not None:
         require_columns(frame, [by], who=who)
