@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import narwhals.stable.v1 as nw
+import narwhals.stable.v2 as nw2
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -24,6 +25,7 @@ from crmcore._aggregate import (
     group_min_max,
     group_sums,
 )
+from crmcore._lazy import as_lazy, lazy_only_option, read_order_log_lazy
 from crmcore._orderlog import exclude_after, read_order_log, warn_negative_amounts
 from crmcore._periods import period_expr, period_numbers
 from crmcore._validation import (
@@ -208,6 +210,30 @@ def rfm_table(
     check_param_choice("frequency", frequency, ("orders", "days"), who=who)
     check_param_choice("monetary", monetary, ("total", "mean"), who=who)
     as_of_ts = coerce_timestamp(as_of, name="as_of", who=who, date_format=date_format)
+    lazy = as_lazy(transactions)
+    if lazy is not None:
+        if customers is not None:
+            raise lazy_only_option(
+                who,
+                "customers=",
+                "left-join your customer master to the result on your engine; customers "
+                "without orders then have frequency 0",
+            )
+        rows = read_order_log_lazy(
+            lazy,
+            who=who,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            status_col=status_col,
+            statuses=statuses,
+            currency_col=currency_col,
+            date_format=date_format,
+            cutoff=as_of_ts,
+        )
+        return _table_lazy(  # type: ignore[no-any-return]
+            rows, customer_col, date_col, amount_col, as_of_ts, frequency, monetary
+        )
     frame = as_narwhals(transactions, who=who)
     cols = [customer_col, date_col, amount_col]
     require_columns(frame, cols, who=who)
@@ -269,6 +295,53 @@ def rfm_table(
         table = _add_customers(table, customers, who=who)
     table.attrs.update({"as_of": as_of_ts, "frequency": frequency, "monetary": monetary})
     return table
+
+
+def _table_lazy(
+    rows: Any,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    as_of: pd.Timestamp,
+    frequency: str,
+    monetary: str,
+) -> Any:
+    """The per-customer table as a lazy frame of the caller's engine (narwhals only).
+
+    Distinct days are counted as the rows of a (customer, day) group-by, never with
+    ``n_unique`` (Dask's is wrong across partitions). Sums are the engine's own (not the
+    correctly rounded sums of the in-memory path: equal to about 1e-15 relative).
+    """
+    date = nw2.col(date_col)
+    amount = nw2.col(amount_col)
+    # casts outside the aggregations: group-by aggregations stay elementary (Dask needs it)
+    rows = rows.with_columns(amount.cast(nw2.Float64))
+    if frequency == "days":
+        rows = (
+            rows.with_columns(period_expr(date_col, "D").alias("__day"))
+            .group_by(customer_col, "__day")
+            .agg(date.min(), amount.sum())
+        )
+    table = rows.group_by(customer_col).agg(
+        date.min().alias("first_purchase"),
+        date.max().alias("last_purchase"),
+        nw2.len().alias("frequency"),
+        amount.sum().alias("__total"),
+    )
+    as_of_day = int(period_numbers(np.array([np.datetime64(as_of.date(), "D")]), "D")[0])
+    value = nw2.col("__total")
+    if monetary == "mean":
+        value = value / nw2.col("frequency").cast(nw2.Float64)
+    return table.select(
+        nw2.col(customer_col),
+        nw2.col("first_purchase").dt.truncate("1d"),
+        nw2.col("last_purchase").dt.truncate("1d"),
+        (nw2.lit(as_of_day) - period_expr("last_purchase", "D"))
+        .cast(nw2.Float64)
+        .alias("recency_days"),
+        nw2.col("frequency").cast(nw2.Int64),
+        value.cast(nw2.Float64).alias("monetary"),
+    ).to_native()
 
 
 def _table_from_group_by(
