@@ -57,7 +57,8 @@ def test_a_pandas_analysis_loads_no_engine() -> None:
         "from crmcore.segmentation import rfm_table\n"
         "from crmcore.value import btyd_summary, BetaGeoModel\n"
         "orders = pd.DataFrame({'customer_id': ['a', 'a', 'b', 'c'], 'date': pd.to_datetime("
-        "['2024-01-01', '2024-02-01', '2024-01-15', '2024-03-01']), 'amount': [1.0, 2.0, 3.0, 4.0]})\n"
+        "['2024-01-01', '2024-02-01', '2024-01-15', '2024-03-01']), "
+        "'amount': [1.0, 2.0, 3.0, 4.0]})\n"
         "rfm_table(orders, as_of='2024-03-31')\n"
         "summary = btyd_summary(orders, as_of='2024-03-31')\n"
     )
