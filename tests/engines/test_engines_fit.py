@@ -28,8 +28,9 @@ from crmcore.value import (
 def weekly_summary(n: int = 800, seed: int = 11) -> pd.DataFrame:
     """A summary in whole weeks (BG/NBD draws, recency floored), spends in whole units."""
     rng = np.random.default_rng(seed)
-    sim = simulate_bgnbd(0.25, 4.0, 0.8, 2.5, T=rng.integers(1, 40, n).astype(float),
-                         random_state=seed)
+    sim = simulate_bgnbd(
+        0.25, 4.0, 0.8, 2.5, T=rng.integers(1, 40, n).astype(float), random_state=seed
+    )
     x = sim["frequency"].to_numpy()
     data = pd.DataFrame(
         {
@@ -82,7 +83,9 @@ def test_broken_rows_are_counted_and_named_on_every_engine(engine: str) -> None:
     data.loc[[3, 4], "recency"] = data.loc[[3, 4], "T"] + 2.0
     data.loc[9, "frequency"] = -2
     with pytest.raises(ValidationError) as raised:
-        BetaGeoModel().fit(to_engine(data, engine))
+        frame = to_engine(data, engine)
+        # a pandas frame names its rows by its index, the others by their customer_id column
+        BetaGeoModel().fit(frame.set_index("customer_id") if engine == "pandas" else frame)
     message = str(raised.value)
     assert "frequency must be >= 0; 1 of 200 rows violate this (first ids: c0009)" in message
     rule = "recency must be <= T; 2 of 200 rows violate this (first ids: "
