@@ -228,8 +228,26 @@ def as_narwhals(data: Any, *, who: str) -> nw.DataFrame[Any]:
     try:
         return nw.from_native(data, eager_only=True)
     except TypeError:
+        from narwhals import dependencies as nw_deps
+
+        lazy = (
+            nw_deps.is_polars_lazyframe(data)
+            or nw_deps.is_duckdb_relation(data)
+            or nw_deps.is_pyspark_dataframe(data)
+            or nw_deps.is_pyspark_connect_dataframe(data)
+            or nw_deps.is_dask_dataframe(data)
+            or nw_deps.is_narwhals_lazyframe(data)
+        )
+        detail = (
+            " (a lazy frame: this function runs in memory; the order-log aggregations "
+            "rfm_table, btyd_summary, cohort_table, ... accept lazy frames. Hint: collect "
+            "the frame first, e.g. .collect() on Polars, .df() on DuckDB, .toPandas() on Spark)"
+            if lazy
+            else ""
+        )
         raise ValidationError(
-            f"{who}: expected a pandas, Polars or PyArrow DataFrame; got {type(data).__name__}.",
+            f"{who}: expected a pandas, Polars or PyArrow DataFrame; got "
+            f"{type(data).__name__}{detail}.",
             rule=_RULE_FRAME,
         ) from None
 
