@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 import narwhals.stable.v1 as nw
 import narwhals.stable.v2 as nw2
@@ -106,6 +106,42 @@ def _normalise_ids(index: pd.Index) -> pd.Index:
     return index.astype("str")
 
 
+@overload
+def rfm_table(
+    transactions: pd.DataFrame,
+    *,
+    as_of: Any,
+    customer_col: str = ...,
+    date_col: str = ...,
+    amount_col: str = ...,
+    frequency: str = ...,
+    monetary: str = ...,
+    customers: Iterable[Any] | None = ...,
+    currency_col: str = ...,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+    date_format: str | None = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def rfm_table(
+    transactions: Any,
+    *,
+    as_of: Any,
+    customer_col: str = ...,
+    date_col: str = ...,
+    amount_col: str = ...,
+    frequency: str = ...,
+    monetary: str = ...,
+    customers: Iterable[Any] | None = ...,
+    currency_col: str = ...,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+    date_format: str | None = ...,
+) -> Any: ...
+
+
 def rfm_table(
     transactions: Any,
     *,
@@ -120,13 +156,15 @@ def rfm_table(
     status_col: str | None = "status",
     statuses: Iterable[str] | None = None,
     date_format: str | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Summarise an order log into one recency / frequency / monetary row per customer.
 
     Parameters
     ----------
-    transactions : DataFrame (pandas, Polars or PyArrow)
-        One row per order (or order line), with a customer id, a date and an amount.
+    transactions : DataFrame (pandas, Polars or PyArrow) or a lazy frame
+        One row per order (or order line), with a customer id, a date and an amount. A
+        lazy frame (Polars LazyFrame, DuckDB relation, PySpark or Dask DataFrame) is
+        summarised on its own engine, see Returns.
     as_of : date-like
         The analysis date. Rows dated after this day are excluded (and counted in a
         :class:`~crmcore.CRMWarning`); purchases on the `as_of` day itself count.
@@ -164,6 +202,14 @@ def rfm_table(
         ``first_purchase``, ``last_purchase`` (datetime64[ns], midnight),
         ``recency_days`` (float64), ``frequency`` (int64) and ``monetary`` (float64).
         ``attrs`` records ``as_of``, ``frequency`` and ``monetary``.
+
+        For a lazy frame: a lazy frame of the same engine (nothing is computed until the
+        caller collects it, apart from the order-log checks, which run two small queries
+        on the engine) with the customer id as a column, the same five columns and
+        values, in no particular row order. Sums are the engine's own (equal to the
+        in-memory table's correctly rounded sums to about 1e-15 relative), string dates
+        need `date_format`, and `customers` is not available (left-join your customer
+        master on the engine instead).
 
     Raises
     ------
@@ -231,9 +277,7 @@ def rfm_table(
             date_format=date_format,
             cutoff=as_of_ts,
         )
-        return _table_lazy(  # type: ignore[no-any-return]
-            rows, customer_col, date_col, amount_col, as_of_ts, frequency, monetary
-        )
+        return _table_lazy(rows, customer_col, date_col, amount_col, as_of_ts, frequency, monetary)
     frame = as_narwhals(transactions, who=who)
     cols = [customer_col, date_col, amount_col]
     require_columns(frame, cols, who=who)
