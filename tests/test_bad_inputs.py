@@ -49,6 +49,7 @@ import crmcore.datasets as ds
 import crmcore.frames as fr
 import crmcore.money as mo
 import crmcore.pipeline as pp
+import crmcore.scale as sc
 import crmcore.segmentation as seg
 import crmcore.service as sv
 import crmcore.value as va
@@ -2083,6 +2084,19 @@ target(
     receiver=_pforecast,
 )
 
+# ---- crmcore.scale (issue 12) ----
+target(
+    "crmcore.scale.score",
+    sc.score,
+    _kw(
+        model=lambda: va.BetaGeoModel.from_params(**_TM_PARAMS["BetaGeoModel"]),
+        frame=_summary,
+        outputs=["expected_purchases", "probability_alive"],
+        t=4.0,
+    ),
+    {"model": "obj", "frame": "frame", "outputs": "obj", "t": "num"},
+)
+
 # ---- crmcore.service (issue 10) ----
 # A Mon-Fri 09:00-17:00 calendar in Europe/Berlin and a ticket with one status change; all
 # timestamps are tz-aware (naive ones are a documented ValidationError).
@@ -3048,7 +3062,7 @@ def test_bad_input_hypothesis(t: Target, data: st.DataObject) -> None:
 # Coverage: every public callable has a case
 # --------------------------------------------------------------------------------------------
 
-PUBLIC_MODULES = (crmcore, mo, cu, fr, ds, seg, va, pp, sv)
+PUBLIC_MODULES = (crmcore, mo, cu, fr, ds, seg, va, pp, sv, sc)
 
 # Public names that are not functions of data, with the reason they have no case.
 EXEMPT = {

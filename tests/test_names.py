@@ -35,6 +35,7 @@ PUBLIC_MODULES = (
     "crmcore.service",
     "crmcore.datasets",
     "crmcore.plotting",
+    "crmcore.scale",
 )
 
 # role -> (the one public name, spellings that must not appear beside it). A spelling in the

@@ -9,8 +9,10 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import digamma, gammaln
 
+from crmcore._lazy import as_lazy
 from crmcore.exceptions import ValidationError
 from crmcore.value._base import MaximumLikelihoodModel, compress_rows
+from crmcore.value.btyd._compressed import compressed_model_input
 from crmcore.value.btyd._inputs import data_time_unit, frame_float_columns, raise_row_problems
 
 if TYPE_CHECKING:
@@ -147,10 +149,27 @@ class GammaGammaModel(MaximumLikelihoodModel):
         monetary_value_col: str,
         weights_col: str | None,
         who: str,
+        *,
+        compress: bool = False,
     ) -> tuple[FloatArray, FloatArray, FloatArray | None, pd.Index | None, bool]:
+        """(x, m, w, index, is_frame) of the input, every row rule checked.
+
+        With `compress` (fit), a lazy engine frame is compressed on its engine: the result
+        holds its distinct ``(x, m)`` rows with their counts (or summed weights) as `w`.
+        """
         is_frame = True
         index: pd.Index | None = None
-        if isinstance(data, (tuple, list)):
+        ids: Any = None
+        row_counts: FloatArray | None = None
+        lazy = as_lazy(data) if compress else None
+        if lazy is not None:
+            table = compressed_model_input(
+                lazy, [frequency_col, monetary_value_col], weights_col, who
+            )
+            x, m = table.columns
+            w = table.weights
+            ids, row_counts = table.find_ids, table.rows
+        elif isinstance(data, (tuple, list)):
             if len(data) != 2:
                 raise ValidationError(
                     f"{who}: array input must be (frequency, monetary_value); got {len(data)} "
@@ -175,7 +194,8 @@ class GammaGammaModel(MaximumLikelihoodModel):
             w = arrays[2] if weights_col is not None else None
         x = np.ascontiguousarray(x, dtype=np.float64)
         m = np.ascontiguousarray(m, dtype=np.float64)
-        ids = index
+        if lazy is None:
+            ids = index
         fcol, mcol = frequency_col, monetary_value_col
         with np.errstate(invalid="ignore"):
             rules: list[tuple[str, npt.NDArray[np.bool_]]] = [
@@ -185,15 +205,18 @@ class GammaGammaModel(MaximumLikelihoodModel):
                 (f"{fcol} must be a whole number", np.isfinite(x) & (x != np.round(x))),
                 (f"{mcol} must be > 0 when {fcol} > 0", (x > 0) & (m <= 0)),
             ]
-            if w is not None:
-                rules.append((f"{weights_col} must be finite and >= 0", ~(w >= 0)))
+            if w is not None and weights_col is not None:
+                rules.append(
+                    (f"{weights_col} must be finite and >= 0", ~(w >= 0) | ~np.isfinite(w))
+                )
         raise_row_problems(
             rules,
             ids,
-            len(x),
+            len(x) if row_counts is None else int(np.sum(row_counts)),
             who,
             "Hint: monetary_value is the mean value of a customer's repeat purchases "
             "(see crmcore.value.btyd_summary); remove refunds or zero-value orders first.",
+            row_counts=row_counts,
         )
         return x, m, w, index, is_frame
 
@@ -209,8 +232,10 @@ class GammaGammaModel(MaximumLikelihoodModel):
 
         Parameters
         ----------
-        data : DataFrame (pandas, Polars or PyArrow)
+        data : DataFrame (pandas, Polars, PyArrow) or a lazy frame
             One row per customer, e.g. :func:`~crmcore.value.btyd_summary` with an amount.
+            A lazy frame (Polars LazyFrame, DuckDB relation, PySpark or Dask DataFrame) is
+            compressed on its engine and only the compressed table is collected (see Notes).
         frequency_col, monetary_value_col : str
             Number of repeat purchases and their mean value.
         weights_col : str, optional
@@ -236,10 +261,24 @@ class GammaGammaModel(MaximumLikelihoodModel):
         -----
         Rows with frequency 0 carry no repeat spend and are left out (their number is in
         ``n_excluded_``).
+
+        Identical ``(frequency, monetary_value)`` rows are merged into one row weighted by
+        their count. A lazy `data` is compressed on its engine
+        (``group_by(frequency, monetary_value).agg(len)``, or the sum of `weights_col`) and
+        only that table is collected; the counts must be the weights, since an unweighted
+        fit of the distinct rows maximises another likelihood (each distinct row counted
+        once). The row rules are checked on the collected table, which holds every distinct
+        row, so the outcome and the counts are those of the full input (the ids named are
+        some offending ``customer_id`` values). Unlike the transaction models' input,
+        ``monetary_value`` is money, which the time unit does not bound: expect about one
+        collected row per repeat customer (all customers without repeat purchases share
+        the row ``(0, 0)``), i.e. three float columns of that length.
         """
         who = self._who("fit")
         self._check_settings()
-        x, m, w, _, _ = self._arrays(data, frequency_col, monetary_value_col, weights_col, who)
+        x, m, w, _, _ = self._arrays(
+            data, frequency_col, monetary_value_col, weights_col, who, compress=True
+        )
         keep = x > 0
         weights = np.ones(len(x)) if w is None else w
         self.n_excluded_ = float(np.sum(weights[~keep]))

@@ -7,7 +7,7 @@ column of text, a missing value or a rule broken by some rows reads the same in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import narwhals.stable.v1 as nw
@@ -111,10 +111,12 @@ def frame_float_columns(
 
 def raise_row_problems(
     rules: Sequence[tuple[str, npt.NDArray[np.bool_]]],
-    ids: Sequence[Any] | pd.Index | None,
+    ids: Sequence[Any] | pd.Index | Callable[[npt.NDArray[np.bool_]], Sequence[Any]] | None,
     n: int,
     who: str,
     hint: str,
+    *,
+    row_counts: npt.NDArray[np.float64] | None = None,
 ) -> None:
     """Raise one ValidationError listing every broken row rule, or return.
 
@@ -122,15 +124,19 @@ def raise_row_problems(
     ----------
     rules : sequence of (str, boolean ndarray)
         Rule text and the mask of the rows that break it (all masks of one length).
-    ids : sequence or pandas.Index or None
-        Row labels named in the message ("first ids"); None names row positions
-        ("first rows").
+    ids : sequence or pandas.Index or callable or None
+        Row labels named in the message ("first ids"); a callable gets a rule's mask and
+        returns the labels of (up to six) offending rows (used for a compressed table,
+        whose labels live on an engine); None names row positions ("first rows").
     n : int
-        Number of rows (the length of the masks).
+        Number of rows (the length of the masks, or the total of `row_counts`).
     who : str
         Caller named in the message.
     hint : str
         Closing sentence of the message (what to do about it).
+    row_counts : ndarray, optional
+        How many input rows each masked row stands for (a compressed table: distinct rows
+        and their counts); a rule's count is then the sum of the counts of its rows.
 
     Raises
     ------
@@ -149,10 +155,13 @@ def raise_row_problems(
     """  # noqa: E501
     problems = []
     for rule, mask in rules:
-        count = int(np.count_nonzero(mask))
+        count = int(np.count_nonzero(mask) if row_counts is None else np.sum(row_counts[mask]))
         if count:
             where = np.flatnonzero(mask)[:6]
-            first = [ids[i] for i in where] if ids is not None else list(where)
+            if callable(ids):
+                first = list(ids(mask))
+            else:
+                first = [ids[i] for i in where] if ids is not None else list(where)
             label = "first ids" if ids is not None else "first rows"
             problems.append(
                 f"{rule}; {count:,} of {n:,} rows violate this ({label}: {format_ids(first)})"

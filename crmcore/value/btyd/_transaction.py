@@ -99,9 +99,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmcore._compat import renamed_parameters
+from crmcore._lazy import as_lazy
 from crmcore._validation import coerce_number_series, format_ids
 from crmcore.exceptions import ValidationError
 from crmcore.value._base import FloatArray, MaximumLikelihoodModel, Objective, compress_rows
+from crmcore.value.btyd._compressed import compressed_model_input
 from crmcore.value.btyd._inputs import (
     DEFAULT_ID_COL,
     data_time_unit,
@@ -283,11 +285,12 @@ class TransactionModel(MaximumLikelihoodModel):
         x: FloatArray,
         t_x: FloatArray,
         T: FloatArray,
-        ids: Sequence[Any] | pd.Index | None,
+        ids: Sequence[Any] | pd.Index | Callable[[npt.NDArray[np.bool_]], Sequence[Any]] | None,
         cols: tuple[str, str, str],
         who: str,
         w: FloatArray | None = None,
         weights_col: str | None = None,
+        row_counts: FloatArray | None = None,
     ) -> None:
         fcol, rcol, tcol = cols
         with np.errstate(invalid="ignore"):
@@ -313,10 +316,11 @@ class TransactionModel(MaximumLikelihoodModel):
         raise_row_problems(
             rules,
             ids,
-            len(x),
+            len(x) if row_counts is None else int(np.sum(row_counts)),
             who,
             "Hint: build the input with crmcore.value.btyd_summary, and check that as_of is "
             "after the last purchase.",
+            row_counts=row_counts,
         )
 
     def _prediction_arrays(
@@ -377,9 +381,11 @@ class TransactionModel(MaximumLikelihoodModel):
 
         Parameters
         ----------
-        data : DataFrame (pandas, Polars or PyArrow)
+        data : DataFrame (pandas, Polars, PyArrow) or a lazy frame
             One row per customer (or per group of identical customers with `weights_col`),
             e.g. the output of :func:`~crmcore.value.btyd_summary`. Other columns are ignored.
+            A lazy frame (Polars LazyFrame, DuckDB relation, PySpark or Dask DataFrame) is
+            compressed on its engine and only the compressed table is collected (see Notes).
         frequency_col, recency_col, T_col : str
             Columns holding the number of repeat purchases ``x``, the time of the last
             purchase since the first ``t_x`` and the customer's age ``T`` (same time unit).
@@ -430,6 +436,33 @@ class TransactionModel(MaximumLikelihoodModel):
         with discrete times. The optimiser works on log-parameters (L-BFGS-B with the analytic
         gradient, then Newton's method where the model has an analytic Hessian).
 
+        **Fitting from an engine.** A lazy `data` is compressed where it lives: one query
+        ``group_by(frequency, recency, T).agg(len)`` (the sum of `weights_col` when given)
+        runs on the engine and only the distinct rows with their counts are collected; the
+        fit then uses the counts as weights, which is the same likelihood as the one of the
+        uncompressed rows (``sum_i LL(x_i, t_x_i, T_i) = sum_g n_g LL(x_g, t_x_g, T_g)``),
+        so the parameters equal those of an in-memory fit up to the optimiser's tolerance.
+        An *unweighted* fit of the distinct rows would be wrong: it maximises a different
+        likelihood, in which every distinct history counts once, so the many customers with
+        a common history (e.g. the one-time buyers ``x = 0``) would weigh as much as one
+        customer with a rare history. The row rules above are checked on the collected
+        table: it holds every distinct row (missing values form their own group; a group
+        with a bad weight is flagged on the engine), so a rule is broken by an input row
+        exactly when it is broken by a collected row, and the counts in the message are
+        the sums of the counts; the ids named are some offending rows of the
+        ``customer_id`` column (the offending values when that column is absent; a lazy
+        frame has no row order). ``time_unit_`` is None (a lazy frame carries no
+        ``attrs``): pass ``time_unit=`` to :func:`~crmcore.value.customer_lifetime_value`.
+
+        The time unit bounds the collected table. With a summary in whole periods (what
+        :func:`~crmcore.value.btyd_summary` builds) over ``P`` periods, ``x``, ``t_x`` and
+        ``T`` are integers with ``0 <= t_x <= T < P`` and ``x <= t_x``, so there are at
+        most about ``P^3 / 6`` distinct rows (``P^3 / 2`` by the looser count ``x <= P``),
+        however many customers there are: weekly data over two years (``P = 105``) gives at
+        most about 193,000 rows, monthly data over five years (``P = 61``) 38,000. Daily
+        data over several years or fractional times (continuous recency) compress much
+        less: use a coarser ``time_unit`` for fitting.
+
         **Verified maximum.** The end point is checked on the summed objective: the largest
         gradient in log-parameters must be below ``1e-4`` per customer and, where the Hessian
         is positive definite, a Newton step must promise a log-likelihood gain below
@@ -463,11 +496,24 @@ class TransactionModel(MaximumLikelihoodModel):
         who = self._who("fit")
         self._check_settings()
         cols = (frequency_col, recency_col, T_col)
-        needed = list(cols) + ([weights_col] if weights_col is not None else [])
-        arrays, index = frame_float_columns(data, needed, who)
-        x, t_x, T = arrays[0], arrays[1], arrays[2]
-        w = arrays[3] if weights_col is not None else None
-        self._validate_rows(x, t_x, T, index, cols, who, w=w, weights_col=weights_col)
+        lazy = as_lazy(data)
+        if lazy is not None:
+            # counted on the engine; only the distinct rows and their counts are collected
+            table = compressed_model_input(lazy, cols, weights_col, who)
+            x, t_x, T = table.columns
+            checked = table.weights if weights_col is not None else None
+            self._validate_rows(
+                x, t_x, T, table.find_ids, cols, who, checked, weights_col, table.rows
+            )
+            # the counts are the weights: an unweighted fit of the distinct rows would be
+            # another likelihood (see Notes)
+            w: FloatArray | None = table.weights
+        else:
+            needed = list(cols) + ([weights_col] if weights_col is not None else [])
+            arrays, index = frame_float_columns(data, needed, who)
+            x, t_x, T = arrays[0], arrays[1], arrays[2]
+            w = arrays[3] if weights_col is not None else None
+            self._validate_rows(x, t_x, T, index, cols, who, w=w, weights_col=weights_col)
         if len(x) == 0:
             raise ValidationError(f"{who}: the data has no rows.")
         xc, tc, Tc, wc = compress_rows(x, t_x, T, w)
