@@ -36,7 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "consecutive_gap_sums",
     "distinct_counts",
+    "distinct_pairs",
     "factorize_ids",
     "group_counts",
     "group_min_max",
@@ -74,6 +76,12 @@ def _native_text_codes(values: Any) -> tuple[IntArray, npt.NDArray[Any]] | None:
         if values.dtype not in (pl.String, pl.Categorical, pl.Enum):
             return None
         text = values.cast(pl.String)
+        try:
+            # Arrow's hash dictionary encoding, then a sort of the distinct ids only: about
+            # 4x faster than a dense rank, which sorts every row's string (2M rows)
+            return _native_text_codes(text.to_arrow())
+        except ImportError:  # pragma: no cover - polars without pyarrow
+            pass
         codes = (text.rank("dense") - 1).cast(pl.Int64).to_numpy()
         uniques = text.unique().sort().to_numpy()
         return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
@@ -297,3 +305,113 @@ def distinct_counts(
     first[group[starts]] = value[starts]
     last[group[starts]] = value[ends]
     return count, first, last
+
+
+def distinct_pairs(codes: IntArray, values: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
+    """The distinct (group, value) pairs of two integer columns, sorted by group, then value.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of int64
+        Group codes ``0..n_groups-1`` (from :func:`factorize_ids`).
+    values : numpy.ndarray of int64
+        Integer values, e.g. period numbers of :func:`crmcore._periods.period_numbers`.
+    n_groups : int
+        Number of groups.
+
+    Returns
+    -------
+    group, value : numpy.ndarray of int64
+        One entry per distinct pair (``np.bincount(group)`` is the distinct count per group).
+
+    Notes
+    -----
+    Pairs are packed into ``code * width + (value - min)``, ``width`` the range of the
+    values. When the ``n_groups * width`` grid is small against the rows (at most
+    ``8 * rows + 2**20`` cells: monthly or weekly ages of customers) the pairs are marked in
+    a boolean grid and read back in order, with no sort; otherwise the packed keys are
+    sorted once (int32 keys when they fit) and duplicates dropped, and ranges too wide to
+    pack fall back to a lexsort of the two columns.
+
+    Examples
+    --------
+    >>> group, value = distinct_pairs(np.array([1, 0, 1, 1]), np.array([4, 2, 4, 3]), 2)
+    >>> group.tolist(), value.tolist()
+    ([0, 1, 1], [2, 3, 4])
+    """
+    if codes.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    v_lo = int(values.min())
+    width = int(values.max()) - v_lo + 1
+    cells = n_groups * width
+    if cells <= 8 * codes.size + 2**20:
+        seen = np.zeros(cells, dtype=bool)
+        keys = codes * width
+        keys += values
+        if v_lo:
+            keys -= v_lo
+        seen[keys] = True
+        found = np.flatnonzero(seen)
+        group, offset = np.divmod(found, width)
+        return group.astype(np.int64, copy=False), offset + v_lo
+    if cells < 2**62:
+        kind = np.int32 if cells < 2**31 else np.int64
+        packed = codes.astype(kind)
+        packed *= kind(width)
+        np.add(packed, values, out=packed, casting="unsafe")
+        packed -= np.array(v_lo).astype(kind)
+        packed.sort()
+        packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
+        group, offset = np.divmod(packed.astype(np.int64), width)
+        return group, offset + v_lo
+    order = np.lexsort((values, codes))
+    c_sorted, v_sorted = codes[order], values[order]
+    new = np.concatenate(
+        ([True], (c_sorted[1:] != c_sorted[:-1]) | (v_sorted[1:] != v_sorted[:-1]))
+    )
+    return c_sorted[new], v_sorted[new]
+
+
+def consecutive_gap_sums(
+    group: IntArray, values: IntArray, n_groups: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Gaps between consecutive values within each group: their count, sum and sum of squares.
+
+    Parameters
+    ----------
+    group, values : numpy.ndarray of int64
+        Pairs sorted by group, then value (e.g. the distinct (customer, day) pairs of
+        :func:`distinct_pairs`); a gap is ``values[i + 1] - values[i]`` where both rows
+        belong to the same group.
+    n_groups : int
+        Number of groups.
+
+    Returns
+    -------
+    count, total, total_sq : numpy.ndarray of int64
+        Per group: the number of gaps, their sum (``last - first``) and the sum of their
+        squares (all 0 for a group with fewer than two rows).
+
+    Notes
+    -----
+    Exact integer results: each squared gap is summed by ``np.bincount`` in float64, which
+    is exact while a group's sum of squares stays below ``2**53`` (gaps of day numbers:
+    any span under 260,000 years). With these three sums the population variance of a
+    group's gaps is the exact integer ratio ``(count * total_sq - total**2) / count**2``.
+
+    Examples
+    --------
+    >>> group, value = np.array([0, 0, 0, 0, 1]), np.array([1, 32, 61, 92, 5])
+    >>> count, total, total_sq = consecutive_gap_sums(group, value, 3)
+    >>> count.tolist(), total.tolist(), total_sq.tolist()
+    ([3, 0, 0], [91, 0, 0], [2763, 0, 0])
+    """
+    same = group[1:] == group[:-1]
+    owner = group[1:][same]
+    gaps = (values[1:] - values[:-1])[same]
+    count = np.bincount(owner, minlength=n_groups).astype(np.int64)
+    total = np.bincount(owner, weights=gaps, minlength=n_groups).astype(np.int64)
+    squares = gaps.astype(np.float64)
+    squares *= squares
+    total_sq = np.bincount(owner, weights=squares, minlength=n_groups).astype(np.int64)
+    return count, total, total_sq

@@ -14,16 +14,27 @@ import math
 from collections.abc import Collection, Sequence
 from typing import Any, Literal, cast
 
+import narwhals.stable.v2 as nw2
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._periods import period_numbers
+from crmcore._aggregate import (
+    consecutive_gap_sums,
+    distinct_pairs,
+    factorize_ids,
+    group_counts,
+    group_sums,
+)
+from crmcore._lazy import as_lazy, engine_name, read_order_log_lazy
+from crmcore._orderlog import read_order_log
+from crmcore._periods import period_expr, period_numbers
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
     check_random_state,
     coerce_number_series,
+    exact_scale,
     format_ids,
     require_columns,
     to_pandas,
@@ -705,8 +716,10 @@ def relationship_type(
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per order (pandas, Polars or PyArrow) with customer id, date and amount.
+    transactions : DataFrame or lazy frame
+        One row per order with customer id, date and amount: a pandas, Polars or PyArrow
+        frame (computed in memory), or a Polars LazyFrame, DuckDB relation or Spark
+        DataFrame (computed on that engine; see Notes).
     customer_col, date_col, amount_col : str
         Column roles.
     contracts : collection of ids, optional
@@ -727,16 +740,20 @@ def relationship_type(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or lazy frame
         Indexed by account id (sorted); columns ``orders``, ``purchase_days``,
         ``mean_order_value``, ``gap_cv`` (NaN below 3 purchase days), ``regular``,
         ``large``, ``contract`` (bool) and ``relationship_type`` (ordered categorical
-        ``transactional < hybrid < relationship``).
+        ``transactional < hybrid < relationship``). For a lazy input: a lazy frame of the
+        same engine with the account id as a column, the same columns and values,
+        ``gap_cv`` null below 3 purchase days, ``relationship_type`` as text, rows in no
+        particular order.
 
     Raises
     ------
     ValidationError
-        Missing columns or values, non-numeric amounts, or bad thresholds.
+        Missing columns or values, non-numeric amounts, or bad thresholds; a Dask frame
+        (see Notes).
 
     Notes
     -----
@@ -746,6 +763,22 @@ def relationship_type(
     contracted), 1 point = hybrid, 0 = transactional (always-a-share buyers: occasional,
     small, uncommitted) -- the split of Dell's buyers into transactional and relationship
     segments that CRM case studies describe.
+
+    With k gaps of sum :math:`S_1` (last minus first purchase day) and sum of squares
+    :math:`S_2`, :math:`CV = \\sqrt{k S_2 - S_1^2} / S_1`: an exact integer under the root,
+    so equal gaps give exactly 0, in memory and on every engine alike.
+
+    In memory (pandas, Polars, PyArrow) the table comes from the array kernels of
+    ``crmcore._aggregate`` (dense customer codes, whole-day numbers, bincounts, one sort
+    of packed (customer, day) keys for the distinct days and their gaps); mean order values
+    use correctly rounded sums. On a lazy engine it is built from narwhals group-bys,
+    joins and casts only: the engine's sums (equal to about 1e-15), the median from the
+    engine (a cross-joined one-row aggregate), and the gap between consecutive purchase
+    days without a window function, by a search over the 22 bits of the day numbers (one
+    group-by and one join on about 11 rows per distinct purchase day; measured on 2M
+    orders with 1.9M distinct purchase days: about 24 s on Polars and on DuckDB, against
+    0.6 s in memory). Dask is refused: the gap search is a group-by followed by a
+    join, which Dask breaks on frames of many partitions, and its median is approximate.
 
     References
     ----------
@@ -763,13 +796,36 @@ def relationship_type(
     >>> relationship_type(orders, contracts=["a"])["relationship_type"].tolist()
     ['relationship', 'transactional']
     """
-    from crmcore._orderlog import read_order_log
-
     who = "relationship_type"
     check_param_number("cv_threshold", cv_threshold, who=who, low=0)
     check_param_number("min_purchase_days", min_purchase_days, who=who, low=2, integer=True)
     if size_threshold is not None:
         check_param_number("size_threshold", size_threshold, who=who)
+    contract_ids = _as_id_index(contracts, "contracts", who=who)
+    lazy = as_lazy(transactions)
+    if lazy is not None:
+        rows = read_order_log_lazy(
+            lazy,
+            who=who,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            status_col=status_col,
+            statuses=statuses,
+            currency_col=currency_col,
+            date_format=date_format,
+        )
+        return _relationship_lazy(  # type: ignore[no-any-return]
+            rows,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            contracts=contract_ids,
+            cv_threshold=float(cv_threshold),
+            min_purchase_days=int(min_purchase_days),
+            size_threshold=None if size_threshold is None else float(size_threshold),
+            who=who,
+        )
     log = read_order_log(
         transactions,
         who=who,
@@ -781,51 +837,311 @@ def relationship_type(
         currency_col=currency_col,
         date_format=date_format,
     )
-    frame = to_pandas(log.to_native(), who=who)
-    amount = frame[amount_col]
-    if pd.api.types.is_bool_dtype(amount.dtype) or not pd.api.types.is_numeric_dtype(amount.dtype):
-        raise ValidationError(f"{who}: column {amount_col!r} must be numeric; got {amount.dtype}.")
-    cust = frame[customer_col]
-    day = period_numbers(frame[date_col], "D", name=date_col, who=who)
-    base = pd.DataFrame({"c": cust.to_numpy(), "d": day, "a": amount.to_numpy(np.float64)})
-    per = base.groupby("c", sort=True).agg(orders=("a", "size"), total=("a", "sum"))
-    days = base[["c", "d"]].drop_duplicates().sort_values(["c", "d"], kind="stable")
-    gap = days["d"].diff().to_numpy(dtype=np.float64)
-    same = days["c"].to_numpy() == np.roll(days["c"].to_numpy(), 1)
-    same[:1] = False
-    gaps = pd.DataFrame({"c": days["c"].to_numpy()[same], "g": gap[same]})
-    gstats = gaps.groupby("c", sort=True)["g"].agg(["mean", "count"])
-    gstd = gaps.groupby("c", sort=True)["g"].std(ddof=0)
-    n_days = days.groupby("c", sort=True).size().reindex(per.index).to_numpy()
-    mean_gap = gstats["mean"].reindex(per.index).to_numpy(dtype=np.float64)
-    std_gap = gstd.reindex(per.index).to_numpy(dtype=np.float64)
-    n_gaps = gstats["count"].reindex(per.index).fillna(0).to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cv = np.where(n_gaps >= 2, std_gap / mean_gap, np.nan)
-    orders = per["orders"].to_numpy(dtype=np.int64)
-    # mean order value in units of the largest amount: totals near 1e308 cannot overflow
-    scale = float(np.max(np.abs(base["a"].to_numpy()))) if len(base) else 1.0
-    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
-    scaled_total = (base["a"] / scale).groupby(base["c"], sort=True).sum()
-    mean_order = scaled_total.reindex(per.index).to_numpy(dtype=np.float64) / orders * scale
+    # the kernel layer: dense customer codes, whole-day numbers of the period clock,
+    # bincounts, and one sort of packed (customer, day) keys for the distinct days and gaps
+    codes, uniques = factorize_ids(log[customer_col].to_native())
+    n_customers = len(uniques)
+    days = period_numbers(np.asarray(log[date_col].to_numpy()), "D", name=date_col, who=who)
+    amounts = np.asarray(log[amount_col].to_numpy(), dtype=np.float64)
+    orders = group_counts(codes, n_customers)
+    total = group_sums(codes, amounts, n_customers)
+    scale = 1.0
+    if not np.isfinite(total).all():
+        # totals near 1e308 overflow: sum amounts divided by a power of two (exact) instead
+        scale = exact_scale([float(np.abs(amounts).max())])
+        total = group_sums(codes, amounts / scale, n_customers)
+    mean_order = total / orders * scale
+    group, day = distinct_pairs(codes, days, n_customers)
+    n_days = np.bincount(group, minlength=n_customers).astype(np.int64)
+    n_gaps, gap_total, gap_total_sq = consecutive_gap_sums(group, day, n_customers)
+    cv = _gap_cv(n_gaps, gap_total, gap_total_sq)
     threshold = float(np.median(mean_order)) if size_threshold is None else float(size_threshold)
     regular = (n_days >= int(min_purchase_days)) & (np.nan_to_num(cv, nan=np.inf) <= cv_threshold)
-    large = mean_order >= threshold if len(mean_order) else np.zeros(0, dtype=bool)
-    contract_ids = _as_id_index(contracts, "contracts", who=who)
-    contract = np.asarray(per.index.isin(contract_ids), dtype=bool)
+    large = mean_order >= threshold
+    index = pd.Index(uniques, name=customer_col)
+    contract = np.asarray(index.isin(contract_ids), dtype=bool)
     points = regular.astype(np.int64) + large.astype(np.int64) + contract.astype(np.int64)
-    codes = np.minimum(points, 2)
-    index = per.index.rename(customer_col)
+    codes_out = np.minimum(points, 2)
     return _frame(
         {
             "orders": orders,
-            "purchase_days": n_days.astype(np.int64),
+            "purchase_days": n_days,
             "mean_order_value": mean_order,
             "gap_cv": cv,
             "regular": regular,
             "large": large,
             "contract": contract,
-            "relationship_type": _labelled(codes, ["transactional", "hybrid", "relationship"]),
+            "relationship_type": _labelled(codes_out, _RELATIONSHIP_LABELS),
         },
         index=index,
     )
+
+
+#: Relationship types, by points (0, 1, 2-3).
+_RELATIONSHIP_LABELS = ("transactional", "hybrid", "relationship")
+
+
+def _gap_cv(
+    n_gaps: npt.NDArray[np.int64],
+    total: npt.NDArray[np.int64],
+    total_sq: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """Coefficient of variation of each customer's gaps (NaN below two gaps).
+
+    With k gaps of sum S1 and sum of squares S2, the population variance is
+    ``(k S2 - S1**2) / k**2`` and the mean ``S1 / k``, so CV = ``sqrt(k S2 - S1**2) / S1``:
+    an exact integer under the root (int64 while the span ``S1 < 2**21`` days, which makes
+    ``k S2 <= S1**3 < 2**63``), then one square root and one division.
+    """
+    cv = np.full(len(n_gaps), np.nan)
+    ok = n_gaps >= 2
+    k, s1, s2 = n_gaps[ok], total[ok], total_sq[ok]
+    if s1.size and int(s1.max()) < 2**21:
+        numerator = (k * s2 - s1 * s1).astype(np.float64)
+    else:
+        s1f = s1.astype(np.float64)
+        numerator = np.maximum(k.astype(np.float64) * s2.astype(np.float64) - s1f * s1f, 0.0)
+    cv[ok] = np.sqrt(numerator) / s1
+    return cv
+
+
+#: Day numbers are shifted by this before the bit levels of the lazy gap search: day 0 is
+#: then 0001-01-01, so every date of years 1..9999 has a shifted number in [0, 2**22).
+_DAY_SHIFT = 719_162
+_DAY_BITS = 22
+
+#: Sums of amounts on an engine are taken on amounts times 2**-512 and scaled back: a power
+#: of two scales without rounding, so the result equals the plain sum wherever that does
+#: not overflow (amounts in [3e-154, 1.8e308]), and totals near 1e308 stay finite.
+_LAZY_SCALE = 2.0**512
+
+
+def _next_day_squares(days: Any, customer_col: str) -> Any:
+    """Per customer: the number of gaps and the sum of squared gaps, lazily, without over().
+
+    `days` holds the distinct (customer, ``__s``) rows, ``__s`` a shifted day number in
+    ``[0, 2**22)``. The next purchase day of day s is the smallest later day; a later day
+    t first differs from s at some bit b where s has 0 and t has 1, i.e. ``t >> b ==
+    (s >> b) + 1``. So the candidates of s are, for every b with bit b of s clear, the
+    smallest day of the customer whose prefix ``t >> b`` is ``(s >> b) + 1``, and the
+    next day is the smallest candidate. That takes one group-by (the smallest day per
+    customer, level and odd prefix), one equi-join of the probes and one group-by: plain
+    group-bys and joins, so it runs on every engine (a rank or ``diff`` would need a
+    window). The price: about 11 rows per distinct (customer, day) in each of the two
+    intermediate tables (22 levels, half of them per day), so this step costs some 20x
+    an ordinary group-by of the distinct days.
+    """
+    s = nw2.col("__s")
+    levels = [(b, 2**b) for b in range(_DAY_BITS)]
+    # only odd prefixes are ever probed ((s >> b) + 1 with bit b of s clear)
+    smallest = (
+        nw2.concat(
+            [
+                days.filter((s // step) % 2 == 1).select(
+                    nw2.col(customer_col),
+                    nw2.lit(b).cast(nw2.Int64).alias("__b"),
+                    (s // step).alias("__p"),
+                    s.alias("__t"),
+                )
+                for b, step in levels
+            ]
+        )
+        .group_by(customer_col, "__b", "__p")
+        .agg(nw2.col("__t").min())
+    )
+    probes = nw2.concat(
+        [
+            days.filter((s // step) % 2 == 0).select(
+                nw2.col(customer_col),
+                s,
+                nw2.lit(b).cast(nw2.Int64).alias("__b"),
+                (s // step + 1).alias("__p"),
+            )
+            for b, step in levels
+        ]
+    )
+    following = (
+        probes.join(smallest, on=[customer_col, "__b", "__p"], how="inner")
+        .group_by(customer_col, "__s")
+        .agg(nw2.col("__t").min())
+    )
+    gap = nw2.col("__t") - s
+    return (
+        following.select(nw2.col(customer_col), (gap * gap).cast(nw2.Int64).alias("__s2"))
+        .group_by(customer_col)
+        .agg(nw2.len().alias("__k"), nw2.col("__s2").sum())
+        .with_columns(nw2.col("__k").cast(nw2.Int64))
+    )
+
+
+def _contract_values(contracts: pd.Index, dtype: Any) -> list[Any]:
+    """The contract ids that can equal a value of an engine column of `dtype`.
+
+    As in memory (where ``Index.isin`` compares values), an id of another type matches no
+    customer: text ids for a text column, integral numbers for an integer column, numbers
+    for a float column.
+    """
+    values = [v for v in contracts.tolist() if v is not None]
+    numbers = [
+        v for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    ]
+    if dtype == nw2.String:
+        return [v for v in values if isinstance(v, str)]
+    if dtype.is_integer():
+        return [int(v) for v in numbers if float(v).is_integer()]
+    if dtype.is_float():
+        return [float(v) for v in numbers]
+    return values
+
+
+def _relationship_lazy(
+    rows: Any,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    contracts: pd.Index,
+    cv_threshold: float,
+    min_purchase_days: int,
+    size_threshold: float | None,
+    who: str,
+) -> Any:
+    """relationship_type on the caller's engine: narwhals group-bys, joins and casts only.
+
+    Per-customer pieces (orders and amount totals; distinct days with the first and last
+    one; gaps and their squares from :func:`_next_day_squares`) are stacked and summed in
+    one group-by rather than joined. The CV is the same exact-integer formula as in memory
+    (:func:`_gap_cv`); the size threshold (default: the median of the mean order values)
+    comes from a one-row aggregate joined on as a cross join.
+    """
+    if engine_name(rows) == "dask":
+        raise ValidationError(
+            f"{who}: a Dask frame cannot be classified on its engine: the gaps between "
+            "purchase days need a group-by followed by a join, which Dask breaks (KeyError "
+            "'... not in index' on frames of many partitions), and Dask's median is "
+            "approximate. Hint: compute the frame (ddf.compute()) and pass the pandas frame, "
+            "or use Polars, DuckDB or Spark.",
+            rule="option must be available on the input's engine",
+        )
+    cid = nw2.col(customer_col)
+    amount = nw2.col(amount_col).cast(nw2.Float64)
+    day = (period_expr(date_col, "D") + _DAY_SHIFT).cast(nw2.Int64).alias("__s")
+    days = rows.select(cid, day).unique()
+    zero_int, zero_float = nw2.lit(0).cast(nw2.Int64), nw2.lit(0.0).cast(nw2.Float64)
+    parts = {
+        "orders": zero_int,
+        "__total": zero_float,
+        "purchase_days": zero_int,
+        # shifted day numbers are in [0, 2**22): these fillers never win a min / max
+        "__first": nw2.lit(2**62).cast(nw2.Int64),
+        "__last": nw2.lit(-1).cast(nw2.Int64),
+        "__k": zero_int,
+        "__s2": zero_int,
+    }
+
+    def stacked(frame: Any, **given: Any) -> Any:
+        # explicit casts: engines differ in the types of sums (DuckDB: Int128 for Int64)
+        return frame.select(
+            cid,
+            *[
+                (given[name].cast(filler_type(name)) if name in given else filler).alias(name)
+                for name, filler in parts.items()
+            ],
+        )
+
+    def filler_type(name: str) -> Any:
+        return nw2.Float64 if name == "__total" else nw2.Int64
+
+    # Dask takes only elementary aggregations: columns are prepared before each group-by
+    per_order = (
+        rows.select(cid, (amount / _LAZY_SCALE).alias("__total"))
+        .group_by(customer_col)
+        .agg(nw2.len().alias("orders"), nw2.col("__total").sum())
+        .with_columns(nw2.col("orders").cast(nw2.Int64))
+    )
+    per_day = (
+        days.with_columns(nw2.col("__s").alias("__first"), nw2.col("__s").alias("__last"))
+        .group_by(customer_col)
+        .agg(
+            nw2.len().alias("purchase_days"),
+            nw2.col("__first").min(),
+            nw2.col("__last").max(),
+        )
+        .with_columns(nw2.col("purchase_days").cast(nw2.Int64))
+    )
+    gaps = _next_day_squares(days, customer_col)
+    table = (
+        nw2.concat(
+            [
+                stacked(per_order, orders=nw2.col("orders"), __total=nw2.col("__total")),
+                stacked(
+                    per_day,
+                    purchase_days=nw2.col("purchase_days"),
+                    __first=nw2.col("__first"),
+                    __last=nw2.col("__last"),
+                ),
+                stacked(gaps, __k=nw2.col("__k"), __s2=nw2.col("__s2")),
+            ]
+        )
+        .group_by(customer_col)
+        .agg(
+            nw2.col("orders", "__total", "purchase_days", "__k", "__s2").sum(),
+            nw2.col("__first").min(),
+            nw2.col("__last").max(),
+        )
+    )
+    k, span = nw2.col("__k"), nw2.col("__last") - nw2.col("__first")
+    numerator = (k * nw2.col("__s2") - span * span).cast(nw2.Float64)
+    cv = nw2.when(k >= 2).then(numerator.sqrt() / span.cast(nw2.Float64))  # else null
+    mean_order = nw2.col("__total") / nw2.col("orders").cast(nw2.Float64) * _LAZY_SCALE
+    table = table.select(
+        cid,
+        nw2.col("orders").cast(nw2.Int64),
+        nw2.col("purchase_days").cast(nw2.Int64),
+        mean_order.cast(nw2.Float64).alias("mean_order_value"),
+        cv.alias("gap_cv"),
+    )
+    if size_threshold is None:
+        # from the order totals alone: the median does not wait for (or recompute) the gaps
+        median = per_order.select(
+            (nw2.col("__total") / nw2.col("orders").cast(nw2.Float64) * _LAZY_SCALE)
+            .median()
+            .alias("__threshold")
+        )
+        table = table.join(median, how="cross")
+        threshold = nw2.col("__threshold")
+    else:
+        threshold = nw2.lit(size_threshold).cast(nw2.Float64)
+    ids = _contract_values(contracts, rows.collect_schema()[customer_col])
+    contract = cid.is_in(ids) if ids else nw2.lit(False)
+    regular = (nw2.col("purchase_days") >= min_purchase_days) & (
+        nw2.col("gap_cv") <= cv_threshold
+    ).fill_null(False)
+    table = table.with_columns(
+        regular.cast(nw2.Boolean).alias("regular"),
+        (nw2.col("mean_order_value") >= threshold).cast(nw2.Boolean).alias("large"),
+        contract.cast(nw2.Boolean).alias("contract"),
+    )
+    points = (
+        nw2.col("regular").cast(nw2.Int64)
+        + nw2.col("large").cast(nw2.Int64)
+        + nw2.col("contract").cast(nw2.Int64)
+    )
+    label = (
+        nw2.when(points >= 2)
+        .then(nw2.lit(_RELATIONSHIP_LABELS[2]))
+        .when(points == 1)
+        .then(nw2.lit(_RELATIONSHIP_LABELS[1]))
+        .otherwise(nw2.lit(_RELATIONSHIP_LABELS[0]))
+    )
+    return table.select(
+        cid,
+        "orders",
+        "purchase_days",
+        "mean_order_value",
+        "gap_cv",
+        "regular",
+        "large",
+        "contract",
+        label.alias("relationship_type"),
+    ).to_native()

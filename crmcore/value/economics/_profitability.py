@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import narwhals.stable.v1 as nw
+import narwhals.stable.v2 as nw2
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from crmcore._aggregate import factorize_ids, group_counts, group_sums
+from crmcore._lazy import as_lazy, engine_name, lazy_only_option, read_order_log_lazy
 from crmcore._orderlog import read_order_log
 from crmcore._validation import (
     check_no_missing,
@@ -108,8 +111,10 @@ def customer_profitability(
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per order (pandas, Polars or PyArrow) in one currency.
+    transactions : DataFrame or lazy frame
+        One row per order in one currency: a pandas, Polars or PyArrow frame (computed in
+        memory), or a Polars LazyFrame, DuckDB relation, Spark or Dask DataFrame
+        (computed on that engine; see Notes).
     customer_col, amount_col : str
         Column roles; `amount_col` is revenue.
     cogs_col : str, optional
@@ -141,11 +146,13 @@ def customer_profitability(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or lazy frame
         Indexed by customer id (sorted), columns ``orders, revenue, cogs, gross_margin,
         service_cost, acquisition_cost, profit`` with
         ``profit = revenue - cogs - service_cost - acquisition_cost`` and ``service_cost``
-        including ``cost_per_order * orders``.
+        including ``cost_per_order * orders``. For a lazy input: a lazy frame of the same
+        engine with the customer id as a column, the same columns and values, rows in no
+        particular order.
 
     Raises
     ------
@@ -162,6 +169,16 @@ def customer_profitability(
     curve (Kaplan & Narayanan 2001): the most profitable customers often earn more than
     100% of total profit, which the least profitable ones then give back.
 
+    In memory the sums come from the array kernels of ``crmcore._aggregate`` (dense
+    customer codes, correctly rounded bincount sums). On a lazy engine the order sums and
+    the cost tables are stacked and summed in one narwhals group-by (no join, so customers
+    with costs but no orders keep their row). Cost tables stay small and in memory: a
+    number, or a pandas Series / eager frame validated here and then moved to the orders'
+    engine (a Polars LazyFrame, a relation of the orders' DuckDB connection, a frame of the
+    orders' Spark session, a Dask frame); a lazy cost frame is refused (it would skip
+    those checks). Totals beyond the float range are a ValidationError in memory; an
+    engine returns them as its own ``inf`` or overflow error.
+
     References
     ----------
     Kaplan, R. S. & Narayanan, V. G. (2001). Measuring and managing customer
@@ -177,13 +194,35 @@ def customer_profitability(
     [42.0, -41.0, -18.0]
     """
     who = "customer_profitability"
-    cols = [customer_col, amount_col] + ([cogs_col] if cogs_col is not None else [])
-    require_columns(transactions, cols, who=who)
     if cogs_col is not None and cogs_rate is not None:
         raise ValidationError(f"{who}: give cogs_col or cogs_rate, not both.")
     if cogs_rate is not None:
         check_param_number("cogs_rate", cogs_rate, who=who, low=0, high=1)
     check_param_number("cost_per_order", cost_per_order, who=who, low=0)
+    lazy = as_lazy(transactions)
+    if lazy is not None:
+        return _profitability_lazy(  # type: ignore[no-any-return]
+            lazy,
+            customer_col=customer_col,
+            amount_col=amount_col,
+            cogs_col=cogs_col,
+            cogs_rate=cogs_rate,
+            cost_per_order=float(cost_per_order),
+            costs={
+                "service_cost": (service_costs, "service_costs", service_cost_col),
+                "acquisition_cost": (
+                    acquisition_costs,
+                    "acquisition_costs",
+                    acquisition_cost_col,
+                ),
+            },
+            currency_col=currency_col,
+            status_col=status_col,
+            statuses=statuses,
+            who=who,
+        )
+    cols = [customer_col, amount_col] + ([cogs_col] if cogs_col is not None else [])
+    require_columns(transactions, cols, who=who)
     frame = read_order_log(
         transactions,
         who=who,
@@ -195,23 +234,25 @@ def customer_profitability(
         statuses=statuses,
         currency_col=currency_col,
     )
-    cogs_expr = (
-        nw.col(cogs_col).sum().alias("cogs")
-        if cogs_col is not None
-        else nw.col(amount_col).sum().alias("cogs")
-    )
-    grouped = (
-        frame.group_by(customer_col)
-        .agg(nw.len().alias("orders"), nw.col(amount_col).sum().alias("revenue"), cogs_expr)
-        .to_pandas()
-        .set_index(customer_col)
-    )
-    grouped.index.name = customer_col
-    revenue = grouped["revenue"].astype(np.float64)
     if cogs_col is not None:
-        cogs = grouped["cogs"].astype(np.float64)
+        _check_numeric(frame.schema[cogs_col], cogs_col, who=who)
+    # the kernel layer: dense customer codes and bincount sums (correctly rounded)
+    codes, uniques = factorize_ids(frame[customer_col].to_native())
+    n_customers = len(uniques)
+    with np.errstate(over="ignore", invalid="ignore"):
+        revenue_sums = group_sums(codes, _floats(frame, amount_col), n_customers)
+        cogs_sums = (
+            group_sums(codes, _floats(frame, cogs_col), n_customers)
+            if cogs_col is not None
+            else None
+        )
+    grouped_index = pd.Index(uniques, name=customer_col)
+    revenue = pd.Series(revenue_sums, index=grouped_index)
+    if cogs_sums is not None:
+        cogs = pd.Series(cogs_sums, index=grouped_index)
     else:
         cogs = revenue * (0.0 if cogs_rate is None else float(cogs_rate))
+    grouped = pd.DataFrame({"orders": group_counts(codes, n_customers)}, index=grouped_index)
     service = _per_customer(
         service_costs,
         name="service_costs",
@@ -290,3 +331,199 @@ def _sorted_ids(index: pd.Index, *, customer_col: str, who: str) -> pd.Index:
         ) from None
     result: pd.Index = pd.Index(ordered, name=customer_col)
     return result
+
+
+def _floats(frame: Any, column: str) -> npt.NDArray[np.float64]:
+    """One column of an eager narwhals frame as a float64 array."""
+    return np.asarray(frame[column].to_numpy(), dtype=np.float64)
+
+
+def _costs_on_engine(
+    value: Any,
+    rows: nw2.LazyFrame[Any],
+    *,
+    name: str,
+    column: str,
+    customer_col: str,
+    who: str,
+) -> nw2.LazyFrame[Any] | float:
+    """A per-customer cost as a number, or as a (customer, cost) frame of the log's engine.
+
+    An in-memory cost (a Series or an eager frame) is validated exactly as for in-memory
+    orders (:func:`_per_customer`) and then moved to the engine of `rows`: a Polars
+    LazyFrame, a DuckDB relation of the orders' connection, a Spark frame of the orders'
+    own session, a one-partition Dask frame. Its ids take the dtype of the orders' id
+    column; ids of another kind (text against numbers) are refused as in memory.
+    """
+    if as_lazy(value) is not None:
+        raise lazy_only_option(
+            who,
+            f"{name} as a lazy frame",
+            "crmcore validates a cost table in memory (one entry per customer, numbers "
+            ">= 0) before it meets the orders on the engine",
+        )
+    costs = _per_customer(value, name=name, column=column, customer_col=customer_col, who=who)
+    if not isinstance(costs, pd.Series):
+        return costs
+    id_dtype = rows.collect_schema()[customer_col]
+    ids = pd.Index(costs.index)
+    text_ids = id_dtype in (nw2.String, nw2.Categorical, nw2.Enum)
+    if len(ids) and (
+        (text_ids and not pd.api.types.is_string_dtype(ids))
+        or (id_dtype.is_numeric() and not pd.api.types.is_numeric_dtype(ids))
+    ):
+        raise ValidationError(
+            f"{who}: the ids of {name} ({ids.dtype}) are not of the kind of the orders' "
+            f"{customer_col!r} column ({id_dtype}); customer ids must all be of one type "
+            f"(first ids: {format_ids(ids)}). Hint: convert them, e.g. with .astype(str).",
+            rule="customer ids must all be of one type",
+            column=customer_col,
+            count=len(ids),
+            first_ids=first_ids(ids),
+        )
+    crmcore_costs = pd.DataFrame({customer_col: ids.to_numpy(), column: costs.to_numpy(np.float64)})
+    native = rows.to_native()
+    kind = rows.implementation
+    if engine_name(rows) == "duckdb":
+        # on the orders' own connection (DuckDB cannot combine relations of two
+        # connections): a query of that connection reads the local pandas frame
+        on_engine = nw2.from_native(native.query("crmcore_orders", "select * from crmcore_costs"))
+    elif kind.is_spark_like():
+        session = getattr(native, "sparkSession", None) or getattr(native, "session", None)
+        on_engine = nw2.from_native(crmcore_costs, eager_only=True).lazy(
+            backend=kind, session=session
+        )
+    else:
+        on_engine = nw2.from_native(crmcore_costs, eager_only=True).lazy(kind)
+    result: nw2.LazyFrame[Any] = on_engine.with_columns(nw2.col(customer_col).cast(id_dtype))
+    return result
+
+
+def _profitability_lazy(
+    lazy: nw2.LazyFrame[Any],
+    *,
+    customer_col: str,
+    amount_col: str,
+    cogs_col: str | None,
+    cogs_rate: float | None,
+    cost_per_order: float,
+    costs: dict[str, tuple[Any, str, str]],
+    currency_col: str,
+    status_col: str | None,
+    statuses: Iterable[str] | None,
+    who: str,
+) -> Any:
+    """customer_profitability on the caller's engine, as a lazy frame of that engine.
+
+    The order aggregates (orders, revenue, cost of goods) and the per-customer cost tables
+    are stacked and summed in one group-by (an outer join's work, without a join), so a
+    customer that only has costs gets a row with revenue 0, as in memory. Sums are the
+    engine's own (equal to the in-memory correctly rounded sums to about 1e-15).
+    """
+    if cogs_col is not None:
+        _check_numeric(lazy.collect_schema().get(cogs_col), cogs_col, who=who)
+    rows = read_order_log_lazy(
+        lazy,
+        who=who,
+        customer_col=customer_col,
+        date_col=None,
+        amount_col=amount_col,
+        extra_cols=[cogs_col] if cogs_col is not None else [],
+        status_col=status_col,
+        statuses=statuses,
+        currency_col=currency_col,
+        stacklevel=4,
+    )
+    cid = nw2.col(customer_col)
+    zero_int, zero_float = nw2.lit(0).cast(nw2.Int64), nw2.lit(0.0).cast(nw2.Float64)
+    parts = {
+        "orders": zero_int,
+        "revenue": zero_float,
+        "cogs": zero_float,
+        "service_cost": zero_float,
+        "acquisition_cost": zero_float,
+    }
+
+    def stacked(frame: nw2.LazyFrame[Any], **given: Any) -> nw2.LazyFrame[Any]:
+        # explicit casts: engines differ in the types of sums and counts
+        return frame.select(
+            cid,
+            *[
+                (given[key].cast(filler_type(key)) if key in given else filler).alias(key)
+                for key, filler in parts.items()
+            ],
+        )
+
+    def filler_type(key: str) -> Any:
+        return nw2.Int64 if key == "orders" else nw2.Float64
+
+    # Dask takes only elementary aggregations: columns are cast before the group-by
+    sums = ["revenue"] + (["cogs"] if cogs_col is not None else [])
+    orders = rows.select(
+        cid,
+        nw2.col(amount_col).cast(nw2.Float64).alias("revenue"),
+        *([nw2.col(cogs_col).cast(nw2.Float64).alias("cogs")] if cogs_col is not None else []),
+    )
+    per_customer = orders.group_by(customer_col).agg(
+        nw2.len().alias("orders"), nw2.col(*sums).sum()
+    )
+    pieces = [
+        stacked(
+            per_customer,
+            orders=nw2.col("orders").cast(nw2.Int64),
+            **{name: nw2.col(name) for name in sums},
+        )
+    ]
+    flat: dict[str, float] = {}
+    for key, (value, name, column) in costs.items():
+        on_engine = _costs_on_engine(
+            value, rows, name=name, column=column, customer_col=customer_col, who=who
+        )
+        if isinstance(on_engine, float):
+            flat[key] = on_engine
+        else:
+            pieces.append(stacked(on_engine, **{key: nw2.col(column).cast(nw2.Float64)}))
+    table = nw2.concat(pieces).group_by(customer_col).agg(nw2.col(*parts).sum())
+    revenue = nw2.col("revenue")
+    cogs = nw2.col("cogs") if cogs_col is not None else revenue * (cogs_rate or 0.0)
+    service = nw2.col("service_cost") + flat.get("service_cost", 0.0)
+    return (
+        table.select(
+            cid,
+            nw2.col("orders").cast(nw2.Int64),
+            revenue,
+            cogs.alias("cogs"),
+            (service + cost_per_order * nw2.col("orders").cast(nw2.Float64)).alias("service_cost"),
+            (nw2.col("acquisition_cost") + flat.get("acquisition_cost", 0.0)).alias(
+                "acquisition_cost"
+            ),
+        )
+        .with_columns((revenue - nw2.col("cogs")).alias("gross_margin"))
+        .with_columns(
+            (nw2.col("gross_margin") - nw2.col("service_cost") - nw2.col("acquisition_cost"))
+            .cast(nw2.Float64)
+            .alias("profit")
+        )
+        .select(
+            cid,
+            "orders",
+            "revenue",
+            "cogs",
+            "gross_margin",
+            "service_cost",
+            "acquisition_cost",
+            "profit",
+        )
+        .to_native()
+    )
+
+
+def _check_numeric(dtype: Any, column: str, *, who: str) -> None:
+    """Refuse a cost-of-goods column that does not hold numbers (any narwhals dtype)."""
+    if dtype is not None and (not dtype.is_numeric() or dtype == nw2.Boolean):
+        raise ValidationError(
+            f"{who}: column {column!r} must be numeric; got dtype {dtype}. Hint: convert the "
+            "column to numbers first.",
+            rule="column must hold numbers",
+            column=column,
+        )
