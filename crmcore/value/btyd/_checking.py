@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import narwhals.stable.v2 as nw2
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._lazy import as_lazy, collect_pandas
 from crmcore._validation import (
     check_no_missing,
     check_param_number,
@@ -175,8 +177,10 @@ def period_transactions(
     ----------
     model : fitted transaction model
         Any model with ``population_purchase_probability``.
-    data : DataFrame
-        The calibration data (one row per customer or per group with `weights_col`).
+    data : DataFrame or lazy frame
+        The calibration data (one row per customer or per group with `weights_col`):
+        pandas, Polars, PyArrow, or a lazy frame (Polars LazyFrame, DuckDB relation,
+        PySpark or Dask DataFrame), which is aggregated on its engine.
     frequency_col, T_col : str
         Repeat transactions and each customer's age (or opportunities for BG/BB).
     weights_col : str, optional
@@ -189,6 +193,7 @@ def period_transactions(
     pandas.DataFrame
         Indexed by ``frequency`` 0 .. max_frequency (the last row is "or more"), columns
         ``actual`` and ``model`` (``sum_i P(X(T_i) = k)``, the expected number of customers).
+        A pandas table for lazy input too (see Notes).
 
     Raises
     ------
@@ -205,6 +210,15 @@ def period_transactions(
     Fader, Hardie & Lee (2005), Figure 2: each customer contributes the new-customer pmf at
     his own age ``T_i``; the pmf is evaluated once per distinct age.
 
+    A lazy frame is reduced on its engine to its distinct (frequency, T) rows with their
+    row counts and weight sums (one group-by, collected: at most distinct frequencies x
+    distinct ages rows, a few thousand for a summary in whole periods), checked by the same
+    rules, and the table is computed from those rows as from the customers themselves.
+    The result is the small pandas table, not a lazy frame, because the ``model`` column
+    is the fitted model's pmf, evaluated in memory (as a fit from an engine collects only
+    the compressed table); errors count the offending rows but cannot name them (a lazy
+    frame has no row labels).
+
     Examples
     --------
     >>> from crmcore.value import BetaGeoBetaBinomModel
@@ -218,6 +232,12 @@ def period_transactions(
     who = "period_transactions"
     _check_model(model, "population_purchase_probability", who)
     check_param_number("max_frequency", max_frequency, who=who, low=1, integer=True)
+    lazy = as_lazy(data)
+    if lazy is not None:
+        x, T, w = _compressed_summary_lazy(
+            lazy, frequency_col=frequency_col, T_col=T_col, weights_col=weights_col, who=who
+        )
+        return _period_table(model, x, T, w, max_frequency, weights_col=weights_col, who=who)
     frame = to_pandas(data, who=who)
     cols = [frequency_col, T_col] + ([weights_col] if weights_col else [])
     require_columns(frame, cols, who=who)
@@ -251,6 +271,24 @@ def period_transactions(
             count=int(mask.sum()),
             first_ids=first_ids(frame.index[mask]),
         )
+    return _period_table(model, x, T, w, max_frequency, weights_col=weights_col, who=who)
+
+
+def _period_table(
+    model: Any,
+    x: npt.NDArray[np.float64],
+    T: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+    max_frequency: int,
+    *,
+    weights_col: str | None,
+    who: str,
+) -> pd.DataFrame:
+    """The table of :func:`period_transactions` from validated (frequency, T, weight) rows.
+
+    The rows may be the customers themselves or groups of identical (frequency, T) rows
+    with their summed weights (a lazy frame's compressed rows): the table is the same.
+    """
     with np.errstate(over="ignore"):
         total = float(np.sum(w))
     if not math.isfinite(total):
@@ -276,6 +314,91 @@ def period_transactions(
         index=pd.RangeIndex(m + 1, name="frequency"),
     )
     return result
+
+
+def _compressed_summary_lazy(
+    frame: Any,
+    *,
+    frequency_col: str,
+    T_col: str,
+    weights_col: str | None,
+    who: str,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Distinct (frequency, T) rows of a lazy summary with their summed weights, validated.
+
+    One group-by on the engine, collected: a row per distinct (frequency, T) pair (a few
+    thousand at most for a summary in whole periods) with its row count, weight sum and
+    the counts of non-finite and negative weights. The rules of the in-memory path are
+    then checked on those rows, counting rows (a lazy frame has no row labels to name).
+    """
+    names = frame.collect_schema().names()
+    cols = [frequency_col, T_col] + ([weights_col] if weights_col else [])
+    require_columns(pd.DataFrame(columns=names), cols, who=who)
+    schema = frame.collect_schema()
+    for col in cols:
+        dtype = schema[col]
+        if not dtype.is_numeric() or dtype == nw2.Boolean:
+            raise ValidationError(
+                f"{who}: column {col!r} must hold numbers; got dtype {dtype}. Hint: convert "
+                "the column to numbers on your engine first.",
+                rule="column must hold numbers",
+                column=col,
+            )
+    weight = nw2.col(weights_col).cast(nw2.Float64) if weights_col else nw2.lit(1.0)
+    # flags computed before the group-by: aggregations stay elementary (Dask needs it)
+    rows = frame.select(
+        nw2.col(frequency_col).cast(nw2.Float64).alias("__x__"),
+        nw2.col(T_col).cast(nw2.Float64).alias("__T__"),
+        weight.alias("__w__"),
+        weight.is_finite().cast(nw2.Int64).alias("__w_ok__"),
+        (weight < 0).cast(nw2.Int64).alias("__w_neg__"),
+    )
+    grouped = collect_pandas(
+        rows.group_by("__x__", "__T__").agg(
+            nw2.len().alias("__rows__"),
+            nw2.col("__w__").sum(),
+            nw2.col("__w_ok__").sum(),
+            nw2.col("__w_neg__").sum(),
+        )
+    )
+    n = grouped["__rows__"].to_numpy(dtype=np.int64)
+    x = grouped["__x__"].to_numpy(dtype=np.float64, na_value=np.nan)
+    T = grouped["__T__"].to_numpy(dtype=np.float64, na_value=np.nan)
+    w = grouped["__w__"].to_numpy(dtype=np.float64, na_value=np.nan)
+    n_total = int(n.sum())
+    bad_x, bad_T = ~np.isfinite(x), ~np.isfinite(T)
+    rules = [
+        (frequency_col, f"{frequency_col} must be a finite number", n[bad_x]),
+        (T_col, f"{T_col} must be a finite number", n[bad_T]),
+    ]
+    x_ok, T_ok = np.where(bad_x, 0.0, x), np.where(bad_T, 0.0, T)
+    rules += [
+        (
+            frequency_col,
+            f"{frequency_col} must be a whole number >= 0",
+            n[(x_ok < 0) | (x_ok != np.round(x_ok))],
+        ),
+        (T_col, f"{T_col} must be >= 0", n[T_ok < 0]),
+    ]
+    if weights_col:
+        w_ok = grouped["__w_ok__"].to_numpy(dtype=np.float64, na_value=0.0)
+        w_neg = grouped["__w_neg__"].to_numpy(dtype=np.float64, na_value=0.0)
+        rules += [
+            (weights_col, f"{weights_col} must be a finite number", n - w_ok),
+            (weights_col, f"{weights_col} must be >= 0", w_neg),
+        ]
+    broken = [(col, text, int(np.sum(c))) for col, text, c in rules if np.sum(c) > 0]
+    if broken:
+        col, rule, count = broken[0]
+        raise ValidationError(
+            f"{who}: "
+            + ". ".join(f"{text}; {c:,} of {n_total:,} rows violate this" for _, text, c in broken)
+            + " (a lazy frame has no row labels: filter the rows on your engine to see them).",
+            rule=rule,
+            column=col,
+            count=count,
+        )
+    return x, T, w
 
 
 def _float_vector(values: Any, name: str, who: str) -> npt.NDArray[np.float64]:

@@ -13,13 +13,22 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+import narwhals.stable.v2 as nw2
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._aggregate import factorize_ids, group_counts
 from crmcore._compat import renamed_parameters
+from crmcore._lazy import as_lazy, read_order_log_lazy
 from crmcore._orderlog import exclude_after, read_order_log
-from crmcore._periods import DATE_UNIT, period_numbers, period_start
+from crmcore._periods import (
+    DATE_UNIT,
+    period_expr,
+    period_numbers,
+    period_start,
+    with_period_start,
+)
 from crmcore._validation import (
     check_param_choice,
     check_param_number,
@@ -69,13 +78,15 @@ def purchase_history(
     status_col: str | None = "status",
     statuses: Iterable[str] | None = None,
     date_format: str | None = None,
-) -> pd.DataFrame:
+) -> pd.DataFrame | Any:
     """Return a customer x period table of purchase counts (the migration model's input).
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per purchase (pandas, Polars or PyArrow).
+    transactions : DataFrame or lazy frame
+        One row per purchase: pandas, Polars or PyArrow (the wide table below), or a lazy
+        frame (Polars LazyFrame, DuckDB relation, PySpark or Dask DataFrame; the long table
+        below, on the same engine).
     customer_col, date_col : str
         Column roles.
     period : {"D", "W", "M", "Q", "Y"}, default "M"
@@ -91,13 +102,23 @@ def purchase_history(
     statuses : iterable of str, optional
         Statuses that count as purchases; default ``("confirmed", "fulfilled")``.
     date_format : str, optional
-        ``strftime`` layout of a string date column (else ISO 8601; never guessed per row).
+        ``strftime`` layout of a string date column (else ISO 8601; never guessed per row;
+        required for a string column of a lazy frame).
 
     Returns
     -------
-    pandas.DataFrame
-        Index: customer id; columns: period start dates from the first purchase period in
-        the data to the period of `as_of`; values: number of purchases (int).
+    pandas.DataFrame or lazy frame
+        For eager input: index customer id (sorted); columns period start dates from the
+        first purchase period in the data to the period of `as_of`; values number of
+        purchases (int).
+
+        For a lazy frame: a lazy frame of the same engine in **long form**, one row per
+        customer and period with at least one purchase: columns `customer_col`,
+        ``period`` (Date, the period's first day) and ``purchases`` (Int64); row order
+        unspecified. Periods without purchases are absent (the zeros of the wide table):
+        a wide table of millions of customers times a data-dependent number of periods
+        is not something a lazy engine can (or should) build. Pivot the collected
+        result, filling 0, over the periods up to `as_of` to get the eager table.
 
     Raises
     ------
@@ -106,6 +127,13 @@ def purchase_history(
     ColumnNotFoundError
         If a column is missing.
 
+    Notes
+    -----
+    In memory the table is one bincount of packed (customer code, period) keys: ids
+    factorised in sorted order, dates numbered by the period clock. On a lazy engine it is
+    one group-by of (customer, period number), labelled on the engine
+    (:func:`crmcore._periods.with_period_start`).
+
     Examples
     --------
     >>> import pandas as pd
@@ -113,11 +141,32 @@ def purchase_history(
     ...     "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-02-10"])})
     >>> purchase_history(tx, as_of="2024-03-31").to_numpy().tolist()
     [[1, 0, 1], [0, 1, 0]]
+
+    A lazy frame gives the long table, on its engine (Polars here):
+
+    >>> import polars as pl  # doctest: +SKIP
+    >>> long = purchase_history(pl.from_pandas(tx).lazy(), as_of="2024-03-31")  # doctest: +SKIP
+    >>> rows = long.collect().sort("customer_id", "period").rows()  # doctest: +SKIP
+    >>> [(c, str(p), n) for c, p, n in rows]  # doctest: +SKIP
+    [('a', '2024-01-01', 1), ('a', '2024-03-01', 1), ('b', '2024-02-01', 1)]
     """
 
     who = "purchase_history"
     check_param_choice("period", period, _PERIODS, who=who)
     end = coerce_timestamp(as_of, name="as_of", who=who, date_format=date_format)
+    lazy = as_lazy(transactions)
+    if lazy is not None:
+        rows = read_order_log_lazy(
+            lazy,
+            who=who,
+            customer_col=customer_col,
+            date_col=date_col,
+            status_col=status_col,
+            statuses=statuses,
+            date_format=date_format,
+            cutoff=end,
+        )
+        return _history_lazy(rows, customer_col=customer_col, date_col=date_col, period=period)
     log = read_order_log(
         transactions,
         who=who,
@@ -132,21 +181,58 @@ def purchase_history(
     )
     if len(log) == 0:
         raise ValidationError(f"{who}: no transactions on or before as_of={end.date()}.")
-    frame = to_pandas(log.to_native(), who=who)
-    idx = period_numbers(frame[date_col], period, name=date_col, who=who)
-    last = int(period_numbers(pd.DatetimeIndex([end]), period, name="as_of", who=who)[0])
-    first = int(idx.min())
-    # factorize sorts mixed-type ids (text and numbers) too, where np.unique raises
-    codes, customers = pd.factorize(frame[customer_col].to_numpy(), sort=True)
-    counts = np.zeros((customers.shape[0], last - first + 1), dtype=np.int64)
-    np.add.at(counts, (codes, idx - first), 1)
-    numbers = np.arange(first, last + 1, dtype=np.int64)
+    counts, customers, numbers = _history_from_arrays(
+        log, customer_col=customer_col, date_col=date_col, period=period, end=end, who=who
+    )
     columns = pd.DatetimeIndex(period_start(numbers, period, who=who), name="period")
     return _df(
         counts,
         index=pd.Index(customers, name=customer_col),
         columns=columns.as_unit(DATE_UNIT),
     )
+
+
+def _history_lazy(rows: Any, *, customer_col: str, date_col: str, period: str) -> Any:
+    """The long purchase history of a lazy order log, on its engine (narwhals only)."""
+    counts = (
+        rows.with_columns(period_expr(date_col, period).alias("__period__"))
+        .group_by(customer_col, "__period__")
+        .agg(nw2.len().alias("purchases"))
+    )
+    labelled = with_period_start(counts, "__period__", period, name="period")
+    return labelled.select(
+        nw2.col(customer_col), nw2.col("period"), nw2.col("purchases").cast(nw2.Int64)
+    ).to_native()
+
+
+def _history_from_arrays(
+    log: Any, *, customer_col: str, date_col: str, period: str, end: pd.Timestamp, who: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any], npt.NDArray[np.int64]]:
+    """Purchase counts per customer and period of an eager order log (kernel layer).
+
+    Ids become dense codes in sorted id order (:func:`crmcore._aggregate.factorize_ids`),
+    dates period numbers of the period clock; each row's cell of the dense customer x
+    period matrix is the packed key ``code * n_periods + period - first``, and the matrix
+    is one bincount of those keys (the result is dense anyway).
+
+    Returns
+    -------
+    counts : int64 array, shape (n_customers, n_periods)
+    customers : array of the distinct ids, sorted
+    numbers : int64 array of the period numbers from the first purchase period to `end`'s
+    """
+    codes, customers = factorize_ids(log[customer_col].to_native())
+    idx = period_numbers(np.asarray(log[date_col].to_numpy()), period, name=date_col, who=who)
+    last = int(period_numbers(pd.DatetimeIndex([end]), period, name="as_of", who=who)[0])
+    first = int(idx.min())
+    n_periods = last - first + 1
+    n_customers = len(customers)
+    keys = codes * n_periods
+    keys += idx
+    if first:
+        keys -= first
+    counts = group_counts(keys, n_customers * n_periods).reshape(n_customers, n_periods)
+    return counts, customers, np.arange(first, last + 1, dtype=np.int64)
 
 
 class CustomerMigrationModel(MaximumLikelihoodModel):
