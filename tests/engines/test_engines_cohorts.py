@@ -229,3 +229,24 @@ def test_with_period_start_same_on_every_engine(engine: str) -> None:
         expected = period_start(numbers[unit].to_numpy(), unit)
         starts = pd.to_datetime(pd.Series(got[f"start_{unit}"].to_numpy()))
         assert starts.to_numpy().astype("datetime64[ns]").tolist() == expected.tolist(), unit
+
+
+@pytest.mark.parametrize("lazy_engine", ["polars-lazy", "duckdb", "dask"])
+def test_migration_chain_fits_a_lazy_order_log_like_the_pandas_one(lazy_engine: str) -> None:
+    """fit_transactions collects the long history and fits the same chain as in memory."""
+    from crmcore.value import CustomerMigrationModel
+
+    rng = np.random.default_rng(5)
+    n = 600
+    orders = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 80, n),
+            "date": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D"),
+            "amount": 1.0,
+        }
+    )
+    want = CustomerMigrationModel().fit_transactions(orders, period="M", as_of="2024-12-31")
+    got = CustomerMigrationModel().fit_transactions(
+        to_engine(orders, lazy_engine), period="M", as_of="2024-12-31"
+    )
+    np.testing.assert_allclose(got.params_.to_numpy(), want.params_.to_numpy(), rtol=1e-10)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from crmcore._aggregate import factorize_ids, group_counts
 from crmcore._compat import renamed_parameters
-from crmcore._lazy import as_lazy, read_order_log_lazy
+from crmcore._lazy import as_lazy, collect_pandas, read_order_log_lazy
 from crmcore._orderlog import exclude_after, read_order_log
 from crmcore._periods import (
     DATE_UNIT,
@@ -185,6 +185,27 @@ def purchase_history(
         log, customer_col=customer_col, date_col=date_col, period=period, end=end, who=who
     )
     columns = pd.DatetimeIndex(period_start(numbers, period, who=who), name="period")
+    return _df(
+        counts,
+        index=pd.Index(customers, name=customer_col),
+        columns=columns.as_unit(DATE_UNIT),
+    )
+
+
+def _wide_history(
+    long: pd.DataFrame, customer_col: str, period: str, end: pd.Timestamp
+) -> pd.DataFrame:
+    """The in-memory (customers x periods) table of a collected long purchase history."""
+    numbers = period_numbers(
+        np.asarray(pd.to_datetime(long["period"]).to_numpy()), period, who="fit_transactions"
+    )
+    last = int(period_numbers(np.array([np.datetime64(end, "us")]), period)[0])
+    first = int(numbers.min())
+    codes, customers = factorize_ids(long[customer_col])
+    counts = np.zeros((len(customers), last - first + 1), dtype=np.int64)
+    counts[codes, numbers - first] = long["purchases"].to_numpy(dtype=np.int64)
+    labels = np.arange(first, last + 1, dtype=np.int64)
+    columns = pd.DatetimeIndex(period_start(labels, period), name="period")
     return _df(
         counts,
         index=pd.Index(customers, name=customer_col),
@@ -528,6 +549,14 @@ class CustomerMigrationModel(MaximumLikelihoodModel):
             statuses=statuses,
             date_format=date_format,
         )
+        long = as_lazy(table)
+        if long is not None:
+            # a lazy order log: the long history (one row per non-empty cell) is counted on
+            # the engine and collected; the chain is fitted in memory on the wide table
+            end = coerce_timestamp(
+                as_of, name="as_of", who="fit_transactions", date_format=date_format
+            )
+            table = _wide_history(collect_pandas(long), customer_col, period, end)
         self.fit(table)
         self.time_unit_ = period
         return self
