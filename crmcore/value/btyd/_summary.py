@@ -1,14 +1,18 @@
 """BTYD summary: from a transaction log to one (frequency, recency, T) row per customer.
 
-The input is read through narwhals (pandas, Polars and PyArrow give identical results) and
-validated at that edge. Two engines compute the same numbers (tested against each other and
-against lifetimes):
+Eager frames (pandas, Polars, PyArrow) are read through narwhals and validated at that edge
+(:func:`crmcore._orderlog.read_order_log`); lazy frames (Polars LazyFrame, DuckDB, PySpark,
+Dask) are validated on their engine (:func:`crmcore._lazy.read_order_log_lazy`). Two
+engines compute the same numbers (tested against each other, on every engine of the parity
+suite, and against lifetimes):
 
-- arrays (used for eager frames): ids are factorised (offsets for compact integer ids),
-  dates become whole periods, distinct (customer, period) pairs come from one sort of packed
-  integer keys and the totals from bincounts — several times faster than group-bys over
-  millions of customers;
-- narwhals group-by/join expressions only, kept for engines that cannot hand over arrays.
+- arrays (eager frames): the kernels of :mod:`crmcore._aggregate` — ids factorised
+  (offsets for compact integer ids, the engine's own encoding for Polars and PyArrow
+  text), dates as whole periods, distinct (customer, period) pairs from one sort of packed
+  integer keys (calibration and holdout in the same sort), exact sums from bincounts;
+- narwhals group-by / join expressions only (lazy frames, which stay on their engine and
+  come back as the engine's lazy frame; also used on eager frames when ``_ARRAY_ENGINE``
+  is switched off, which is how the two engines are tested equal in memory).
 
 Both number periods with the package's one period clock (:mod:`crmcore._periods`): the
 numpy twin :func:`~crmcore._periods.period_numbers` on the arrays, the expression twin
@@ -19,14 +23,16 @@ numpy twin :func:`~crmcore._periods.period_numbers` on the arrays, the expressio
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 import narwhals.stable.v1 as nw
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._aggregate import distinct_counts, factorize_ids, group_counts, group_sums
 from crmcore._compat import renamed_parameters
+from crmcore._lazy import as_lazy, lazy_only_option, read_order_log_lazy
 from crmcore._orderlog import cutoff_bound, exclude_after, read_order_log, warn_negative_amounts
 from crmcore._periods import period_expr, period_numbers
 from crmcore._validation import (
@@ -55,6 +61,44 @@ def _last_instant(ts: pd.Timestamp) -> pd.Timestamp:
     return last
 
 
+@overload
+def btyd_summary(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    as_of: Any,
+    time_unit: str = "D",
+    unit_multiplier: float = 1,
+    calibration_end: Any = None,
+    include_first_transaction: bool = False,
+    status_col: str | None = "status",
+    statuses: Iterable[str] | None = None,
+    currency_col: str | None = "currency",
+    date_format: str | None = None,
+) -> pd.DataFrame: ...
+
+
+@overload
+def btyd_summary(
+    transactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    as_of: Any,
+    time_unit: str = "D",
+    unit_multiplier: float = 1,
+    calibration_end: Any = None,
+    include_first_transaction: bool = False,
+    status_col: str | None = "status",
+    statuses: Iterable[str] | None = None,
+    currency_col: str | None = "currency",
+    date_format: str | None = None,
+) -> Any: ...
+
+
 @renamed_parameters(observation_end="as_of")
 def btyd_summary(
     transactions: Any,
@@ -71,16 +115,20 @@ def btyd_summary(
     statuses: Iterable[str] | None = None,
     currency_col: str | None = "currency",
     date_format: str | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Summarise a transaction log into the (frequency, recency, T) form of the BTYD models.
 
     Parameters
     ----------
-    transactions : DataFrame (pandas, Polars or PyArrow)
-        One row per transaction.
+    transactions : DataFrame (pandas, Polars or PyArrow) or lazy frame
+        One row per transaction. A lazy frame (Polars ``LazyFrame``, DuckDB relation,
+        PySpark DataFrame; Dask experimental) stays on its engine: it is validated there
+        with a few small collected queries and the summary comes back as a lazy frame of
+        the same engine (see Returns).
     customer_col, date_col : str
         Customer id and transaction date (dates, datetimes or ISO strings; tz-aware values
-        are taken as wall-clock time in their zone).
+        are taken as wall-clock time in their zone). On a lazy frame a string date column
+        needs `date_format`.
     amount_col : str, optional
         Transaction value; adds ``monetary_value`` (and ``monetary_value_holdout``). All
         purchase rows must then be in one currency when `currency_col` exists (convert
@@ -97,7 +145,8 @@ def btyd_summary(
         definition of a repeat purchase used by every model and checking table).
     unit_multiplier : float, default 1
         Periods per time unit of the output: ``time_unit="D", unit_multiplier=7`` counts days
-        but reports recency and T in weeks.
+        but reports recency and T in weeks. A lazy frame needs at least ``1e-290`` (smaller
+        ones could overflow recency and T, which cannot be checked without collecting).
     calibration_end : date-like, optional
         End of the calibration period. The summary then describes transactions up to and
         including this instant, and holdout columns describe those after it, up to
@@ -136,18 +185,38 @@ def btyd_summary(
         ``attrs["time_unit"]`` holds the time unit (e.g. ``"W"``, or ``"7D"`` for days with
         ``unit_multiplier=7``); models fitted on the frame record it.
 
+        For a lazy frame: a lazy frame of the same engine (Polars ``LazyFrame``, DuckDB
+        relation, Spark or Dask DataFrame) with the customer id as a column (`customer_col`,
+        its dtype as on the engine) followed by the same Float64 columns with the same
+        values; row order unspecified; no ``attrs`` (the engine's frames have none), so
+        pass the time unit on to whatever reads it.
+
     Raises
     ------
     ColumnNotFoundError
         If a column is missing.
     ValidationError
         On missing values, non-numeric amounts, unknown `time_unit`, a non-positive
-        `unit_multiplier`, or `calibration_end` not before `as_of`.
+        `unit_multiplier` (below ``1e-290`` for a lazy frame), or `calibration_end` not
+        before `as_of`.
 
     Notes
     -----
-    Computed from numpy arrays taken from the frame (one sort of packed (customer, period)
-    keys, bincounts), or with narwhals group-bys; both give the same frame.
+    Eager frames are computed from numpy arrays taken from the frame (one sort of packed
+    (customer, period) keys for calibration and holdout together, exact order-independent
+    sums); lazy frames with narwhals group-bys and joins on their engine (distinct
+    (customer, period) pairs from a group-by on both keys, never ``n_unique``, which Dask
+    gets wrong inside a group-by; no ``over()``, no ``dt.total_*``). Both use the same
+    period clock and the same cut-off rules, and give the same numbers (tested to 1e-12 on
+    every engine). The monetary value is the spending of the repeat periods divided by
+    their number, summed directly (not as a total minus the first period's spending,
+    which loses digits when the first period dominates).
+
+    On a lazy frame amounts are summed divided by ``2**64`` (exact for every amount of
+    magnitude 1e-288 or more) and the means multiplied back, so a sum of amounts near the
+    float maximum cannot overflow there. Dask is experimental: its group-by followed by a
+    join can fail with a ``KeyError`` from about 12 partitions (a Dask bug); the summary
+    filters between its group-bys, which avoids it (tested equal from 1 to 40 partitions).
 
     The numbers equal lifetimes' ``summary_data_from_transaction_data`` and
     ``calibration_and_holdout_data`` for ``freq="D"`` and ``"W"`` (the calibration columns
@@ -176,6 +245,16 @@ def btyd_summary(
     customer_id
     a                  2.0     14.0  30.0            25.0
     b                  0.0      0.0  28.0             0.0
+
+    A lazy frame stays on its engine (here Polars; DuckDB and Spark alike):
+
+    >>> import polars as pl  # doctest: +SKIP
+    >>> lazy = btyd_summary(pl.from_pandas(log).lazy(), amount_col="amount",
+    ...                     as_of="2024-01-31")  # doctest: +SKIP
+    >>> lazy.sort("customer_id").collect().to_pandas()  # doctest: +SKIP
+      customer_id  frequency  recency     T  monetary_value
+    0           a        2.0     14.0  30.0            25.0
+    1           b        0.0      0.0  28.0             0.0
     """
     check_param_choice("time_unit", time_unit, _UNITS, who=_WHO)
     check_param_number("unit_multiplier", unit_multiplier, who=_WHO, low=0.0, low_inclusive=False)
@@ -196,6 +275,41 @@ def btyd_summary(
         raise ValidationError(
             f"{_WHO}: calibration_end ({cal_end.date()}) must be before as_of ({obs_end.date()})."
         )
+    multiplier = float(unit_multiplier)
+    options: dict[str, Any] = {
+        "customer_col": customer_col,
+        "date_col": date_col,
+        "amount_col": amount_col,
+        "unit": time_unit,
+        "obs_end": obs_end,
+        "cal_end": cal_end,
+        "multiplier": multiplier,
+        "include_first": include_first_transaction,
+    }
+    lazy = as_lazy(transactions)
+    if lazy is not None:
+        if multiplier < _LAZY_MIN_MULTIPLIER:
+            raise lazy_only_option(
+                _WHO,
+                f"unit_multiplier={unit_multiplier!r} (below {_LAZY_MIN_MULTIPLIER:g})",
+                "recency and T could overflow float64, which cannot be checked without "
+                "collecting the frame",
+            )
+        rows = read_order_log_lazy(
+            lazy,
+            who=_WHO,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            status_col=status_col,
+            statuses=statuses,
+            currency_col=currency_col,
+            date_format=date_format,
+            stacklevel=4,
+            cutoff=obs_end,
+            cutoff_name="as_of",
+        )
+        return _summary_frame(rows, **options, scale=_LAZY_SCALE).to_native()
     frame = read_order_log(
         transactions,
         who=_WHO,
@@ -206,6 +320,7 @@ def btyd_summary(
         statuses=statuses,
         currency_col=currency_col,
         date_format=date_format,
+        stacklevel=4,  # warnings point at the caller, past the renamed_parameters wrapper
         warn_negative=False,
     )
     frame = exclude_after(
@@ -215,52 +330,22 @@ def btyd_summary(
         cutoff=obs_end,
         name="as_of",
         who=_WHO,
+        stacklevel=4,
     )
     if amount_col is not None:
-        warn_negative_amounts(frame, amount_col, who=_WHO, stacklevel=2)
+        warn_negative_amounts(frame, amount_col, who=_WHO, stacklevel=4)
     if len(frame) == 0:
         raise ValidationError(
             f"{_WHO}: no transaction is dated on or before as_of "
             f"{obs_end:%Y-%m-%d}. Hint: check as_of."
         )
-    multiplier = float(unit_multiplier)
     unit_label = time_unit if multiplier == 1 else f"{unit_multiplier:g}{time_unit}"
     frame, scale = _scaled_amounts(frame, amount_col)
     if _ARRAY_ENGINE:
-        summary = _summary_from_arrays(
-            frame,
-            customer_col=customer_col,
-            date_col=date_col,
-            amount_col=amount_col,
-            unit=time_unit,
-            obs_end=obs_end,
-            cal_end=cal_end,
-            multiplier=multiplier,
-            include_first=include_first_transaction,
-        )
-        summary.attrs["time_unit"] = unit_label
-        return _finish(summary, scale)
-    frame = frame.with_columns(period_expr(date_col, time_unit).alias("__period__"))
-
-    if cal_end is None:
-        end_period = _period_of(_last_instant(obs_end), time_unit)
-        calib = frame
+        summary = _summary_from_arrays(frame, **options)
     else:
-        end_period = _period_of(_last_instant(cal_end), time_unit)
-        calib = frame.filter(nw.col(date_col) < cutoff_bound(cal_end).to_pydatetime())
-    summary = _summarise(
-        calib,
-        customer_col=customer_col,
-        amount_col=amount_col,
-        end_period=end_period,
-        multiplier=multiplier,
-        include_first=include_first_transaction,
-    )
-    if cal_end is not None:
-        hold = frame.filter(nw.col(date_col) >= cutoff_bound(cal_end).to_pydatetime())
-        summary = _add_holdout(hold, summary, customer_col=customer_col, amount_col=amount_col)
-        duration = (_period_of(_last_instant(obs_end), time_unit) - end_period) / multiplier
-        summary["duration_holdout"] = float(duration)
+        grouped = _summary_frame(frame, **options, scale=1.0).to_pandas()
+        summary = grouped.set_index(customer_col).sort_index()
     summary.attrs["time_unit"] = unit_label
     return _finish(summary, scale)
 
@@ -318,54 +403,6 @@ def _as_us(ts: pd.Timestamp) -> np.datetime64:
     return np.datetime64(ts.to_pydatetime(), "us")
 
 
-def _distinct_periods(
-    codes: npt.NDArray[np.int64], periods: npt.NDArray[np.int64], n_customers: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Per customer code: number of distinct periods, first period, last period."""
-    count = np.zeros(n_customers, dtype=np.int64)
-    first = np.zeros(n_customers, dtype=np.int64)
-    last = np.zeros(n_customers, dtype=np.int64)
-    if len(codes) == 0:
-        return count, first, last
-    p_lo = int(periods.min())
-    width = int(periods.max()) - p_lo + 1
-    if n_customers * width < 2**62:
-        # packed keys; int32 when they fit (half the memory traffic of the sort)
-        kind = np.int32 if n_customers * width < 2**31 else np.int64
-        keys = np.sort((codes * width + (periods - p_lo)).astype(kind)).astype(np.int64)
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-        cust = keys // width
-        per = keys % width + p_lo
-    else:  # pragma: no cover - needs an enormous id x period range
-        order = np.lexsort((periods, codes))
-        c_sorted, p_sorted = codes[order], periods[order]
-        new = np.concatenate(
-            ([True], (c_sorted[1:] != c_sorted[:-1]) | (p_sorted[1:] != p_sorted[:-1]))
-        )
-        cust, per = c_sorted[new], p_sorted[new]
-    count += np.bincount(cust, minlength=n_customers)
-    starts = np.flatnonzero(np.concatenate(([True], cust[1:] != cust[:-1])))
-    ends = np.concatenate((starts[1:] - 1, [len(cust) - 1]))
-    first[cust[starts]] = per[starts]
-    last[cust[starts]] = per[ends]
-    return count, first, last
-
-
-def _customer_codes(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
-    """Dense codes of the ids in sorted order of the distinct ids, and those ids."""
-    if ids.dtype.kind in "iu" and len(ids):
-        lo, hi = int(ids.min()), int(ids.max())
-        if hi - lo < 4 * len(ids) + 1024:
-            # compact integer ids: offsets instead of hashing
-            offsets = ids.astype(np.int64) - lo
-            present = np.bincount(offsets, minlength=hi - lo + 1) > 0
-            lookup = np.cumsum(present) - 1
-            uniques = (np.flatnonzero(present) + lo).astype(ids.dtype)
-            return lookup[offsets].astype(np.int64), uniques
-    codes, uniques = pd.factorize(ids, sort=True)
-    return codes.astype(np.int64), np.asarray(uniques)
-
-
 def _summary_from_arrays(
     frame: nw.DataFrame[Any],
     *,
@@ -378,23 +415,35 @@ def _summary_from_arrays(
     multiplier: float,
     include_first: bool,
 ) -> pd.DataFrame:
-    codes, uniques = _customer_codes(np.asarray(frame[customer_col].to_numpy()))
-    dates = np.asarray(frame[date_col].to_numpy()).astype("datetime64[us]")
+    """The summary from the kernels of :mod:`crmcore._aggregate`.
+
+    With a holdout every row goes to group ``2 * customer + (row after calibration_end)``,
+    so one packed-key sort gives the calibration and the holdout periods of every customer
+    (no masked copies of the columns), and one exact, order-independent sum
+    (:func:`~crmcore._aggregate.group_sums`) gives the repeat (or all) spending of the
+    calibration and the spending of the holdout.
+    """
+    codes, uniques = factorize_ids(frame[customer_col].to_native())
+    n_customers = len(uniques)
+    dates = np.asarray(frame[date_col].to_numpy())
     periods = period_numbers(dates, unit, name=date_col, who=_WHO)
     amounts = (
         np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
         if amount_col is not None
         else None
     )
-    n_customers = len(uniques)
+    hold: npt.NDArray[np.bool_] | None = None
     if cal_end is None:
         end_period = _period_of(_last_instant(obs_end), unit)
-        keep = np.ones(dates.shape[0], dtype=bool)
+        groups, n_groups, cal = codes, n_customers, slice(None)
     else:
         end_period = _period_of(_last_instant(cal_end), unit)
-        keep = dates < _as_us(cutoff_bound(cal_end))
-    c, p = codes[keep], periods[keep]
-    count, first, last = _distinct_periods(c, p, n_customers)
+        hold = dates.astype("datetime64[us]", copy=False) >= _as_us(cutoff_bound(cal_end))
+        groups = codes * 2
+        groups += hold
+        n_groups, cal = 2 * n_customers, slice(0, None, 2)
+    count_g, first_g, last_g = distinct_counts(groups, periods, n_groups)
+    count, first, last = count_g[cal], first_g[cal], last_g[cal]
     present = count > 0
     n_f = count[present].astype(np.float64)
     # a tiny unit_multiplier can overflow the times: btyd_summary reports it (_finish)
@@ -404,26 +453,31 @@ def _summary_from_arrays(
             "recency": (last[present] - first[present]).astype(np.float64) / multiplier,
             "T": (float(end_period) - first[present].astype(np.float64)) / multiplier,
         }
+    sums: npt.NDArray[np.float64] | None = None
     if amounts is not None:
-        a = amounts[keep]
-        total = np.bincount(c, weights=a, minlength=n_customers)[present]
+        weights = amounts
+        if not include_first:
+            # spending of the repeat periods: rows outside their customer's first period
+            # (every holdout row counts for the holdout spending)
+            repeat_rows = periods != first_g[groups]
+            if hold is not None:
+                repeat_rows |= hold
+            weights = np.where(repeat_rows, amounts, 0.0)
+        sums = group_sums(groups, weights, n_groups)
+        spent = sums[cal][present]
         if include_first:
-            data["monetary_value"] = total / n_f
+            data["monetary_value"] = spent / n_f
         else:
-            in_first = p == first[c]
-            first_total = np.bincount(c[in_first], weights=a[in_first], minlength=n_customers)
             repeat = n_f - 1.0
-            data["monetary_value"] = np.where(
-                repeat > 0, (total - first_total[present]) / np.maximum(repeat, 1.0), 0.0
-            )
+            data["monetary_value"] = np.where(repeat > 0, spent / np.maximum(repeat, 1.0), 0.0)
     if cal_end is not None:
-        hold = ~keep
-        hold_count, _, _ = _distinct_periods(codes[hold], periods[hold], n_customers)
-        data["frequency_holdout"] = hold_count[present].astype(np.float64)
-        if amounts is not None:
-            n_tx = np.bincount(codes[hold], minlength=n_customers)[present]
-            spent = np.bincount(codes[hold], weights=amounts[hold], minlength=n_customers)[present]
-            data["monetary_value_holdout"] = np.where(n_tx > 0, spent / np.maximum(n_tx, 1), 0.0)
+        data["frequency_holdout"] = count_g[1::2][present].astype(np.float64)
+        if sums is not None:
+            n_tx = group_counts(groups, n_groups)[1::2][present]
+            spent_hold = sums[1::2][present]
+            data["monetary_value_holdout"] = np.where(
+                n_tx > 0, spent_hold / np.maximum(n_tx, 1), 0.0
+            )
         duration = (_period_of(_last_instant(obs_end), unit) - end_period) / multiplier
         data["duration_holdout"] = np.full(int(present.sum()), float(duration))
     index = pd.Index(np.asarray(uniques)[present], name=customer_col)
@@ -431,81 +485,132 @@ def _summary_from_arrays(
     return result
 
 
-def _summarise(
-    frame: nw.DataFrame[Any],
+# A lazy frame cannot be checked for float overflow without collecting it: its amounts are
+# summed divided by this power of two (exact for every |amount| >= 1e-288, and no sum of
+# fewer than 1e19 float64 amounts overflows), and unit multipliers below the minimum (which
+# could overflow recency and T: periods of years 1 to 9999 differ by less than 1e8 hours)
+# are refused.
+_LAZY_SCALE = 2.0**64
+_LAZY_MIN_MULTIPLIER = 1e-290
+
+_PERIOD = "__period__"
+_HOLD = "__hold__"
+_AMOUNT = "__amount__"
+
+
+def _summary_frame(
+    frame: Any,
     *,
     customer_col: str,
+    date_col: str,
     amount_col: str | None,
-    end_period: int,
+    unit: str,
+    obs_end: pd.Timestamp,
+    cal_end: pd.Timestamp | None,
     multiplier: float,
     include_first: bool,
-) -> pd.DataFrame:
-    # one single-key group-by: first and last period, number of distinct periods, total
-    cust_aggs = [
-        nw.col("__period__").min().alias("__first__"),
-        nw.col("__period__").max().alias("__last__"),
-        nw.col("__period__").n_unique().alias("__count__"),
+    scale: float,
+) -> Any:
+    """The summary as narwhals expressions: a frame of the input's kind, customer id a column.
+
+    Runs on an eager narwhals DataFrame (the group-by engine of eager frames) and on a
+    narwhals LazyFrame of any engine (Polars, DuckDB, Spark, Dask), with group-by, join,
+    filter, select, ``when`` and casts only: distinct (customer, period) pairs come from a
+    group-by on both keys (on Dask ``n_unique`` inside a group-by is wrong), the repeat
+    spending from the pairs joined to their customer's first period. Amounts are divided by
+    `scale` (a power of two, exact) while summed and the means multiplied back.
+    """
+    cols: list[Any] = [nw.col(customer_col), period_expr(date_col, unit).alias(_PERIOD)]
+    keys = [customer_col, _PERIOD]
+    if amount_col is not None:
+        cols.append((nw.col(amount_col).cast(nw.Float64) / scale).alias(_AMOUNT))
+    if cal_end is not None:
+        bound = cutoff_bound(cal_end).to_pydatetime()
+        cols.append((nw.col(date_col) >= nw.lit(bound)).alias(_HOLD))
+        keys.append(_HOLD)
+    rows = frame.select(*cols)
+    # one row per (customer, period[, holdout]) with its spending and number of purchases
+    pair_stats = [nw.len().alias("__n_tx__")]
+    if amount_col is not None:
+        pair_stats.append(nw.col(_AMOUNT).sum().alias("__spent__"))
+    pairs = rows.group_by(keys).agg(*pair_stats)
+    end_period = _period_of(_last_instant(obs_end if cal_end is None else cal_end), unit)
+    # the calibration pairs; the period bound always holds (the rows end at the cut-off),
+    # but a filter here also keeps Dask's group-by + join from raising a KeyError (its
+    # shuffle bookkeeping, from about 12 partitions; measured with dask 2026.8)
+    in_calibration = nw.col(_PERIOD) <= end_period
+    if cal_end is not None:
+        in_calibration = in_calibration & ~nw.col(_HOLD)
+    calib = pairs.filter(in_calibration)
+    stats = [
+        nw.col(_PERIOD).min().alias("__first__"),
+        nw.col(_PERIOD).max().alias("__last__"),
+        nw.len().alias("__count__"),
     ]
-    if amount_col is not None:
-        cust_aggs.append(nw.col(amount_col).sum().alias("__total__"))
-    customers = frame.group_by(customer_col).agg(*cust_aggs)
-    if amount_col is not None:
-        # total of the first period: transactions joined to their customer's first period
-        first = (
-            frame.select(customer_col, "__period__", amount_col)
-            .join(customers.select(customer_col, "__first__"), on=customer_col)
-            .filter(nw.col("__period__") == nw.col("__first__"))
-            .group_by(customer_col)
-            .agg(nw.col(amount_col).sum().alias("__first_amount__"))
+    if amount_col is not None and not include_first:
+        first = calib.group_by(customer_col).agg(nw.col(_PERIOD).min().alias("__first_p__"))
+        calib = calib.join(first, on=customer_col).with_columns(
+            nw.when(nw.col(_PERIOD) != nw.col("__first_p__"))
+            .then(nw.col("__spent__"))
+            .otherwise(nw.lit(0.0))
+            .alias("__spent__")
         )
-        customers = customers.join(first, on=customer_col)
-    customers = customers.sort(customer_col)
-    ids = customers[customer_col].to_list()
-    first_p = customers["__first__"].to_numpy().astype(np.float64)
-    last_p = customers["__last__"].to_numpy().astype(np.float64)
-    count = customers["__count__"].to_numpy().astype(np.float64)
-    with np.errstate(over="ignore"):  # reported by btyd_summary (_finish)
-        data: dict[str, Any] = {
-            "frequency": count if include_first else count - 1.0,
-            "recency": (last_p - first_p) / multiplier,
-            "T": (float(end_period) - first_p) / multiplier,
-        }
     if amount_col is not None:
-        total = customers["__total__"].to_numpy().astype(np.float64)
-        if include_first:
-            data["monetary_value"] = total / count
-        else:
-            first_amount = customers["__first_amount__"].to_numpy().astype(np.float64)
-            repeat = count - 1.0
-            with np.errstate(invalid="ignore", divide="ignore"):
-                data["monetary_value"] = np.where(
-                    repeat > 0, (total - first_amount) / np.maximum(repeat, 1.0), 0.0
-                )
-    index = pd.Index(ids, name=customer_col)
-    result: pd.DataFrame = pd.DataFrame(data, index=index, dtype=np.float64)
-    return result
+        stats.append(nw.col("__spent__").sum().alias("__total__"))
+    customers = calib.group_by(customer_col).agg(*stats)
 
-
-def _add_holdout(
-    hold: nw.DataFrame[Any],
-    summary: pd.DataFrame,
-    *,
-    customer_col: str,
-    amount_col: str | None,
-) -> pd.DataFrame:
-    freq = hold.group_by(customer_col).agg(nw.col("__period__").n_unique().alias("__freq__"))
-    out: pd.DataFrame = summary.copy()
-    ids = freq[customer_col].to_list()
-    values = pd.Series(
-        freq["__freq__"].to_numpy().astype(np.float64), index=pd.Index(ids), dtype=np.float64
+    count = nw.col("__count__").cast(nw.Float64)
+    first_p = nw.col("__first__").cast(nw.Float64)
+    out: list[Any] = [
+        nw.col(customer_col),
+        (count if include_first else count - 1.0).alias("frequency"),
+        ((nw.col("__last__").cast(nw.Float64) - first_p) / multiplier).alias("recency"),
+        ((nw.lit(float(end_period), nw.Float64) - first_p) / multiplier).alias("T"),
+    ]
+    total = nw.col("__total__").cast(nw.Float64)
+    if amount_col is not None and include_first:
+        out.append((total / count * scale).alias("monetary_value"))
+    elif amount_col is not None:
+        out.append(
+            nw.when(count > 1.0)
+            .then(total / (count - 1.0) * scale)
+            .otherwise(nw.lit(0.0))
+            .alias("monetary_value")
+        )
+    if cal_end is not None:
+        hold_stats = [nw.len().alias("__h_count__")]
+        if amount_col is not None:
+            hold_stats += [
+                nw.col("__n_tx__").sum().alias("__h_n_tx__"),
+                nw.col("__spent__").sum().alias("__h_spent__"),
+            ]
+        holdout = pairs.filter(nw.col(_HOLD)).group_by(customer_col).agg(*hold_stats)
+        customers = customers.join(holdout, on=customer_col, how="left")
+        out.append(nw.col("__h_count__").cast(nw.Float64).fill_null(0.0).alias("frequency_holdout"))
+        if amount_col is not None:
+            n_tx = nw.col("__h_n_tx__").cast(nw.Float64).fill_null(0.0)
+            out.append(
+                nw.when(n_tx > 0.0)
+                .then(nw.col("__h_spent__").cast(nw.Float64) / n_tx * scale)
+                .otherwise(nw.lit(0.0))
+                .alias("monetary_value_holdout")
+            )
+        end = _period_of(_last_instant(obs_end), unit)
+        out.append(
+            nw.lit(float((end - end_period) / multiplier), nw.Float64).alias("duration_holdout")
+        )
+    return customers.select(*out).with_columns(
+        nw.col(c).cast(nw.Float64) for c in _output_columns(amount_col, cal_end)
     )
-    out["frequency_holdout"] = values.reindex(out.index).fillna(0.0).to_numpy()
+
+
+def _output_columns(amount_col: str | None, cal_end: pd.Timestamp | None) -> list[str]:
+    columns = ["frequency", "recency", "T"]
     if amount_col is not None:
-        spend = hold.group_by(customer_col).agg(nw.col(amount_col).mean().alias("__mean__"))
-        mean = pd.Series(
-            spend["__mean__"].to_numpy().astype(np.float64),
-            index=pd.Index(spend[customer_col].to_list()),
-            dtype=np.float64,
-        )
-        out["monetary_value_holdout"] = mean.reindex(out.index).fillna(0.0).to_numpy()
-    return out
+        columns.append("monetary_value")
+    if cal_end is not None:
+        columns.append("frequency_holdout")
+        if amount_col is not None:
+            columns.append("monetary_value_holdout")
+        columns.append("duration_holdout")
+    return columns
