@@ -3,12 +3,12 @@
 The lazy twin of :mod:`crmcore._orderlog`. A function that accepts a lazy frame reads it
 through :func:`read_order_log_lazy`, which applies the **same rules** as
 :func:`~crmcore._orderlog.read_order_log` and :func:`~crmcore._orderlog.exclude_after`
-(purchase statuses, one currency, no missing values, no placeholder ids, negative amounts
-counted, dates parsed with one format, rows after the cut-off counted and dropped) and
-returns the purchase rows as a lazy frame of the caller's engine. The checks run **on the
-engine**: one grouped count of (status, currency) and one aggregate row of counts are
-collected, both a handful of values whatever the size of the log; a third small query
-names the first offending ids only when a rule is broken.
+(purchase statuses, one currency, no missing values, no placeholder ids, no infinite
+amounts, negative amounts counted, dates parsed with one format, rows after the cut-off
+counted and dropped) and returns the purchase rows as a lazy frame of the caller's
+engine. The checks run **on the engine**: one grouped count of (status, currency) and one
+aggregate row of counts are collected, both a handful of values whatever the size of the
+log; a third small query names the first offending ids only when a rule is broken.
 
 Everything here is written with narwhals expressions (its stable v2 API, which treats a
 DuckDB relation as a lazy frame; v1 treats it as an interchange-level frame): ``filter``,
@@ -34,14 +34,20 @@ Dates on a lazy engine:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import narwhals.stable.v2 as nw2
 import pandas as pd
 from narwhals import dependencies as nw_deps
 
-from crmcore._orderlog import PLACEHOLDER_IDS, _check_statuses, cutoff_bound
+from crmcore._orderlog import (
+    PLACEHOLDER_IDS,
+    _check_statuses,
+    columns_read,
+    cutoff_bound,
+    infinite_amounts_error,
+)
 from crmcore._validation import (
     first_ids,
     format_ids,
@@ -55,9 +61,11 @@ __all__ = [
     "engine_name",
     "lazy_only_option",
     "read_order_log_lazy",
+    "stacked",
 ]
 
 _MAX_IDS = 5
+_FORMAT_HINT = "Hint: check the layout (%d/%m/%Y is day first, %m/%d/%Y month first)."
 
 
 def as_lazy(data: Any) -> nw2.LazyFrame[Any] | None:
@@ -109,6 +117,44 @@ def lazy_only_option(who: str, option: str, why: str) -> ValidationError:
         "frame first (e.g. .collect() on Polars, .df() on DuckDB, .toPandas() on Spark) to "
         "use it in memory, or leave the option out.",
         rule="option must be available on the input's engine",
+    )
+
+
+def stacked(
+    frame: nw2.LazyFrame[Any],
+    key: str,
+    columns: Mapping[str, tuple[Any, Any]],
+    given: Mapping[str, Any] | Sequence[str],
+) -> nw2.LazyFrame[Any]:
+    """`frame` as one piece of a stack: `key`, then every column of `columns`, typed.
+
+    Per-customer pieces (order sums, distinct days, cost tables, ...) are combined by
+    stacking them (``nw2.concat``) and aggregating the stack in one group-by on `key`,
+    instead of outer joins: a customer present in one piece only keeps its row, and Dask
+    is spared a join after a group-by (its known bug). Each piece gives some columns
+    (`given`: name -> expression on `frame`, or the names of columns `frame` has); every
+    other column gets its filler, a value that does not change the aggregate (0 for a sum,
+    a huge number for a minimum).
+    `columns` maps each name to ``(filler, dtype)``; every column is cast to its dtype,
+    because engines type sums and counts differently (DuckDB sums Int64 into Int128).
+
+    Examples
+    --------
+    >>> import narwhals.stable.v2 as nw2
+    >>> import pandas as pd
+    >>> piece = nw2.from_native(pd.DataFrame({"id": ["a"], "n": [2]})).lazy()
+    >>> columns = {"n": (0, nw2.Int64), "cost": (0.0, nw2.Float64)}
+    >>> stacked(piece, "id", columns, ["n"]).collect().rows()
+    [('a', 2, 0.0)]
+    """
+    if not isinstance(given, Mapping):
+        given = {name: nw2.col(name) for name in given}
+    return frame.select(
+        nw2.col(key),
+        *[
+            (given[name] if name in given else nw2.lit(filler)).cast(dtype).alias(name)
+            for name, (filler, dtype) in columns.items()
+        ],
     )
 
 
@@ -224,17 +270,9 @@ def read_order_log_lazy(
     (2, 3)
     """
     names = frame.collect_schema().names()
-    cols = [customer_col]
-    if date_col is not None:
-        cols.append(date_col)
-    if amount_col is not None:
-        cols.append(amount_col)
-    cols.extend(c for c in extra_cols if c not in cols)
-    wanted = list(cols)
-    if statuses is not None:
-        if status_col is None:
-            raise ValidationError(f"{who}: statuses= needs a status column; status_col is None.")
-        wanted.append(status_col)
+    cols, wanted = columns_read(
+        customer_col, date_col, amount_col, extra_cols, status_col, statuses, who=who
+    )
     require_columns(pd.DataFrame(columns=names), wanted, who=who)
     allowed = _check_statuses(statuses, who)
     schema = frame.collect_schema()
@@ -338,6 +376,11 @@ def read_order_log_lazy(
         checks["placeholder"] = (
             nw2.col(customer_col).str.strip_chars().str.to_lowercase().is_in(PLACEHOLDER_IDS)
         )
+    infinite = None
+    if amount_col is not None and schema[amount_col].is_float():
+        # the in-memory reader's rule (crmcore._orderlog): amounts must be finite
+        infinite = nw2.col(amount_col).abs() == float("inf")
+        checks["infinite"] = infinite
     late = None
     if cutoff is not None and date_col is not None:
         late = nw2.col(date_col) >= nw2.lit(cutoff_bound(cutoff).to_pydatetime())
@@ -355,9 +398,9 @@ def read_order_log_lazy(
             assert date_col is not None
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ValidationError(
-                f"{who}: column {date_col!r} has values that do not match date_format "
-                f"{date_format!r} (the engine stopped at the first one: {detail}). Hint: check "
-                "the layout (%d/%m/%Y is day first, %m/%d/%Y month first).",
+                f"{who}: column {date_col!r} has values that do not match "
+                f"date_format={date_format!r} (the engine stopped at the first one: {detail}). "
+                f"{_FORMAT_HINT}",
                 rule="dates must match date_format",
                 column=date_col,
             ) from exc
@@ -392,19 +435,28 @@ def read_order_log_lazy(
             "be summed as one customer. Hint: drop those rows (orders of unknown customers) "
             "or give them real ids."
         )
+    if found.get("infinite"):
+        assert amount_col is not None and infinite is not None
+        values = _first_values(frame, infinite, customer_col)
+        raise infinite_amounts_error(who, amount_col, found["infinite"], values)
     if found.get("bad_dates"):
         assert date_col is not None
-        raw = collect_pandas(
-            frame.filter(checks["bad_dates"]).select("__raw_date__").head(_MAX_IDS + 1)
-        )["__raw_date__"]
+        bad = collect_pandas(
+            frame.filter(checks["bad_dates"])
+            .select(customer_col, "__raw_date__")
+            .head(_MAX_IDS + 1)
+        )
+        # the in-memory message, with customer ids where it names rows (a lazy frame has none)
+        examples = ", ".join(repr(v) for v in bad["__raw_date__"].astype(str).unique()[:2])
+        ids = list(bad[customer_col])
         raise ValidationError(
             f"{who}: column {date_col!r} has {found['bad_dates']:,} values that do not match "
-            f"date_format {date_format!r} (first values: {format_ids(raw)}). Hint: check the "
-            "layout (%d/%m/%Y is day first, %m/%d/%Y month first).",
+            f"date_format={date_format!r} (e.g. {examples}; first ids: {format_ids(ids)}). "
+            f"{_FORMAT_HINT}",
             rule="dates must match date_format",
             column=date_col,
             count=found["bad_dates"],
-            first_ids=first_ids(raw),
+            first_ids=first_ids(ids),
         )
     if bad_dates is not None:
         frame = frame.drop("__raw_date__")

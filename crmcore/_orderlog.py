@@ -19,6 +19,8 @@ everywhere:
 - **Unknown customers**: text ids such as ``"(blank)"``, ``"N/A"`` or ``""`` (see
   :data:`PLACEHOLDER_IDS`) are refused rather than summed as one customer.
 - **Returns**: negative amounts are kept and netted, and counted in a ``CRMWarning``.
+- **Infinite amounts** (``inf``, ``-inf``) are refused with their count and first ids:
+  they are data errors, and summed they would turn totals and means into ``inf`` or NaN.
 - **Cut-off**: a date ``as_of`` (midnight, a ``date`` or a date string)
   includes that whole day; a cut-off with a time of day includes rows up to that instant.
   Later rows are excluded and counted in a ``CRMWarning``, with the customers seen only
@@ -40,6 +42,8 @@ from crmcore._validation import (
     check_no_missing,
     check_single_currency,
     coerce_datetime_column,
+    first_ids,
+    format_ids,
     require_columns,
 )
 from crmcore.exceptions import CRMWarning, ValidationError
@@ -47,8 +51,10 @@ from crmcore.exceptions import CRMWarning, ValidationError
 __all__ = [
     "PLACEHOLDER_IDS",
     "PURCHASE_STATUSES",
+    "columns_read",
     "cutoff_bound",
     "exclude_after",
+    "infinite_amounts_error",
     "read_order_log",
     "warn_negative_amounts",
 ]
@@ -122,6 +128,41 @@ def _filter_status(
     return frame.with_columns(mask).filter(nw.col("__keep__")).drop("__keep__")
 
 
+def columns_read(
+    customer_col: str,
+    date_col: str | None,
+    amount_col: str | None,
+    extra_cols: Sequence[str],
+    status_col: str | None,
+    statuses: Iterable[str] | None,
+    *,
+    who: str,
+) -> tuple[list[str], list[str]]:
+    """The columns an order-log reader keeps, and those the frame must have.
+
+    The kept columns are the customer, date, amount and extra columns (each once); the
+    status column must also exist when `statuses` is given.
+
+    Examples
+    --------
+    >>> columns_read("customer_id", "date", None, ["date", "region"], "status", ["paid"],
+    ...              who="demo")
+    (['customer_id', 'date', 'region'], ['customer_id', 'date', 'region', 'status'])
+    """
+    cols = [customer_col]
+    if date_col is not None:
+        cols.append(date_col)
+    if amount_col is not None:
+        cols.append(amount_col)
+    cols.extend(c for c in extra_cols if c not in cols)
+    wanted = list(cols)
+    if statuses is not None:
+        if status_col is None:
+            raise ValidationError(f"{who}: statuses= needs a status column; status_col is None.")
+        wanted.append(status_col)
+    return cols, wanted
+
+
 def read_order_log(
     transactions: Any,
     *,
@@ -176,8 +217,8 @@ def read_order_log(
     ColumnNotFoundError
         If a column is missing.
     ValidationError
-        Empty frame, missing values, non-numeric amounts, several currencies, no purchase
-        row, unparseable or ambiguous dates.
+        Empty frame, missing values, non-numeric or infinite amounts, several currencies,
+        no purchase row, unparseable or ambiguous dates.
 
     Examples
     --------
@@ -193,17 +234,9 @@ def read_order_log(
     (1, 'demo: 1 of 2 rows are not purchases and were excluded')
     """
     frame = as_narwhals(transactions, who=who)
-    cols = [customer_col]
-    if date_col is not None:
-        cols.append(date_col)
-    if amount_col is not None:
-        cols.append(amount_col)
-    cols.extend(c for c in extra_cols if c not in cols)
-    wanted = list(cols)
-    if statuses is not None:
-        if status_col is None:
-            raise ValidationError(f"{who}: statuses= needs a status column; status_col is None.")
-        wanted.append(status_col)
+    cols, wanted = columns_read(
+        customer_col, date_col, amount_col, extra_cols, status_col, statuses, who=who
+    )
     require_columns(frame, wanted, who=who)
     allowed = _check_statuses(statuses, who)
     if len(frame) == 0:
@@ -222,6 +255,8 @@ def read_order_log(
                 f"{who}: column {amount_col!r} must be numeric; got dtype {dtype}"
                 + _amount_hint(frame[amount_col].to_pandas())
             )
+        if dtype.is_float():
+            _check_finite_amounts(frame, amount_col, customer_col, who)
         if warn_negative:
             warn_negative_amounts(frame, amount_col, who=who, stacklevel=stacklevel + 1)
     if date_col is not None:
@@ -252,6 +287,37 @@ def _check_placeholder_ids(frame: nw.DataFrame[Any], customer_col: str, who: str
         f"'no customer' ({', '.join(repr(v) for v in bad[:3])}); they would be summed as one "
         "customer. Hint: drop those rows (orders of unknown customers) or give them real ids."
     )
+
+
+def infinite_amounts_error(
+    who: str, amount_col: str, count: int, ids: Sequence[Any]
+) -> ValidationError:
+    """The error for `count` infinite amounts (`ids`: customer ids of the first ones).
+
+    Examples
+    --------
+    >>> print(infinite_amounts_error("demo", "amount", 2, ["a", "b"]))
+    demo: column 'amount' has 2 infinite values (first ids: a, b). Hint: an infinite amount is a data error (a division by zero upstream?); drop or correct those rows before calling.
+    """  # noqa: E501
+    return ValidationError(
+        f"{who}: column {amount_col!r} has {count:,} infinite values (first ids: "
+        f"{format_ids(ids)}). Hint: an infinite amount is a data error (a division by zero "
+        "upstream?); drop or correct those rows before calling.",
+        rule="numbers must be finite",
+        column=amount_col,
+        count=count,
+        first_ids=first_ids(ids),
+    )
+
+
+def _check_finite_amounts(
+    frame: nw.DataFrame[Any], amount_col: str, customer_col: str, who: str
+) -> None:
+    """Refuse +-inf amounts (missing ones were refused before)."""
+    infinite = np.isinf(np.asarray(frame[amount_col].to_numpy(), dtype=np.float64))
+    if infinite.any():
+        ids = frame[customer_col].to_pandas().iloc[np.flatnonzero(infinite)[:6]]
+        raise infinite_amounts_error(who, amount_col, int(infinite.sum()), ids.tolist())
 
 
 def warn_negative_amounts(

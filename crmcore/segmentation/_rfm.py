@@ -197,7 +197,7 @@ def rfm_table(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or lazy frame
         Indexed by customer id (sorted ascending; text ids as ``str``), with columns
         ``first_purchase``, ``last_purchase`` (datetime64[ns], midnight),
         ``recency_days`` (float64), ``frequency`` (int64) and ``monetary`` (float64).
@@ -217,8 +217,8 @@ def rfm_table(
         If a column is missing (the nearest existing name is suggested).
     ValidationError
         If the frame is empty, has missing ids, dates or amounts (all-missing amounts get
-        their own message), non-numeric amounts, several currencies, or no row on or
-        before `as_of` (and no `customers` were given).
+        their own message), non-numeric or infinite amounts, several currencies, or no row
+        on or before `as_of` (and no `customers` were given).
 
     Notes
     -----

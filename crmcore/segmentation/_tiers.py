@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Collection, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, overload
 
 import narwhals.stable.v2 as nw2
 import numpy as np
@@ -26,7 +26,7 @@ from crmcore._aggregate import (
     group_counts,
     group_sums,
 )
-from crmcore._lazy import as_lazy, engine_name, read_order_log_lazy
+from crmcore._lazy import as_lazy, engine_name, read_order_log_lazy, stacked
 from crmcore._orderlog import read_order_log
 from crmcore._periods import period_expr, period_numbers
 from crmcore._validation import (
@@ -697,6 +697,42 @@ def profitability_tiers(
 # ---------------------------------------------------------------------------------------
 
 
+@overload
+def relationship_type(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str = ...,
+    date_col: str = ...,
+    amount_col: str = ...,
+    contracts: Collection[Any] | None = ...,
+    cv_threshold: float = ...,
+    min_purchase_days: int = ...,
+    size_threshold: float | None = ...,
+    status_col: str | None = ...,
+    statuses: Collection[str] | None = ...,
+    currency_col: str | None = ...,
+    date_format: str | None = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def relationship_type(
+    transactions: Any,
+    *,
+    customer_col: str = ...,
+    date_col: str = ...,
+    amount_col: str = ...,
+    contracts: Collection[Any] | None = ...,
+    cv_threshold: float = ...,
+    min_purchase_days: int = ...,
+    size_threshold: float | None = ...,
+    status_col: str | None = ...,
+    statuses: Collection[str] | None = ...,
+    currency_col: str | None = ...,
+    date_format: str | None = ...,
+) -> Any: ...
+
+
 def relationship_type(
     transactions: Any,
     *,
@@ -711,15 +747,15 @@ def relationship_type(
     statuses: Collection[str] | None = None,
     currency_col: str | None = "currency",
     date_format: str | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Classify B2B accounts as transactional, hybrid or relationship buyers.
 
     Parameters
     ----------
-    transactions : DataFrame or lazy frame
-        One row per order with customer id, date and amount: a pandas, Polars or PyArrow
-        frame (computed in memory), or a Polars LazyFrame, DuckDB relation or Spark
-        DataFrame (computed on that engine; see Notes).
+    transactions : DataFrame (pandas, Polars or PyArrow) or a lazy frame
+        One row per order with customer id, date and amount. A lazy frame (Polars
+        LazyFrame, DuckDB relation or PySpark DataFrame; a Dask frame is refused, see
+        Notes) is classified on its own engine, see Returns.
     customer_col, date_col, amount_col : str
         Column roles.
     contracts : collection of ids, optional
@@ -744,7 +780,7 @@ def relationship_type(
         Indexed by account id (sorted); columns ``orders``, ``purchase_days``,
         ``mean_order_value``, ``gap_cv`` (NaN below 3 purchase days), ``regular``,
         ``large``, ``contract`` (bool) and ``relationship_type`` (ordered categorical
-        ``transactional < hybrid < relationship``). For a lazy input: a lazy frame of the
+        ``transactional < hybrid < relationship``). For a lazy frame: a lazy frame of the
         same engine with the account id as a column, the same columns and values,
         ``gap_cv`` null below 3 purchase days, ``relationship_type`` as text, rows in no
         particular order.
@@ -752,8 +788,8 @@ def relationship_type(
     Raises
     ------
     ValidationError
-        Missing columns or values, non-numeric amounts, or bad thresholds; a Dask frame
-        (see Notes).
+        Missing columns or values, non-numeric or infinite amounts, or bad thresholds; a
+        Dask frame (see Notes).
 
     Notes
     -----
@@ -815,7 +851,7 @@ def relationship_type(
             currency_col=currency_col,
             date_format=date_format,
         )
-        return _relationship_lazy(  # type: ignore[no-any-return]
+        return _relationship_lazy(
             rows,
             customer_col=customer_col,
             date_col=date_col,
@@ -1027,30 +1063,16 @@ def _relationship_lazy(
     amount = nw2.col(amount_col).cast(nw2.Float64)
     day = (period_expr(date_col, "D") + _DAY_SHIFT).cast(nw2.Int64).alias("__s")
     days = rows.select(cid, day).unique()
-    zero_int, zero_float = nw2.lit(0).cast(nw2.Int64), nw2.lit(0.0).cast(nw2.Float64)
     parts = {
-        "orders": zero_int,
-        "__total": zero_float,
-        "purchase_days": zero_int,
+        "orders": (0, nw2.Int64),
+        "__total": (0.0, nw2.Float64),
+        "purchase_days": (0, nw2.Int64),
         # shifted day numbers are in [0, 2**22): these fillers never win a min / max
-        "__first": nw2.lit(2**62).cast(nw2.Int64),
-        "__last": nw2.lit(-1).cast(nw2.Int64),
-        "__k": zero_int,
-        "__s2": zero_int,
+        "__first": (2**62, nw2.Int64),
+        "__last": (-1, nw2.Int64),
+        "__k": (0, nw2.Int64),
+        "__s2": (0, nw2.Int64),
     }
-
-    def stacked(frame: Any, **given: Any) -> Any:
-        # explicit casts: engines differ in the types of sums (DuckDB: Int128 for Int64)
-        return frame.select(
-            cid,
-            *[
-                (given[name].cast(filler_type(name)) if name in given else filler).alias(name)
-                for name, filler in parts.items()
-            ],
-        )
-
-    def filler_type(name: str) -> Any:
-        return nw2.Float64 if name == "__total" else nw2.Int64
 
     # Dask takes only elementary aggregations: columns are prepared before each group-by
     per_order = (
@@ -1073,14 +1095,9 @@ def _relationship_lazy(
     table = (
         nw2.concat(
             [
-                stacked(per_order, orders=nw2.col("orders"), __total=nw2.col("__total")),
-                stacked(
-                    per_day,
-                    purchase_days=nw2.col("purchase_days"),
-                    __first=nw2.col("__first"),
-                    __last=nw2.col("__last"),
-                ),
-                stacked(gaps, __k=nw2.col("__k"), __s2=nw2.col("__s2")),
+                stacked(per_order, customer_col, parts, ["orders", "__total"]),
+                stacked(per_day, customer_col, parts, ["purchase_days", "__first", "__last"]),
+                stacked(gaps, customer_col, parts, ["__k", "__s2"]),
             ]
         )
         .group_by(customer_col)

@@ -30,6 +30,7 @@ def make_frame(engine: str) -> Callable[[pd.DataFrame], Any]:
     return lambda pdf: to_engine(pdf, engine)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep the engine suite on one xdist worker (``--dist loadgroup``): one Spark JVM."""
     for item in items:

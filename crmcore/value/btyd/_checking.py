@@ -177,10 +177,10 @@ def period_transactions(
     ----------
     model : fitted transaction model
         Any model with ``population_purchase_probability``.
-    data : DataFrame or lazy frame
-        The calibration data (one row per customer or per group with `weights_col`):
-        pandas, Polars, PyArrow, or a lazy frame (Polars LazyFrame, DuckDB relation,
-        PySpark or Dask DataFrame), which is aggregated on its engine.
+    data : DataFrame (pandas, Polars or PyArrow) or a lazy frame
+        The calibration data (one row per customer or per group with `weights_col`). A
+        lazy frame (Polars LazyFrame, DuckDB relation, PySpark or Dask DataFrame) is
+        reduced on its own engine to its distinct rows, see Notes.
     frequency_col, T_col : str
         Repeat transactions and each customer's age (or opportunities for BG/BB).
     weights_col : str, optional

@@ -65,18 +65,18 @@ def _last_instant(ts: pd.Timestamp) -> pd.Timestamp:
 def btyd_summary(
     transactions: pd.DataFrame,
     *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    amount_col: str | None = None,
+    customer_col: str = ...,
+    date_col: str = ...,
+    amount_col: str | None = ...,
     as_of: Any,
-    time_unit: str = "D",
-    unit_multiplier: float = 1,
-    calibration_end: Any = None,
-    include_first_transaction: bool = False,
-    status_col: str | None = "status",
-    statuses: Iterable[str] | None = None,
-    currency_col: str | None = "currency",
-    date_format: str | None = None,
+    time_unit: str = ...,
+    unit_multiplier: float = ...,
+    calibration_end: Any = ...,
+    include_first_transaction: bool = ...,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+    currency_col: str | None = ...,
+    date_format: str | None = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -84,18 +84,18 @@ def btyd_summary(
 def btyd_summary(
     transactions: Any,
     *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    amount_col: str | None = None,
+    customer_col: str = ...,
+    date_col: str = ...,
+    amount_col: str | None = ...,
     as_of: Any,
-    time_unit: str = "D",
-    unit_multiplier: float = 1,
-    calibration_end: Any = None,
-    include_first_transaction: bool = False,
-    status_col: str | None = "status",
-    statuses: Iterable[str] | None = None,
-    currency_col: str | None = "currency",
-    date_format: str | None = None,
+    time_unit: str = ...,
+    unit_multiplier: float = ...,
+    calibration_end: Any = ...,
+    include_first_transaction: bool = ...,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+    currency_col: str | None = ...,
+    date_format: str | None = ...,
 ) -> Any: ...
 
 
@@ -120,11 +120,9 @@ def btyd_summary(
 
     Parameters
     ----------
-    transactions : DataFrame (pandas, Polars or PyArrow) or lazy frame
-        One row per transaction. A lazy frame (Polars ``LazyFrame``, DuckDB relation,
-        PySpark DataFrame; Dask experimental) stays on its engine: it is validated there
-        with a few small collected queries and the summary comes back as a lazy frame of
-        the same engine (see Returns).
+    transactions : DataFrame (pandas, Polars or PyArrow) or a lazy frame
+        One row per transaction. A lazy frame (Polars LazyFrame, DuckDB relation, PySpark
+        DataFrame; Dask experimental) is summarised on its own engine, see Returns.
     customer_col, date_col : str
         Customer id and transaction date (dates, datetimes or ISO strings; tz-aware values
         are taken as wall-clock time in their zone). On a lazy frame a string date column
@@ -166,7 +164,7 @@ def btyd_summary(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or lazy frame
         Indexed by customer id (sorted, index named `customer_col`), float columns:
 
         - ``frequency``: number of repeat periods with a purchase (all periods with
@@ -196,9 +194,9 @@ def btyd_summary(
     ColumnNotFoundError
         If a column is missing.
     ValidationError
-        On missing values, non-numeric amounts, unknown `time_unit`, a non-positive
-        `unit_multiplier` (below ``1e-290`` for a lazy frame), or `calibration_end` not
-        before `as_of`.
+        On missing values, non-numeric or infinite amounts, unknown `time_unit`, a
+        non-positive `unit_multiplier` (below ``1e-290`` for a lazy frame), or
+        `calibration_end` not before `as_of`.
 
     Notes
     -----

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import narwhals.stable.v2 as nw2
 import numpy as np
@@ -68,6 +68,34 @@ def _check_finite_result(values: Any, who: str, inputs: str) -> None:
         )
 
 
+@overload
+def purchase_history(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str = ...,
+    date_col: str = ...,
+    period: str = ...,
+    as_of: Any,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+    date_format: str | None = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def purchase_history(
+    transactions: Any,
+    *,
+    customer_col: str = ...,
+    date_col: str = ...,
+    period: str = ...,
+    as_of: Any,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+    date_format: str | None = ...,
+) -> Any: ...
+
+
 def purchase_history(
     transactions: Any,
     *,
@@ -78,15 +106,14 @@ def purchase_history(
     status_col: str | None = "status",
     statuses: Iterable[str] | None = None,
     date_format: str | None = None,
-) -> pd.DataFrame | Any:
+) -> Any:
     """Return a customer x period table of purchase counts (the migration model's input).
 
     Parameters
     ----------
-    transactions : DataFrame or lazy frame
-        One row per purchase: pandas, Polars or PyArrow (the wide table below), or a lazy
-        frame (Polars LazyFrame, DuckDB relation, PySpark or Dask DataFrame; the long table
-        below, on the same engine).
+    transactions : DataFrame (pandas, Polars or PyArrow) or a lazy frame
+        One row per purchase. A lazy frame (Polars LazyFrame, DuckDB relation, PySpark or
+        Dask DataFrame) is counted on its own engine into a long table, see Returns.
     customer_col, date_col : str
         Column roles.
     period : {"D", "W", "M", "Q", "Y"}, default "M"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 import narwhals.stable.v2 as nw2
 import numpy as np
@@ -11,7 +11,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmcore._aggregate import factorize_ids, group_counts, group_sums
-from crmcore._lazy import as_lazy, engine_name, lazy_only_option, read_order_log_lazy
+from crmcore._lazy import (
+    as_lazy,
+    engine_name,
+    lazy_only_option,
+    read_order_log_lazy,
+    stacked,
+)
 from crmcore._orderlog import read_order_log
 from crmcore._validation import (
     check_no_missing,
@@ -91,6 +97,44 @@ def _per_customer(
     return values
 
 
+@overload
+def customer_profitability(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str = ...,
+    amount_col: str = ...,
+    cogs_col: str | None = ...,
+    cogs_rate: float | None = ...,
+    cost_per_order: float = ...,
+    service_costs: Any = ...,
+    service_cost_col: str = ...,
+    acquisition_costs: Any = ...,
+    acquisition_cost_col: str = ...,
+    currency_col: str = ...,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def customer_profitability(
+    transactions: Any,
+    *,
+    customer_col: str = ...,
+    amount_col: str = ...,
+    cogs_col: str | None = ...,
+    cogs_rate: float | None = ...,
+    cost_per_order: float = ...,
+    service_costs: Any = ...,
+    service_cost_col: str = ...,
+    acquisition_costs: Any = ...,
+    acquisition_cost_col: str = ...,
+    currency_col: str = ...,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+) -> Any: ...
+
+
 def customer_profitability(
     transactions: Any,
     *,
@@ -106,15 +150,15 @@ def customer_profitability(
     currency_col: str = "currency",
     status_col: str | None = "status",
     statuses: Iterable[str] | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Return revenue, costs and profit per customer (input of a whale curve).
 
     Parameters
     ----------
-    transactions : DataFrame or lazy frame
-        One row per order in one currency: a pandas, Polars or PyArrow frame (computed in
-        memory), or a Polars LazyFrame, DuckDB relation, Spark or Dask DataFrame
-        (computed on that engine; see Notes).
+    transactions : DataFrame (pandas, Polars or PyArrow) or a lazy frame
+        One row per order in one currency. A lazy frame (Polars LazyFrame, DuckDB
+        relation, PySpark or Dask DataFrame) is aggregated on its own engine, see Returns
+        and Notes.
     customer_col, amount_col : str
         Column roles; `amount_col` is revenue.
     cogs_col : str, optional
@@ -150,7 +194,7 @@ def customer_profitability(
         Indexed by customer id (sorted), columns ``orders, revenue, cogs, gross_margin,
         service_cost, acquisition_cost, profit`` with
         ``profit = revenue - cogs - service_cost - acquisition_cost`` and ``service_cost``
-        including ``cost_per_order * orders``. For a lazy input: a lazy frame of the same
+        including ``cost_per_order * orders``. For a lazy frame: a lazy frame of the same
         engine with the customer id as a column, the same columns and values, rows in no
         particular order.
 
@@ -201,7 +245,7 @@ def customer_profitability(
     check_param_number("cost_per_order", cost_per_order, who=who, low=0)
     lazy = as_lazy(transactions)
     if lazy is not None:
-        return _profitability_lazy(  # type: ignore[no-any-return]
+        return _profitability_lazy(
             lazy,
             customer_col=customer_col,
             amount_col=amount_col,
@@ -435,28 +479,13 @@ def _profitability_lazy(
         stacklevel=4,
     )
     cid = nw2.col(customer_col)
-    zero_int, zero_float = nw2.lit(0).cast(nw2.Int64), nw2.lit(0.0).cast(nw2.Float64)
     parts = {
-        "orders": zero_int,
-        "revenue": zero_float,
-        "cogs": zero_float,
-        "service_cost": zero_float,
-        "acquisition_cost": zero_float,
+        "orders": (0, nw2.Int64),
+        "revenue": (0.0, nw2.Float64),
+        "cogs": (0.0, nw2.Float64),
+        "service_cost": (0.0, nw2.Float64),
+        "acquisition_cost": (0.0, nw2.Float64),
     }
-
-    def stacked(frame: nw2.LazyFrame[Any], **given: Any) -> nw2.LazyFrame[Any]:
-        # explicit casts: engines differ in the types of sums and counts
-        return frame.select(
-            cid,
-            *[
-                (given[key].cast(filler_type(key)) if key in given else filler).alias(key)
-                for key, filler in parts.items()
-            ],
-        )
-
-    def filler_type(key: str) -> Any:
-        return nw2.Int64 if key == "orders" else nw2.Float64
-
     # Dask takes only elementary aggregations: columns are cast before the group-by
     sums = ["revenue"] + (["cogs"] if cogs_col is not None else [])
     orders = rows.select(
@@ -467,13 +496,7 @@ def _profitability_lazy(
     per_customer = orders.group_by(customer_col).agg(
         nw2.len().alias("orders"), nw2.col(*sums).sum()
     )
-    pieces = [
-        stacked(
-            per_customer,
-            orders=nw2.col("orders").cast(nw2.Int64),
-            **{name: nw2.col(name) for name in sums},
-        )
-    ]
+    pieces = [stacked(per_customer, customer_col, parts, ["orders", *sums])]
     flat: dict[str, float] = {}
     for key, (value, name, column) in costs.items():
         on_engine = _costs_on_engine(
@@ -482,7 +505,7 @@ def _profitability_lazy(
         if isinstance(on_engine, float):
             flat[key] = on_engine
         else:
-            pieces.append(stacked(on_engine, **{key: nw2.col(column).cast(nw2.Float64)}))
+            pieces.append(stacked(on_engine, customer_col, parts, {key: nw2.col(column)}))
     table = nw2.concat(pieces).group_by(customer_col).agg(nw2.col(*parts).sum())
     revenue = nw2.col("revenue")
     cogs = nw2.col("cogs") if cogs_col is not None else revenue * (cogs_rate or 0.0)

@@ -11,7 +11,7 @@ by their start date, so the clock's epoch never shows.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 import narwhals.stable.v1 as nw
 import narwhals.stable.v2 as nw2
@@ -52,6 +52,44 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
+@overload
+def cohort_table(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str = ...,
+    date_col: str = ...,
+    amount_col: str = ...,
+    cohort: str = ...,
+    period: str = ...,
+    metric: str = ...,
+    as_of: Any,
+    relative: bool = ...,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+    currency_col: str | None = ...,
+    date_format: str | None = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def cohort_table(
+    transactions: Any,
+    *,
+    customer_col: str = ...,
+    date_col: str = ...,
+    amount_col: str = ...,
+    cohort: str = ...,
+    period: str = ...,
+    metric: str = ...,
+    as_of: Any,
+    relative: bool = ...,
+    status_col: str | None = ...,
+    statuses: Iterable[str] | None = ...,
+    currency_col: str | None = ...,
+    date_format: str | None = ...,
+) -> Any: ...
+
+
 def cohort_table(
     transactions: Any,
     *,
@@ -67,15 +105,14 @@ def cohort_table(
     statuses: Iterable[str] | None = None,
     currency_col: str | None = "currency",
     date_format: str | None = None,
-) -> pd.DataFrame | Any:
+) -> Any:
     """Return a cohort x age table of active customers, revenue or orders.
 
     Parameters
     ----------
-    transactions : DataFrame or lazy frame
-        One row per order: pandas, Polars or PyArrow (the wide table below), or a lazy
-        frame (Polars LazyFrame, DuckDB relation, PySpark or Dask DataFrame; the long
-        table below, on the same engine).
+    transactions : DataFrame (pandas, Polars or PyArrow) or a lazy frame
+        One row per order. A lazy frame (Polars LazyFrame, DuckDB relation, PySpark or
+        Dask DataFrame) is aggregated on its own engine into a long table, see Returns.
     customer_col, date_col, amount_col : str
         Column roles; `amount_col` is only read for ``metric="revenue"``.
     cohort : {"D", "W", "M", "Q", "Y"}, default "M"
