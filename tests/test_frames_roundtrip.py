@@ -160,7 +160,7 @@ def test_customers_survive_a_round_trip_through_a_frame_exactly(items: list[Cust
     assert fingerprint(back) == fingerprint(items)
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
 @given(items=st.lists(orders(), min_size=1, max_size=6))
 def test_analytics_columns_agree_with_the_exact_values(items: list[Order]) -> None:
     frame = orders_to_frame(items)

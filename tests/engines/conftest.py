@@ -28,11 +28,3 @@ def engine(request: pytest.FixtureRequest) -> str:
 def make_frame(engine: str) -> Callable[[pd.DataFrame], Any]:
     """pandas frame -> the current engine's native frame."""
     return lambda pdf: to_engine(pdf, engine)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the engine suite on one xdist worker (``--dist loadgroup``): one Spark JVM."""
-    for item in items:
-        if "tests/engines/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("engines/"):
-            item.add_marker(pytest.mark.xdist_group("engines"))
