@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -88,7 +89,17 @@ def test_array_input_gives_ndarrays_with_the_same_values() -> None:
 def _mypy(path: Path) -> subprocess.CompletedProcess[str]:
     root = Path(__file__).resolve().parents[1]
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", str(path)],
+        # a cache of its own: two xdist workers may run mypy at the same time
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            tempfile.mkdtemp(prefix="crmcore-mypy-"),
+            str(path),
+        ],
         capture_output=True,
         text=True,
         cwd=root,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -72,7 +73,17 @@ summary: pd.DataFrame = btyd_summary(orders, as_of="2024-01-31").sort_index()
 def _mypy(path: Path) -> subprocess.CompletedProcess[str]:
     root = Path(__file__).resolve().parents[2]
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", str(path)],
+        # a cache of its own: two xdist workers may run mypy at the same time
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            tempfile.mkdtemp(prefix="crmcore-mypy-"),
+            str(path),
+        ],
         capture_output=True,
         text=True,
         cwd=root,
