@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+from crmcore._plots.alive_path import plot_probability_alive_path
 from crmcore._plots.clv import plot_frequency_recency_matrix, plot_probability_alive_matrix
 from crmcore._plots.clv_checking import (
     plot_calibration_holdout,
@@ -51,6 +52,7 @@ __all__ = [
     "plot_migration_heatmap",
     "plot_period_transactions",
     "plot_probability_alive_matrix",
+    "plot_probability_alive_path",
     "plot_retention_sensitivity",
     "plot_retention_survival",
     "plot_rfm_heatmap",

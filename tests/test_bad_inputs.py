@@ -1132,6 +1132,19 @@ target(
     _kw(model=lambda: _tm("ParetoNBDModel"), transactions=_tracking_log, times=lambda: [2.0, 4.0]),
     {"model": "obj", "transactions": "frame", "times": "seq"},
 )
+target(
+    "crmcore.value.probability_alive_path",
+    va.probability_alive_path,
+    _kw(model=lambda: _tm("BetaGeoModel"), transactions=_tx, customer_id="c", time_unit="W"),
+    {
+        "model": "obj",
+        "transactions": "frame",
+        "customer_id": "text",
+        "n_periods": "int",
+        "time_unit": "choice",
+        "as_of": "date",
+    },
+)
 for _sim, _pn in (
     ("simulate_bgnbd", "BetaGeoModel"),
     ("simulate_mbgnbd", "ModifiedBetaGeoModel"),

@@ -10,12 +10,13 @@ transaction-model layer :class:`TransactionModel` over the shared estimator base
 Public names: ``BetaGeoBetaBinomModel``, ``BetaGeoModel``, ``GammaGammaModel``,
 ``ModifiedBetaGeoModel``, ``ParetoNBDModel``, ``TransactionModel``, ``btyd_summary``,
 ``calibration_holdout_table``, ``customer_lifetime_value``, ``period_transactions``,
-``simulate_bgbb``, ``simulate_bgnbd``, ``simulate_mbgnbd``, ``simulate_pareto_nbd``,
-``tracking_table``; all are also in :mod:`crmcore.value`.
+``probability_alive_path``, ``simulate_bgbb``, ``simulate_bgnbd``, ``simulate_mbgnbd``,
+``simulate_pareto_nbd``, ``tracking_table``; all are also in :mod:`crmcore.value`.
 """
 
 from __future__ import annotations
 
+from crmcore.value.btyd._alive_path import probability_alive_path
 from crmcore.value.btyd._bgbb import BetaGeoBetaBinomModel
 from crmcore.value.btyd._bgnbd import BetaGeoModel
 from crmcore.value.btyd._checking import (
@@ -47,6 +48,7 @@ __all__: list[str] = [
     "calibration_holdout_table",
     "customer_lifetime_value",
     "period_transactions",
+    "probability_alive_path",
     "simulate_bgbb",
     "simulate_bgnbd",
     "simulate_mbgnbd",
