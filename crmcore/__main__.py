@@ -23,12 +23,27 @@ def _build_parser() -> argparse.ArgumentParser:
         "report",
         help="analyse your own order file and write an HTML report",
         description="RFM segments, ABC tiers, BG/NBD + Gamma-Gamma CLV and monthly cohorts "
-        "of an order file (.csv, .csv.gz or .parquet); one row per order.",
+        "of an order file (.csv, .csv.gz or .parquet): one row per order, or one row per "
+        "order line with --order-col.",
     )
     report.add_argument("orders", type=Path, help="the order file")
     report.add_argument("--customer-col", required=True, help="customer id column")
     report.add_argument("--date-col", required=True, help="order date column")
-    report.add_argument("--amount-col", required=True, help="order amount column")
+    report.add_argument(
+        "--amount-col", default=None, help="order amount column (or --quantity-col + --price-col)"
+    )
+    report.add_argument(
+        "--quantity-col", default=None, help="line quantity column (amount = quantity x price)"
+    )
+    report.add_argument("--price-col", default=None, help="line unit price column")
+    report.add_argument(
+        "--order-col", default=None, help="order/invoice id column: its lines become one order"
+    )
+    report.add_argument(
+        "--drop-unknown-customers",
+        action="store_true",
+        help="drop rows with a missing or placeholder customer id (counted in a warning)",
+    )
     report.add_argument(
         "--date-format", default=None, help="strftime format of the dates, e.g. %%d/%%m/%%Y"
     )
@@ -53,6 +68,10 @@ def _report(args: argparse.Namespace) -> int:
         customer_col=args.customer_col,
         date_col=args.date_col,
         amount_col=args.amount_col,
+        quantity_col=args.quantity_col,
+        price_col=args.price_col,
+        order_col=args.order_col,
+        drop_unknown_customers=args.drop_unknown_customers,
         date_format=args.date_format,
         as_of=args.as_of,
         out=args.out,

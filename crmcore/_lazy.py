@@ -43,6 +43,7 @@ from narwhals import dependencies as nw_deps
 
 from crmcore._orderlog import (
     PLACEHOLDER_IDS,
+    PLACEHOLDER_RULE,
     _check_statuses,
     columns_read,
     cutoff_bound,
@@ -433,7 +434,11 @@ def read_order_log_lazy(
             f"{who}: column {customer_col!r} has {found['placeholder']:,} rows whose id means "
             f"'no customer' ({', '.join(repr(v) for v in dict.fromkeys(values))}); they would "
             "be summed as one customer. Hint: drop those rows (orders of unknown customers) "
-            "or give them real ids."
+            "or give them real ids.",
+            rule=PLACEHOLDER_RULE,
+            column=customer_col,
+            count=found["placeholder"],
+            first_ids=list(dict.fromkeys(values)),
         )
     if found.get("infinite"):
         assert amount_col is not None and infinite is not None

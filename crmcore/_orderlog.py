@@ -50,6 +50,7 @@ from crmcore.exceptions import CRMWarning, ValidationError
 
 __all__ = [
     "PLACEHOLDER_IDS",
+    "PLACEHOLDER_RULE",
     "PURCHASE_STATUSES",
     "columns_read",
     "cutoff_bound",
@@ -267,6 +268,9 @@ def read_order_log(
     return frame
 
 
+#: The ``rule`` of the error that refuses placeholder customer ids.
+PLACEHOLDER_RULE = "placeholder customer id"
+
 #: Spellings exports use for "no customer" (compared case-insensitively, blanks stripped).
 PLACEHOLDER_IDS: tuple[str, ...] = ("", "(blank)", "n/a", "na", "nan", "none", "null", "unknown")
 
@@ -285,7 +289,11 @@ def _check_placeholder_ids(frame: nw.DataFrame[Any], customer_col: str, who: str
     raise ValidationError(
         f"{who}: column {customer_col!r} has {int(mask.sum()):,} rows whose id means "
         f"'no customer' ({', '.join(repr(v) for v in bad[:3])}); they would be summed as one "
-        "customer. Hint: drop those rows (orders of unknown customers) or give them real ids."
+        "customer. Hint: drop those rows (orders of unknown customers) or give them real ids.",
+        rule=PLACEHOLDER_RULE,
+        column=customer_col,
+        count=int(mask.sum()),
+        first_ids=[str(v) for v in bad[:5]],
     )
 
 

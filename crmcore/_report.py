@@ -14,6 +14,7 @@ import base64
 import html
 import io
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -21,6 +22,7 @@ from typing import IO, Any
 import attrs
 import pandas as pd
 
+from crmcore._orderlog import PLACEHOLDER_IDS, PLACEHOLDER_RULE
 from crmcore._validation import (
     coerce_datetime_column,
     coerce_timestamp,
@@ -29,7 +31,7 @@ from crmcore._validation import (
 )
 from crmcore.exceptions import ColumnNotFoundError, ValidationError
 
-__all__ = ["SECTION_TITLES", "ReportOptions", "read_orders", "run_report"]
+__all__ = ["AMOUNT_FROM_LINES", "SECTION_TITLES", "ReportOptions", "read_orders", "run_report"]
 
 _WHO = "crmcore report"
 
@@ -58,8 +60,21 @@ class ReportOptions:
     ----------
     path : pathlib.Path
         The order file: ``.csv``, ``.csv.gz`` (or any other CSV name) or ``.parquet``.
-    customer_col, date_col, amount_col : str
-        Column names of the customer id, the order date and the order amount.
+    customer_col, date_col : str
+        Column names of the customer id and the order date.
+    amount_col : str or None
+        Column of the order amount. Give either it or both `quantity_col` and `price_col`.
+    quantity_col, price_col : str or None
+        Columns of a line's quantity and unit price (invoice-line exports); the amount is
+        their product.
+    order_col : str or None
+        Order (invoice) id column. When given, the rows of one order are summed into one
+        order dated at its earliest row (exports stamp an invoice's lines a minute apart);
+        every row of an order must have the same customer.
+    drop_unknown_customers : bool
+        Drop rows whose customer id is missing or a placeholder (``"(blank)"``, ``"n/a"``, ...:
+        :data:`crmcore._orderlog.PLACEHOLDER_IDS`) with a warning that counts them, instead
+        of refusing the file.
     date_format : str or None
         ``strftime`` format of the date column (e.g. ``"%d/%m/%Y"``); None means ISO 8601.
     as_of : str or None
@@ -80,11 +95,24 @@ class ReportOptions:
     path: Path
     customer_col: str
     date_col: str
-    amount_col: str
+    amount_col: str | None = None
+    quantity_col: str | None = None
+    price_col: str | None = None
+    order_col: str | None = None
+    drop_unknown_customers: bool = False
     date_format: str | None = None
     as_of: str | None = None
     out: Path = Path("report.html")
     sep: str = ","
+
+    @property
+    def amount_name(self) -> str:
+        """The amount column the analysis reads (`amount_col`, or the computed one)."""
+        return self.amount_col if self.amount_col is not None else AMOUNT_FROM_LINES
+
+
+#: Name of the amount column computed as quantity x unit price.
+AMOUNT_FROM_LINES = "amount"
 
 
 def read_orders(options: ReportOptions) -> pd.DataFrame:
@@ -102,8 +130,9 @@ def read_orders(options: ReportOptions) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The file's rows with the three named columns (others are kept) and a datetime
-        date column.
+        The file's rows with the named columns (others are kept) and a datetime date
+        column; with `quantity_col` and `price_col`, an ``amount`` column (their product);
+        with `order_col`, one row per order (customer, date, order id, amount).
 
     Raises
     ------
@@ -112,7 +141,9 @@ def read_orders(options: ReportOptions) -> pd.DataFrame:
     ColumnNotFoundError
         If a named column is not in the file (with the nearest existing name).
     ValidationError
-        If the dates do not parse with the one format, or the file type is unknown.
+        If the dates do not parse with the one format, the file type is unknown, the amount
+        options are not exactly one of `amount_col` or `quantity_col` + `price_col`, a
+        quantity or price is not a number, or one order has several customers or dates.
 
     Examples
     --------
@@ -125,6 +156,7 @@ def read_orders(options: ReportOptions) -> pd.DataFrame:
     >>> row["id"], str(row["day"].date()), float(row["eur"])
     ('007', '2024-01-13', 9.5)
     """
+    _check_amount_options(options)
     path = options.path
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
@@ -140,7 +172,11 @@ def read_orders(options: ReportOptions) -> pd.DataFrame:
         header = pd.read_csv(path, sep=options.sep, nrows=0)
         _require_role_columns(header, options)
         text = {options.customer_col: str, options.date_col: str}
+        if options.order_col is not None:
+            text[options.order_col] = str
         frame = pd.read_csv(path, sep=options.sep, dtype=text)
+    if options.drop_unknown_customers:
+        frame = _drop_unknown_customers(frame, options.customer_col)
     try:
         result: pd.DataFrame = coerce_datetime_column(
             frame, options.date_col, who=_WHO, date_format=options.date_format
@@ -148,7 +184,110 @@ def read_orders(options: ReportOptions) -> pd.DataFrame:
     except ValidationError as err:
         message = str(err.args[0]).replace("date_format=", "--date-format ")
         raise _restated(err, message) from None
+    if options.quantity_col is not None and options.price_col is not None:
+        quantity = _numeric(result, options.quantity_col, "--quantity-col", options)
+        price = _numeric(result, options.price_col, "--price-col", options)
+        result = result.assign(**{AMOUNT_FROM_LINES: quantity * price})
+    if options.order_col is not None:
+        result = _one_row_per_order(result, options)
     return result
+
+
+def _amount_source(options: ReportOptions) -> str:
+    """How the report got each order's amount, in words (shown in the overview)."""
+    if options.amount_col is not None:
+        source = f"column {options.amount_col}"
+    else:
+        source = f"{options.quantity_col} x {options.price_col}"
+    if options.order_col is not None:
+        source += f", lines summed per {options.order_col}"
+    return source
+
+
+def _check_amount_options(options: ReportOptions) -> None:
+    """Exactly one amount source: ``--amount-col``, or ``--quantity-col`` + ``--price-col``."""
+    lines = (options.quantity_col, options.price_col)
+    if options.amount_col is not None and any(col is not None for col in lines):
+        raise ValidationError(
+            f"{_WHO}: give either --amount-col or --quantity-col with --price-col, not both.",
+            rule="amount options",
+        )
+    if options.amount_col is None and None in lines:
+        raise ValidationError(
+            f"{_WHO}: no amount: give --amount-col, or --quantity-col and --price-col "
+            "(the amount is then quantity x unit price).",
+            rule="amount options",
+        )
+    if options.amount_col is None and options.quantity_col == options.price_col:
+        raise ValidationError(
+            f"{_WHO}: --quantity-col and --price-col name the same column "
+            f"{options.quantity_col!r}.",
+            rule="amount options",
+        )
+
+
+def _drop_unknown_customers(frame: pd.DataFrame, customer_col: str) -> pd.DataFrame:
+    """Drop rows whose customer id is missing or a placeholder; warn with the count."""
+    ids = frame[customer_col]
+    text = ids.astype("string").str.strip().str.lower()
+    unknown = (ids.isna() | text.isin(PLACEHOLDER_IDS)).to_numpy(dtype=bool, na_value=True)
+    count = int(unknown.sum())
+    if count:
+        warnings.warn(
+            f"{_WHO}: dropped {count:,} of {len(frame):,} rows whose {customer_col!r} is "
+            "missing or means 'no customer' (--drop-unknown-customers).",
+            UserWarning,
+            stacklevel=3,
+        )
+    kept: pd.DataFrame = frame.loc[~unknown]
+    return kept
+
+
+def _numeric(frame: pd.DataFrame, column: str, flag: str, options: ReportOptions) -> pd.Series:
+    """`column` as float; text that is not a number is an error naming the first rows."""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna().to_numpy() & frame[column].notna().to_numpy()
+    if bad.any():
+        first = frame.loc[bad, options.customer_col].head(3).astype(str).tolist()
+        raise ValidationError(
+            f"{_WHO}: column {column!r} ({flag}) has {int(bad.sum()):,} values that are not "
+            f"numbers (first customer ids: {', '.join(first)}; first values: "
+            f"{', '.join(repr(v) for v in frame.loc[bad, column].head(3))}).",
+            rule="numeric",
+            column=column,
+            count=int(bad.sum()),
+            first_ids=tuple(first),
+        )
+    return values.astype(float)
+
+
+def _one_row_per_order(frame: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
+    """Sum the lines of each order, dated at its first line; one customer per order."""
+    order_col, customer_col, date_col = options.order_col, options.customer_col, options.date_col
+    assert order_col is not None
+    amount = options.amount_name
+    grouped = frame.groupby(order_col, sort=False, dropna=False)
+    customers = grouped[customer_col].nunique(dropna=False)
+    mixed = customers.index[(customers > 1).to_numpy()]
+    if len(mixed):
+        raise ValidationError(
+            f"{_WHO}: {len(mixed):,} orders in {order_col!r} (--order-col) have rows of "
+            f"different customers (first orders: {', '.join(str(v) for v in mixed[:3])}); the "
+            "lines of one order must share the customer.",
+            rule="one customer per order",
+            column=order_col,
+            count=len(mixed),
+            first_ids=tuple(str(v) for v in mixed[:3]),
+        )
+    orders = grouped.agg(
+        **{
+            customer_col: (customer_col, "first"),
+            date_col: (date_col, "min"),
+            amount: (amount, "sum"),
+        }
+    )
+    one_row_each: pd.DataFrame = orders.reset_index()
+    return one_row_each
 
 
 def _restated(err: ColumnNotFoundError | ValidationError, message: str) -> Exception:
@@ -160,11 +299,15 @@ def _restated(err: ColumnNotFoundError | ValidationError, message: str) -> Excep
 
 def _require_role_columns(frame: pd.DataFrame, options: ReportOptions) -> None:
     """Check the three named columns; the hint names the command-line flag to pass."""
-    roles = {
+    named = {
         "--customer-col": options.customer_col,
         "--date-col": options.date_col,
         "--amount-col": options.amount_col,
+        "--quantity-col": options.quantity_col,
+        "--price-col": options.price_col,
+        "--order-col": options.order_col,
     }
+    roles = {flag: col for flag, col in named.items() if col is not None}
     try:
         require_columns(frame, list(roles.values()), who=_WHO)
     except ColumnNotFoundError as err:
@@ -277,7 +420,7 @@ def run_report(options: ReportOptions, *, progress: IO[str] | None = None) -> st
 
     step(f"reading {options.path}")
     orders = read_orders(options)
-    customer_col, date_col, amount_col = options.customer_col, options.date_col, options.amount_col
+    customer_col, date_col, amount_col = options.customer_col, options.date_col, options.amount_name
     dates = orders[options.date_col]
     as_of = (
         coerce_timestamp(options.as_of, name="--as-of", who=_WHO, date_format=options.date_format)
@@ -287,9 +430,14 @@ def run_report(options: ReportOptions, *, progress: IO[str] | None = None) -> st
     as_of_text = f"{as_of:%Y-%m-%d}"
 
     step("computing RFM segments")
-    table = rfm_table(
-        orders, as_of=as_of, customer_col=customer_col, date_col=date_col, amount_col=amount_col
-    )
+    try:
+        table = rfm_table(
+            orders, as_of=as_of, customer_col=customer_col, date_col=date_col, amount_col=amount_col
+        )
+    except ValidationError as err:
+        if err.rule != PLACEHOLDER_RULE:
+            raise
+        raise _restated(err, f"{err.args[0]} Or pass --drop-unknown-customers.") from None
     scores = rfm_scores(table, bins=5, ties="rank")
     segments = assign_segments(scores, "rf-grid")
     seg_summary = segment_summary(table, segments)
@@ -298,7 +446,17 @@ def run_report(options: ReportOptions, *, progress: IO[str] | None = None) -> st
     revenue_total = float(table["monetary"].sum())
 
     step("computing tiers")
-    revenue = table["monetary"]
+    # Tiers and concentration are shares of a total: a customer whose returns exceed the
+    # purchases (negative net revenue) counts as 0 there, and the report says how many.
+    net_negative = int((table["monetary"] < 0).sum())
+    if net_negative:
+        warnings.warn(
+            f"{_WHO}: {net_negative:,} customers have negative net revenue (returns exceed "
+            "purchases); they count as 0 in the tiers and the concentration figures.",
+            UserWarning,
+            stacklevel=2,
+        )
+    revenue = table["monetary"].clip(lower=0.0)
     tiers = abc_tiers(revenue)
     tier_table = tiers.groupby("tier", observed=False).agg(
         customers=("value", "size"), revenue=("value", "sum")
@@ -371,6 +529,7 @@ def run_report(options: ReportOptions, *, progress: IO[str] | None = None) -> st
             "first order": f"{first:%Y-%m-%d}",
             "last order": f"{last:%Y-%m-%d}",
             "as of": as_of_text,
+            "amount": _amount_source(options),
         },
         name="value",
     )
@@ -380,7 +539,14 @@ def run_report(options: ReportOptions, *, progress: IO[str] | None = None) -> st
         + _table_html(seg_summary),
         "ABC tiers and revenue concentration": _table_html(tier_table)
         + f"<p>Gini of revenue {gini_value:.3f}; the top 20% of customers hold "
-        f"{top20:.1%} of revenue.</p>",
+        f"{top20:.1%} of revenue."
+        + (
+            f" {net_negative:,} customers with negative net revenue (returns exceed "
+            "purchases) count as 0 here."
+            if net_negative
+            else ""
+        )
+        + "</p>",
         "Customer lifetime value (BG/NBD + Gamma-Gamma)": "<p>Time unit weeks; 52-week CLV, "
         "margin 1, discount 0.2% per week."
         + (

@@ -8,6 +8,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+import attrs
 import pandas as pd
 import pytest
 
@@ -182,3 +183,149 @@ def test_as_of_before_the_last_order_warns_once_and_counts_the_rows_left_out(
     assert len(warnings) == 1  # rfm_table, btyd_summary and cohort_table: printed once
     assert f"{late} of 100 rows are dated after as_of 2024-03-01" in warnings[0]
     assert f"orders {100 - late}" in result.stdout
+
+
+def write_invoice_lines(path: Path) -> list[tuple[str, str, str, float]]:
+    """An invoice-line export (one row per line, no amount column), like the retail export.
+
+    Returns the orders by hand: (invoice, customer, first line's date, sum of quantity x price).
+    Invoice lines are stamped a minute apart, as real exports do; one invoice is a
+    cancellation (negative quantity) and two rows have no customer.
+    """
+    rows = [
+        ("I1", "01/02/2024 09:00", "A", 2, 5.0),
+        ("I1", "01/02/2024 09:01", "A", 1, 7.5),
+        ("I2", "15/02/2024 10:00", "B", 3, 4.0),
+        ("I3", "03/03/2024 12:00", "A", 1, 20.0),
+        ("I4", "20/03/2024 08:00", "(blank)", 5, 1.0),
+        ("I4", "20/03/2024 08:00", "(blank)", 1, 1.0),
+        ("C5", "21/03/2024 08:00", "B", -1, 4.0),
+        ("I6", "05/04/2024 17:30", "C", 4, 2.5),
+        ("I6", "05/04/2024 17:31", "C", 2, 0.5),
+    ]
+    text = "InvoiceNo,InvoiceDate,CustomerID,Quantity,UnitPrice\n"
+    text += "".join(f"{i},{d},{c},{q},{p}\n" for i, d, c, q, p in rows)
+    path.write_text(text, encoding="utf-8")
+    return [
+        ("I1", "A", "2024-02-01 09:00", 2 * 5.0 + 1 * 7.5),  # 17.5
+        ("I2", "B", "2024-02-15 10:00", 12.0),
+        ("I3", "A", "2024-03-03 12:00", 20.0),
+        ("C5", "B", "2024-03-21 08:00", -4.0),
+        ("I6", "C", "2024-04-05 17:30", 4 * 2.5 + 2 * 0.5),  # 11.0
+    ]
+
+
+def test_read_orders_sums_invoice_lines_into_orders_and_drops_unknown_customers(
+    tmp_path: Path,
+) -> None:
+    from crmcore._report import ReportOptions, read_orders
+
+    path = tmp_path / "lines.csv"
+    expected = write_invoice_lines(path)
+    options = ReportOptions(
+        path=path,
+        customer_col="CustomerID",
+        date_col="InvoiceDate",
+        quantity_col="Quantity",
+        price_col="UnitPrice",
+        order_col="InvoiceNo",
+        drop_unknown_customers=True,
+        date_format="%d/%m/%Y %H:%M",
+    )
+    with pytest.warns(UserWarning, match=r"dropped 2 of 9 rows whose 'CustomerID'"):
+        orders = read_orders(options)
+    got = sorted(
+        (row.InvoiceNo, row.CustomerID, f"{row.InvoiceDate:%Y-%m-%d %H:%M}", row.amount)
+        for row in orders.itertuples()
+    )
+    assert got == sorted(expected)
+
+    # without the flag, the library's placeholder rule refuses the file at the analysis step
+    kept = read_orders(attrs.evolve(options, drop_unknown_customers=False))
+    assert "(blank)" in set(kept["CustomerID"])
+
+
+def test_report_on_invoice_lines_with_quantity_and_price(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    expected = write_invoice_lines(path)
+    args = [
+        "--customer-col",
+        "CustomerID",
+        "--date-col",
+        "InvoiceDate",
+        "--quantity-col",
+        "Quantity",
+        "--price-col",
+        "UnitPrice",
+        "--order-col",
+        "InvoiceNo",
+        "--date-format",
+        "%d/%m/%Y %H:%M",
+    ]
+    refused = run_cli(path, *args, "--out", tmp_path / "no.html", cwd=tmp_path)
+    assert refused.returncode == 2
+    # the two (blank) lines are one order: the library counts order rows
+    assert "1 rows whose id means 'no customer' ('(blank)')" in refused.stderr
+    assert refused.stderr.rstrip().endswith("Or pass --drop-unknown-customers.")
+    assert "Traceback" not in refused.stderr
+
+    out = tmp_path / "r.html"
+    result = run_cli(path, *args, "--drop-unknown-customers", "--out", out, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    revenue = sum(amount for *_, amount in expected)  # 56.5
+    assert f"customers 3, orders {len(expected)}, revenue {revenue:,.2f}" in result.stdout
+    assert "warning: crmcore report: dropped 2 of 9 rows" in result.stderr
+    assert "1 rows have negative amounts" in result.stderr or "1 row has" in result.stderr
+    assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--amount-col", "UnitPrice", "--quantity-col", "Quantity", "--price-col", "UnitPrice"],
+            "give either --amount-col or --quantity-col with --price-col, not both",
+        ),
+        (["--quantity-col", "Quantity"], "no amount: give --amount-col, or --quantity-col"),
+        ([], "no amount: give --amount-col, or --quantity-col"),
+        (["--quantity-col", "Qty", "--price-col", "UnitPrice"], "column 'Qty' not found"),
+    ],
+)
+def test_amount_options_are_checked(tmp_path: Path, extra: list[str], message: str) -> None:
+    path = tmp_path / "lines.csv"
+    write_invoice_lines(path)
+    base = ["--customer-col", "CustomerID", "--date-col", "InvoiceDate"]
+    result = run_cli(path, *base, *extra, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_order_with_two_customers_and_a_non_numeric_quantity_are_refused(
+    tmp_path: Path,
+) -> None:
+    from crmcore._report import ReportOptions, read_orders
+    from crmcore.exceptions import ValidationError
+
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "inv,day,cust,qty,price\nX1,2024-01-01,A,1,2\nX1,2024-01-01,B,1,2\nX2,2024-01-02,A,1,2\n",
+        encoding="utf-8",
+    )
+    options = ReportOptions(
+        path=path,
+        customer_col="cust",
+        date_col="day",
+        quantity_col="qty",
+        price_col="price",
+        order_col="inv",
+    )
+    with pytest.raises(ValidationError, match=r"1 orders in 'inv' .* different customers") as err:
+        read_orders(options)
+    assert err.value.first_ids == ("X1",)
+
+    path.write_text(
+        "inv,day,cust,qty,price\nX1,2024-01-01,A,one,2\nX2,2024-01-02,B,1,2\n", encoding="utf-8"
+    )
+    with pytest.raises(ValidationError, match=r"column 'qty' \(--quantity-col\) has 1 values"):
+        read_orders(options)
