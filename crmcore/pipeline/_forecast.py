@@ -273,6 +273,49 @@ class RevenueForecast:
         )
         return frame
 
+    #: probability levels of the quantile table of the Jupyter display
+    _DISPLAY_LEVELS: Final[tuple[float, ...]] = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the forecast's facts, the revenue quantiles P5..P95 and, with a
+        target, ``P(R >= target)``; money with thousands separators and two decimals."""
+        from crmcore import _display as d
+
+        live = int((self.deal_probability.to_numpy(dtype=np.float64) > 0).sum())
+        method = (
+            f"exact (amounts rounded to multiples of {d.number(self.grid_step)})"
+            if self.grid_step is not None
+            else "Monte Carlo"
+        )
+        pairs = [
+            ("method", method),
+            ("deals in the snapshot", d.count(self.n_deals)),
+            ("deals that can close in the period (q > 0)", d.count(live)),
+            ("pipeline value", d.money(self.pipeline_value)),
+            ("mean revenue", d.money(self.mean)),
+            ("standard deviation", d.money(self.std)),
+        ]
+        if self.target is not None and self.probability_target is not None:
+            pairs += [
+                ("target", d.money(self.target)),
+                ("P(revenue >= target)", d.number(self.probability_target)),
+            ]
+        rows: list[list[str | d.Cell]] = [
+            [f"P{round(100 * level)}", d.percent(level), d.money(self.quantile(level))]
+            for level in self._DISPLAY_LEVELS
+        ]
+        quantiles = d.table(["level", "revenue"], rows, index_header="quantile")
+        return d.block(
+            "RevenueForecast",
+            d.code_line(repr(self)),
+            d.facts(pairs),
+            quantiles,
+            notes=[
+                "Pk is the smallest revenue x with P(revenue <= x) >= k%: the period's won "
+                "revenue stays at or below Pk with probability k%."
+            ],
+        )
+
     def __repr__(self) -> str:
         return (
             f"RevenueForecast(method={self.method!r}, n_deals={self.n_deals}, "

@@ -607,10 +607,75 @@ class PipelineMarkovModel:
         return f"{name}(step={self.step!r}; {n_open} open and {n_closed} closed stages; {how})"
 
     def _repr_html_(self) -> str:
-        """Jupyter display: the repr line and, once fitted, the :meth:`summary` table."""
-        import html
+        """Jupyter display: the repr line, what the chain was fitted on and the
+        :meth:`summary` table by open stage.
 
-        head = f"<p><code>{html.escape(repr(self))}</code></p>"
+        Counts carry thousands separators, probabilities and steps 4 significant digits. A
+        NaN standard error of the win probability is marked ``*`` and a footnote says why:
+        the chain was built with ``from_params`` (no observed steps, so no multinomial
+        variance), or the stage has no observed step out of it or leads to such a stage
+        (its win probability is NaN as well, see :class:`UndefinedStageWarning`).
+        """
+        from crmcore import _display as d
+
         if not hasattr(self, "transition_matrix_"):
-            return head
-        return head + self.summary().to_html(float_format=lambda v: f"{v:.4g}")
+            return d.not_fitted(repr(self), "call fit(history, pipeline) or from_params(...)")
+        step = {"D": "day", "W": "week (7 days)"}.get(str(self.step), str(self.step))
+        pairs = [("step", step)]
+        fitted = self.as_of_ is not None
+        if fitted:
+            pairs += [
+                ("opportunities", d.count(self.n_opportunities_)),
+                ("observed steps", d.count(float(np.nansum(self._row_n)))),
+                ("observed until", str(self.as_of_)),
+            ]
+        else:
+            pairs.append(("source", "from_params (no data)"))
+        table = self.summary()
+        nan_se = [str(s) for s, v in table["win_probability_std_err"].items() if np.isnan(v)]
+        rows: list[list[str | d.Cell]] = [
+            [
+                str(stage),
+                d.count(row["n_steps"]) if fitted else "-",
+                d.number(row["stay_probability"]),
+                d.number(row["win_probability"]),
+                d.Cell(
+                    d.number(row["win_probability_std_err"]),
+                    mark=d.NAN_MARK if str(stage) in nan_se else "",
+                ),
+                d.number(row["expected_steps_to_close"]),
+                d.number(row["steps_to_close_std"]),
+            ]
+            for stage, row in table.iterrows()
+        ]
+        body = d.table(
+            [
+                "observed steps",
+                "P(stay)",
+                "P(win)",
+                "std_err of P(win)",
+                "steps to close",
+                "std of steps",
+            ],
+            rows,
+            index_header="open stage",
+        )
+        notes = []
+        if nan_se:
+            if not fitted:
+                reason = (
+                    "the chain was built with from_params(...) from a transition matrix, not "
+                    "fitted to a history: without observed step counts there is no "
+                    "multinomial variance, hence no standard errors."
+                )
+            else:
+                reason = (
+                    "no step out of the stage was observed before as_of, or the stage leads "
+                    "to such a stage (or to a loop without exit), so its row of the chain "
+                    "is unknown: win probability, steps to close and the standard error are "
+                    "NaN. Hint: a longer history, or merge the stage with a neighbour."
+                )
+            notes.append(f"{d.NAN_MARK} NaN standard error ({', '.join(nan_se)}): {reason}")
+        return d.block(
+            type(self).__name__, d.code_line(repr(self)), d.facts(pairs), body, notes=notes
+        )

@@ -841,17 +841,32 @@ class RFMScorer:
         return f"{name}({self._settings_text()}; R/F/M bins {bins})"
 
     def _repr_html_(self) -> str:
-        """Jupyter display: the repr line and, once fitted with independent binning, the
-        inner edges per dimension (recency in days, reversed: a lower value scores higher)."""
-        import html
+        """Jupyter display: the repr line and, once fitted, the bins and inner edges per
+        dimension (recency in days, reversed: a lower value scores higher). With nested
+        binning the edges differ per group; the table gives the number of groups."""
+        from crmcore import _display as d
 
-        head = f"<p><code>{html.escape(repr(self))}</code></p>"
-        if not hasattr(self, "edges_") or self.binning != "independent":
-            return head
-        rows = {dim: ", ".join(f"{e:.4g}" for e in np.asarray(self.edges_[dim])) for dim in _DIMS}
-        table = pd.DataFrame({"bins": self.n_bins_, "inner edges": rows}).rename_axis("dimension")
-        html_table: str = table.to_html()
-        return head + html_table
+        if not hasattr(self, "edges_"):
+            return d.not_fitted(repr(self), "call fit(rfm_table) first")
+        units = {"recency": "days", "frequency": "orders", "monetary": "money"}
+        rows: list[list[str | d.Cell]] = []
+        for dim in _DIMS:
+            edges = self.edges_[dim]
+            if isinstance(edges, dict):
+                text = f"nested: {len(edges):,} groups, each with its own edges"
+            else:
+                text = ", ".join(d.number(e) for e in np.asarray(edges, dtype=np.float64))
+            rows.append([dim, d.count(self.n_bins_[dim]), units[dim], d.Cell(text, align="left")])
+        note = (
+            "R is reversed: a lower recency_days gives a higher score. Bins are closed on the "
+            + ("left ([lower, upper), as R's rfm)." if self.method == "r-rfm" else "right.")
+        )
+        return d.block(
+            type(self).__name__,
+            d.code_line(repr(self)),
+            d.table(["bins", "unit", "inner edges"], rows, index_header="dimension"),
+            notes=[note],
+        )
 
     def _n_bins(self, edges: FloatArray, bins: int) -> int:
         if self.method == "r-rfm" and self.thresholds is None:

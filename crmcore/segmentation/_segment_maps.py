@@ -49,6 +49,30 @@ class SegmentCoverage(NamedTuple):
     uncovered: tuple[str, ...]
     overlaps: tuple[tuple[str, tuple[str, ...]], ...]
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: counts of the three findings, the unreachable segments, the
+        uncovered cells and a table of overlapping cells (the first segment wins)."""
+        from crmcore import _display as d
+
+        pairs = [
+            ("unreachable segments", ", ".join(self.unreachable) or "none"),
+            (
+                "uncovered cells",
+                f"{len(self.uncovered):,}"
+                + (f": {', '.join(self.uncovered[:20])}" if self.uncovered else "")
+                + (", ..." if len(self.uncovered) > 20 else ""),
+            ),
+            ("cells matched by several segments", d.count(len(self.overlaps))),
+        ]
+        parts = [d.facts(pairs)]
+        if self.overlaps:
+            rows: list[list[str | d.Cell]] = [
+                [code, d.Cell(names[0], align="left"), d.Cell(", ".join(names[1:]), align="left")]
+                for code, names in self.overlaps
+            ]
+            parts.append(d.table(["wins", "also matches"], rows, index_header="cell"))
+        return d.block("SegmentCoverage", *parts)
+
 
 def _maps_to(value: Any, kind: type) -> bool:
     """True when `value` is a Mapping whose every value is a `kind` but not a str."""
@@ -160,6 +184,110 @@ class SegmentMap:
         return (
             f"SegmentMap({len(set(self.names))} segments, dims={self.dims}, bins={self.bins}, "
             f"default={self.default!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the map as a grid of score cells, each named and coloured by
+        its segment.
+
+        Rows are the first dimension's scores (highest first), columns the second's; a map
+        over more dimensions shows one grid per score of the others (e.g. one R x F grid
+        per M score). Cells no rule covers show the default label in italics (or a dash
+        when the map has none); a legend counts the cells per segment and names segments
+        that never win a cell.
+        """
+        import itertools
+
+        from crmcore import _display as d
+
+        short = {"r": "R", "f": "F", "m": "M", "fm": "FM"}
+        names = [short[dim] for dim in self.dims]
+        colour = {
+            label: d.segment_colour(i, len(self.labels)) for i, label in enumerate(self.labels)
+        }
+        if self.default is not None and self.default not in self.names:
+            colour[self.default] = ""
+        code_of = {label: i for i, label in enumerate(self.labels)}
+        cells = np.full(self.bins, -1, dtype=np.int64)  # label index per cell, -1 uncovered
+        hit = self._first >= 0
+        rule_label = np.array([code_of[n] for n in self.names], dtype=np.int64)
+        cells[hit] = rule_label[self._first[hit]]
+        if self.default is not None:
+            cells[~hit] = code_of[self.default]
+
+        def cell(index: tuple[int, ...]) -> d.Cell:
+            code = "".join(str(i + 1) for i in index)
+            k = int(cells[index])
+            if k < 0:
+                return d.Cell("-", title=f"{code}: no rule, no default", align="center")
+            label = self.labels[k]
+            covered = bool(hit[index])
+            return d.Cell(
+                label,
+                background=colour[label] or None,
+                title=f"{code}: {label}" + ("" if covered else " (default)"),
+                align="center",
+                italic=not covered,
+            )
+
+        grids = []
+        first = range(self.bins[0] - 1, -1, -1)
+        second = range(self.bins[1]) if len(self.bins) > 1 else range(1)
+        for rest in itertools.product(*(range(b) for b in self.bins[2:])):
+            caption = ", ".join(f"{n} = {v + 1}" for n, v in zip(names[2:], rest, strict=True))
+            if len(self.bins) == 1:
+                header = [f"{names[0]}={i + 1}" for i in range(self.bins[0])]
+                rows: list[list[str | d.Cell]] = [
+                    ["segment", *(cell((i,)) for i in range(self.bins[0]))]
+                ]
+                corner = ""
+            else:
+                header = [f"{names[1]}={j + 1}" for j in second]
+                rows = [
+                    [f"{names[0]}={i + 1}", *(cell((i, j, *rest)) for j in second)] for i in first
+                ]
+                corner = f"{names[0]} \\ {names[1]}"
+            grids.append(
+                d.table(
+                    header,
+                    rows,
+                    index_header=corner,
+                    caption=caption or None,
+                    header_align="center",
+                )
+            )
+        counts = np.bincount(cells[cells >= 0].ravel(), minlength=len(self.labels))
+        legend = d.table(
+            ["cells"],
+            [
+                [d.Cell(label, background=colour[label] or None, align="left"), d.count(n)]
+                for label, n in zip(self.labels, counts.tolist(), strict=True)
+            ],
+            index_header="segment",
+        )
+        coverage = self.coverage()
+        warnings_ = []
+        if coverage.unreachable:
+            warnings_.append(
+                "segments that never win a cell (earlier rules take all their cells): "
+                + ", ".join(coverage.unreachable)
+            )
+        if coverage.uncovered and self.default is None:
+            warnings_.append(
+                f"{len(coverage.uncovered):,} cells match no rule and the map has no default "
+                "(shown as -): assign_segments refuses customers there."
+            )
+        notes = ["Rules are tried in order; a cell takes the first segment that matches."]
+        if self.default is not None:
+            notes.append(f"Cells no rule matches get the default label {self.default!r} (italic).")
+        wrap = '<div style="display:flex;flex-wrap:wrap;gap:0 1.5em;align-items:flex-start">'
+        return d.block(
+            "SegmentMap",
+            d.code_line(repr(self)),
+            wrap + "".join(grids) + "</div>",
+            legend,
+            notes=notes,
+            warnings=warnings_,
         )
 
     def __eq__(self, other: object) -> bool:

@@ -295,6 +295,47 @@ class BusinessCalendar:
             f"BusinessCalendar(tz={str(self._tz)!r}, hours={hours}, holidays={len(self._holidays)})"
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the working hours of each weekday (overnight shifts belong to the
+        day they start on; overlapping shifts count once), the week's total, the time zone
+        and the holidays (the first ten listed)."""
+        from crmcore import _display as d
+
+        days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+        def clock(minutes: int) -> str:
+            later = " (+1 day)" if minutes > 1440 else ""
+            minutes = minutes - 1440 if minutes > 1440 else minutes
+            return f"{minutes // 60:02d}:{minutes % 60:02d}{later}"
+
+        def hours(minutes: int) -> str:
+            return f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+
+        rows: list[list[str | d.Cell]] = []
+        week = 0
+        for day, label in enumerate(days):
+            shifts = sorted(self._shifts.get(day, ()))
+            merged: list[list[int]] = []
+            for start, stop in shifts:
+                if merged and start <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], stop)
+                else:
+                    merged.append([start, stop])
+            total = sum(stop - start for start, stop in merged)
+            week += total
+            text = ", ".join(f"{clock(a)}-{clock(b)}" for a, b in shifts) or "closed"
+            rows.append([label, d.Cell(text, align="left"), hours(total) if total else "-"])
+        table = d.table(["shifts (local time)", "working time"], rows, index_header="weekday")
+        epoch = dt.date(1970, 1, 1).toordinal()
+        holidays = [dt.date.fromordinal(epoch + int(k)).isoformat() for k in self._holidays]
+        shown = ", ".join(holidays[:10]) + (", ..." if len(holidays) > 10 else "")
+        pairs = [
+            ("time zone", str(self._tz)),
+            ("working time per week", hours(week) if week else "none"),
+            ("holidays", d.count(len(holidays)) + (f": {shown}" if holidays else "")),
+        ]
+        return d.block(type(self).__name__, d.facts(pairs), table)
+
     # ------------------------------------------------------------------ internals
     def _offsets(self, lo: int, hi: int) -> tuple[I64, I64]:
         """UTC segment bounds ``T`` (len m+1) and the UTC offsets (len m) within [lo, hi)."""

@@ -311,6 +311,59 @@ categories=('incident',))
             parts.append(f"name={self.name!r}")
         return f"SlaPolicy({', '.join(parts)})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the targets as a priority x target table (``-`` where the policy
+        sets none), the clock (elapsed 24/7 time or the calendar's business hours, shown
+        below), the paused statuses and the conditions (categories, tiers) that select the
+        tickets."""
+        from crmcore import _display as d
+
+        def duration(td: pd.Timedelta) -> str:
+            total = int(td.value)
+            parts = []
+            for unit, size in (("d", _NS_DAY), ("h", 60 * _NS_MIN), ("min", _NS_MIN)):
+                amount, total = divmod(total, size)
+                if amount:
+                    parts.append(f"{amount} {unit}")
+            if total:
+                parts.append(f"{total / 1e9:g} s")
+            return " ".join(parts)
+
+        rows: list[list[str | d.Cell]] = [
+            [prio, *(duration(per[t]) if t in per else "-" for t in SLA_TARGETS)]
+            for prio, per in self.targets.items()
+        ]
+        table = d.table([t.replace("_", " ") for t in SLA_TARGETS], rows, index_header="priority")
+        clock = (
+            "elapsed 24/7 time"
+            if self.calendar is None
+            else f"business hours of the calendar below (time zone {self.calendar.tz})"
+        )
+        pairs = [
+            ("clocks count", clock),
+            ("resolution clock paused in", ", ".join(self.paused_statuses) or "none"),
+            (
+                "applies to categories",
+                "all" if self.categories is None else ", ".join(self.categories),
+            ),
+            (
+                "applies to customer tiers",
+                "all" if self.tiers is None else ", ".join(str(t) for t in self.tiers),
+            ),
+        ]
+        title = "SlaPolicy" if self.name is None else f"SlaPolicy {self.name!r}"
+        parts = [d.facts(pairs), table]
+        if self.calendar is not None:
+            parts.append(self.calendar._repr_html_())
+        return d.block(
+            title,
+            *parts,
+            notes=[
+                "Priorities not listed fall through to the next policy of a sequence; a "
+                "target shown as - is not measured for that priority."
+            ],
+        )
+
     def _table(self, target: str) -> I64:
         """Target in ns per priority code (-1: no such target)."""
         return np.array(

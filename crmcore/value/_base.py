@@ -156,6 +156,8 @@ class MaximumLikelihoodModel:
 
     _param_names: ClassVar[tuple[str, ...]] = ()
     _model_name: ClassVar[str] = ""
+    #: what ``n_obs_`` counts, as the Jupyter display names it
+    _n_obs_noun: ClassVar[str] = "customers"
 
     params_: pd.Series
     covariance_: pd.DataFrame
@@ -701,7 +703,9 @@ class MaximumLikelihoodModel:
         parameters are probabilities that may be 0 (the migration chain) overrides it.
         """
         se_log = std_err / estimate
-        return estimate * np.exp(-z * se_log), estimate * np.exp(z * se_log)
+        # a degenerate fit (a huge standard error) gives an infinite upper limit, not a warning
+        with np.errstate(over="ignore"):
+            return estimate * np.exp(-z * se_log), estimate * np.exp(z * se_log)
 
     def _settings_repr(self) -> str:
         """Settings shown by the repr of an unfitted model."""
@@ -719,26 +723,103 @@ class MaximumLikelihoodModel:
             extra += f"; time_unit={self.time_unit_!r}"
         return f"{name}({params}{extra})"
 
-    def _repr_html_(self) -> str:
-        """Jupyter display: the repr line and, once fitted, the ``summary()`` table."""
-        import html
+    def _nan_std_err_reason(self) -> str:
+        """Why some standard errors are NaN, for the Jupyter display's footnote.
 
-        head = f"<p><code>{html.escape(repr(self))}</code></p>"
-        if not hasattr(self, "params_"):
-            return head
-        summary = self._summary_table(0.05)
-        table = summary.to_html(float_format=lambda v: f"{v:.4g}")
-        fit = ""
-        if self.n_obs_ > 0:
-            fit = (
-                f"<p>log-likelihood {self.log_likelihood_:.2f}, AIC {self.aic_:.2f}, "
-                f"BIC {self.bic_:.2f}</p>"
+        A model built with ``from_params`` has no data, hence no information matrix; a
+        fitted one has NaN standard errors only where the Hessian at the estimate is not
+        positive definite (then :meth:`fit_notes` says so, with the remedy). Weights and
+        compressed rows do not cause NaN: they enter the Hessian as counts.
+        """
+        if not self.n_obs_ > 0:
+            return (
+                "the model was built with from_params(...) from known parameter values, not "
+                "fitted to data: without data there is no information matrix, hence no "
+                "standard errors (covariance_ is NaN by design)."
             )
-        notes = "".join(
-            f"<p><strong>Warning:</strong> {html.escape(note)}</p>"
-            for note in summary.attrs["notes"]
+        return (
+            "the Hessian of the log-likelihood at the estimate is not positive definite (the "
+            "likelihood is flat, or not at a maximum, in some direction), so it cannot be "
+            "inverted into a covariance matrix."
         )
-        return head + table + fit + notes
+
+    def _display_facts(self) -> list[tuple[str, str]]:
+        """The (label, value) lines above the parameter table of the Jupyter display."""
+        from crmcore import _display as d
+
+        if not self.n_obs_ > 0:
+            pairs = [("source", "from_params (no data)")]
+        else:
+            pairs = [(self._n_obs_noun, d.count(self.n_obs_))]
+            n_customers = getattr(self, "n_customers_", None)
+            if n_customers is not None and self._n_obs_noun != "customers":
+                pairs.append(("customers", d.count(n_customers)))
+            n_cohorts = getattr(self, "n_cohorts_", None)
+            if n_cohorts:
+                pairs.append(("cohorts", d.count(n_cohorts)))
+            excluded = float(getattr(self, "n_excluded_", 0.0) or 0.0)
+            if excluded > 0:
+                pairs.append(("left out (carry no information)", d.count(excluded)))
+            pairs += [
+                ("log-likelihood", d.decimal(self.log_likelihood_)),
+                ("AIC", d.decimal(self.aic_)),
+                ("BIC", d.decimal(self.bic_)),
+                ("verified maximum", "yes" if getattr(self, "converged_", True) else "no"),
+            ]
+        if getattr(self, "time_unit_", None):
+            pairs.append(("time unit", str(self.time_unit_)))
+        return pairs
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the repr line, fit facts and the ``summary()`` table.
+
+        Counts carry thousands separators, parameters 4 significant digits; a NaN standard
+        error is marked ``*`` and a footnote says why (:meth:`_nan_std_err_reason`); the
+        other :meth:`fit_notes` are shown as warnings. An unfitted model shows a short
+        "not fitted" note. Nothing is printed and nothing warns.
+        """
+        from crmcore import _display as d
+
+        name = type(self).__name__
+        if not hasattr(self, "params_"):
+            return d.not_fitted(repr(self), f"call fit(...) or {name}.from_params(...) first")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            summary = self._summary_table(0.05)  # intervals of a huge se overflow to inf
+        nan_se = [str(p) for p, se in summary["std_err"].items() if math.isnan(float(se))]
+        rows: list[list[str | d.Cell]] = [
+            [
+                str(param),
+                d.number(values["estimate"]),
+                d.Cell(
+                    d.number(values["std_err"]), mark=d.NAN_MARK if str(param) in nan_se else ""
+                ),
+                d.number(values["ci_lower"]),
+                d.number(values["ci_upper"]),
+            ]
+            for param, values in summary.iterrows()
+        ]
+        params = d.table(
+            ["estimate", "std_err", "ci_lower (95%)", "ci_upper (95%)"],
+            rows,
+            index_header="parameter",
+        )
+        notes = [str(n) for n in summary.attrs["notes"]]
+        nan_note = next((n for n in notes if n.startswith("standard errors are not")), None)
+        footnotes = []
+        if nan_se:
+            reason = self._nan_std_err_reason()
+            if nan_note is not None:  # the fit's own note, with its remedy
+                reason = nan_note.split(": ", 1)[1]
+            footnotes.append(f"{d.NAN_MARK} NaN standard error ({', '.join(nan_se)}): {reason}")
+        warnings_ = [n for n in notes if n is not nan_note]
+        return d.block(
+            name,
+            d.code_line(repr(self)),
+            d.facts(self._display_facts()),
+            params,
+            notes=footnotes,
+            warnings=warnings_,
+        )
 
 
 _ID_WORDS = ("customer", "client", "user", "account", "member", "buyer", "id")

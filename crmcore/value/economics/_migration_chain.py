@@ -356,6 +356,9 @@ class CustomerMigrationModel(MaximumLikelihoodModel):
         # no super().__init__(): a counting fit has no optimiser settings
         self.n_states = n_states
 
+    #: the Jupyter display names what ``n_obs_`` counts
+    _n_obs_noun = "transitions"
+
     def _settings_repr(self) -> str:
         return f"n_states={self.n_states!r}"
 
