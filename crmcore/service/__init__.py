@@ -7,7 +7,8 @@
   hours, correct across daylight-saving changes).
 - SLAs: :class:`SlaPolicy` (targets per priority for first response, next response and
   resolution) and :func:`sla_status` (met, breached or ongoing, with due, elapsed and remaining
-  time per ticket and target).
+  time per ticket and target); :func:`sla_report` counts the outcomes per priority (or any
+  column) into an :class:`SlaReport` with breach rates and a Jupyter display.
 - Analytics: :func:`ticket_metrics`, :func:`breach_rate`, :func:`reopen_rate`,
   :func:`one_touch_rate`, :func:`csat`, :func:`backlog_ageing`, :func:`complaint_rate`,
   :func:`cost_to_serve`.
@@ -79,6 +80,12 @@ if TYPE_CHECKING:  # loaded lazily at run time (needs pandas)
     from crmcore.service._metrics import (
         ticket_metrics as ticket_metrics,
     )
+    from crmcore.service._report import (
+        SlaReport as SlaReport,
+    )
+    from crmcore.service._report import (
+        sla_report as sla_report,
+    )
     from crmcore.service._sla import (
         SLA_TARGETS as SLA_TARGETS,
     )
@@ -94,6 +101,8 @@ _LAZY: dict[str, str] = {
     "SLA_TARGETS": "crmcore.service._sla",
     "SlaPolicy": "crmcore.service._sla",
     "sla_status": "crmcore.service._sla",
+    "SlaReport": "crmcore.service._report",
+    "sla_report": "crmcore.service._report",
     **dict.fromkeys(
         (
             "backlog_ageing",
@@ -114,6 +123,7 @@ __all__ = [
     "TICKET_TRANSITIONS",
     "BusinessCalendar",
     "SlaPolicy",
+    "SlaReport",
     "Ticket",
     "TicketCategory",
     "TicketChannel",
@@ -128,6 +138,7 @@ __all__ = [
     "csat",
     "one_touch_rate",
     "reopen_rate",
+    "sla_report",
     "sla_status",
     "ticket_metrics",
 ]

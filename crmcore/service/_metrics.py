@@ -59,7 +59,9 @@ B = np.ndarray[Any, np.dtype[np.bool_]]
 F64 = np.ndarray[Any, np.dtype[np.float64]]
 
 _STATUS_NAMES: Final = np.array(list(STATUS), dtype=object)
-_SLA_VALUES: Final[tuple[str, ...]] = ("met", "breached", "ongoing", "missing")
+#: The values of an ``<target>_status`` column of :func:`sla_status`, in this order.
+SLA_STATUS_VALUES: Final[tuple[str, ...]] = ("met", "breached", "ongoing", "missing")
+_SLA_VALUES = SLA_STATUS_VALUES
 _RESOLVED: Final = (STATUS["solved"], STATUS["closed"])
 #: The end of time for "all events" (cost_to_serve without as_of).
 _FAR: Final = pd.Timestamp("2262-01-01", tz="UTC")
@@ -164,6 +166,57 @@ def _rate(
     den_arr = np.bincount(codes, weights=base.astype(np.float64), minlength=k)
     out: pd.Series[Any] = pd.Series(_ratio(num, den_arr), index=labels, name=name)
     return out
+
+
+def sla_status_kinds(sla: Any, by: str | None, who: str) -> tuple[dict[str, I64], I64, pd.Index]:
+    """Read an :func:`sla_status`-like frame: each target's statuses as codes, and the groups.
+
+    Returns ``({target: kind}, group codes, group labels)``: `kind` holds, per row, the
+    position of its status in ``("met", "breached", "ongoing", "missing")`` (a missing value
+    counts as ``missing``); targets in the order ``first_response``, ``next_response``,
+    ``resolution``, then any other ``<name>_status`` column. `by` None gives one group
+    ``"all"``. Shared by :func:`breach_rate` and :func:`crmcore.service.sla_report`.
+    """
+    frame = to_pandas(sla, who=who)
+    columns = [str(c) for c in frame.columns]
+    present = [c for c in columns if c.endswith("_status") and len(c) > len("_status")]
+    if not present:
+        raise ValidationError(
+            f"{who}: the sla frame has no '<target>_status' column (expected e.g. "
+            f"first_response_status, resolution_status from sla_status); columns: "
+            f"{format_ids(columns, limit=12)}."
+        )
+    known = [f"{t}_status" for t in SLA_TARGETS if f"{t}_status" in present]
+    ordered = known + [c for c in present if c not in known]
+    if by is not None:
+        require_columns(frame, [by], who=who)
+        codes, labels = _group_codes(frame[by], by, who)
+    else:
+        codes = np.zeros(len(frame), dtype=np.int64)
+        labels = pd.Index(["all"])
+    kinds: dict[str, I64] = {}
+    for column in ordered:
+        values = frame[column]
+        inverse, uniques = pd.factorize(values, use_na_sentinel=True)
+        names = [_norm(u) for u in uniques]
+        table = [_SLA_VALUES.index(n) if n in _SLA_VALUES else -1 for n in names]
+        kind = np.array([*table, _SLA_VALUES.index("missing")], dtype=np.int64)[inverse]
+        bad = kind < 0
+        if bad.any():
+            ids = frame.index[bad]
+            wrong = sorted(
+                {str(u) for u, n in zip(uniques, names, strict=True) if n not in _SLA_VALUES}
+            )
+            raise ValidationError(
+                f"{who}: column {column!r} must hold {', '.join(_SLA_VALUES)}; {int(bad.sum()):,} "
+                f"rows do not (values: {format_ids(wrong)}; first rows: {format_ids(ids)}).",
+                rule=f"column {column!r} must hold {', '.join(_SLA_VALUES)}",
+                column=column,
+                count=int(bad.sum()),
+                first_ids=first_ids(ids),
+            )
+        kinds[column[: -len("_status")]] = kind
+    return kinds, codes, labels
 
 
 def _require(by: str | None) -> tuple[str, ...]:
@@ -372,50 +425,15 @@ def breach_rate(sla: Any, *, by: str | None = "priority") -> pd.DataFrame:
     """
     who = "breach_rate"
     by = _check_by(by, who)
-    frame = to_pandas(sla, who=who)
-    columns = [str(c) for c in frame.columns]
-    present = [c for c in columns if c.endswith("_status") and len(c) > len("_status")]
-    if not present:
-        raise ValidationError(
-            f"{who}: the sla frame has no '<target>_status' column (expected e.g. "
-            f"first_response_status, resolution_status from sla_status); columns: "
-            f"{format_ids(columns, limit=12)}."
-        )
-    known = [f"{t}_status" for t in SLA_TARGETS if f"{t}_status" in present]
-    ordered = known + [c for c in present if c not in known]
-    if by is not None:
-        require_columns(frame, [by], who=who)
-        codes, labels = _group_codes(frame[by], by, who)
-    else:
-        codes = np.zeros(len(frame), dtype=np.int64)
-        labels = pd.Index(["all"])
+    kinds, codes, labels = sla_status_kinds(sla, by, who)
     k = len(labels)
     result: dict[str, F64] = {}
-    for column in ordered:
-        values = frame[column]
-        inverse, uniques = pd.factorize(values, use_na_sentinel=True)
-        names = [_norm(u) for u in uniques]
-        table = [_SLA_VALUES.index(n) if n in _SLA_VALUES else -1 for n in names]
-        kind = np.array([*table, _SLA_VALUES.index("missing")], dtype=np.int64)[inverse]
-        bad = kind < 0
-        if bad.any():
-            ids = frame.index[bad]
-            wrong = sorted(
-                {str(u) for u, n in zip(uniques, names, strict=True) if n not in _SLA_VALUES}
-            )
-            raise ValidationError(
-                f"{who}: column {column!r} must hold {', '.join(_SLA_VALUES)}; {int(bad.sum()):,} "
-                f"rows do not (values: {format_ids(wrong)}; first rows: {format_ids(ids)}).",
-                rule=f"column {column!r} must hold {', '.join(_SLA_VALUES)}",
-                column=column,
-                count=int(bad.sum()),
-                first_ids=first_ids(ids),
-            )
+    for target, kind in kinds.items():
         breached = (kind == _SLA_VALUES.index("breached")).astype(np.float64)
         decided = (kind <= _SLA_VALUES.index("breached")).astype(np.float64)  # met, breached
         num = np.bincount(codes, weights=breached, minlength=k)
         den = np.bincount(codes, weights=decided, minlength=k)
-        result[column[: -len("_status")]] = _ratio(num, den)
+        result[target] = _ratio(num, den)
     out: pd.DataFrame = pd.DataFrame(result, index=labels)
     return out
 
