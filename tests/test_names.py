@@ -343,8 +343,7 @@ def test_old_spelling_is_not_in_the_signature() -> None:
         names = set(parameter_names(func))
         for old, new in renamed.items():
             assert new in names, (qualname, new)
-            if (old, new) != ("time_unit", "horizon_unit"):  # see the CLV test below
-                assert old not in names, (qualname, old)
+            assert old not in names, (qualname, old)
 
 
 def test_every_deprecated_alias_is_tested_and_belongs_to_its_role() -> None:
@@ -356,29 +355,23 @@ def test_every_deprecated_alias_is_tested_and_belongs_to_its_role() -> None:
             assert role is not None, (qualname, new)
             assert old in ROLES[role][1] or (old, new) in RENAMED_ACROSS_ROLES, (qualname, old)
     tested = {(where.split(".")[-1], old, new) for where, old, new, *_ in DEPRECATED}
-    tested.add(("customer_lifetime_value", "time_unit", "horizon_unit"))
     assert declared == tested
 
 
-def test_clv_time_unit_now_names_the_data_unit_and_old_calls_keep_their_meaning() -> None:
-    # weekly model, 3 monthly periods: horizon_unit="M" with the model's own unit "W"
-    want = _call_clv(horizon_unit="M")
-    # an old call (time_unit = the horizon's unit, no horizon_unit) gives the same values
-    with pytest.warns(DeprecationWarning, match="time_unit now names the data's time unit") as w:
-        old = _call_clv(time_unit="M")
-    assert w[0].filename == __file__
-    pd.testing.assert_series_equal(old, want)
-    # old call with both old names: model_time_unit="W" is the new time_unit
-    with pytest.warns(DeprecationWarning) as w:
-        both = _call_clv(time_unit="M", model_time_unit="W")
-    assert len(w) == 2 and all(x.filename == __file__ for x in w)
-    pd.testing.assert_series_equal(both, want)
-    # new call: time_unit is the data's unit and overrides the model's ("W"). With no
+def test_clv_time_unit_without_horizon_unit_is_refused_as_ambiguous() -> None:
+    # before the rename time_unit was the horizon's unit; a lifetimes user's freq is the
+    # data's unit: either reading of this call gives someone a wrong number, so it raises
+    with pytest.raises(ValidationError, match=r"time_unit='M' without horizon_unit is ambiguous"):
+        _call_clv(time_unit="M")
+    with pytest.raises(ValidationError, match="is ambiguous") as err:
+        _call_clv(time_unit="M", model_time_unit="W")
+    assert err.value.rule == "horizon_unit is required"
+    # new call on a model without a recorded unit: time_unit is the data's unit. With no
     # discounting CLV telescopes to spend * E[X(T, T + horizon * delta)]; declaring the data
     # daily makes delta = 7 days / 1 day, so 3 weekly periods are 21 model units, by hand.
-    from crmcore.value import GammaGammaModel, customer_lifetime_value
+    from crmcore.value import BetaGeoModel, GammaGammaModel, customer_lifetime_value
 
-    bg = _bg()
+    bg = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
     gg = GammaGammaModel.from_params(p=6.25, q=3.74, v=15.44)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
@@ -387,6 +380,11 @@ def test_clv_time_unit_now_names_the_data_unit_and_old_calls_keep_their_meaning(
         )
     spend = gg.conditional_expected_average_spend(_CUSTOMERS)
     np.testing.assert_allclose(got, spend * bg.expected_purchases(_CUSTOMERS, 21.0), rtol=1e-12)
+    # a unit that contradicts the model's recorded one (weekly fit valued as daily data)
+    with pytest.raises(ValidationError, match=r"time_unit='D' but the transaction model"):
+        customer_lifetime_value(
+            _bg(), gg, _CUSTOMERS, horizon=3, horizon_unit="W", time_unit="D", discount_rate=0.0
+        )
     params = inspect.signature(customer_lifetime_value).parameters
     assert {"horizon", "horizon_unit", "time_unit"} <= set(params)
     assert "model_time_unit" not in params

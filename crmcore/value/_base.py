@@ -130,7 +130,10 @@ class MaximumLikelihoodModel:
     penalizer : float, default 0.0
         L2 penalty coefficient ``c``: the optimiser minimises
         ``-LL(theta) / n + c * sum(theta ** 2)`` with ``theta`` on the natural scale and ``n``
-        the number of customers (the same objective as lifetimes' ``penalizer_coef``).
+        the number of customers. This is lifetimes' ``penalizer_coef`` objective for
+        Gamma-Gamma and BG/BB; lifetimes' BG/NBD, MBG/NBD and Pareto/NBD fitters penalise the
+        parameters of time rescaled by the largest T, so at the same coefficient their
+        estimates differ (docs/coming-from-lifetimes.md shows how to match them).
         ``log_likelihood_`` is always the unpenalised log-likelihood.
     tol : float, default 1e-10
         Convergence tolerance of the optimiser on the mean objective.

@@ -137,8 +137,9 @@ class BetaGeoModel(_BetaGeoFamily):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty ``c * sum(theta^2)`` added to the mean negative log-likelihood (as
-        lifetimes' ``penalizer_coef``).
+        L2 penalty ``c * sum(theta^2)`` added to the mean negative log-likelihood, with
+        ``theta`` on the data's own time scale (lifetimes' ``penalizer_coef`` penalises the
+        parameters of time rescaled by the largest T, so its estimates differ).
     tol : float, default 1e-10
         Optimiser tolerance.
     max_iter : int, default 2000

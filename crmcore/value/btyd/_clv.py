@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-import warnings
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -53,31 +52,33 @@ _R = TypeVar("_R")
 
 
 def _old_unit_names(func: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Read the pre-rename spellings of customer_lifetime_value's units, for one release.
+    """Refuse the ambiguous pre-rename call; read ``model_time_unit`` as ``time_unit``.
 
     Before the rename ``time_unit`` was the horizon's unit and ``model_time_unit`` the data's.
-    A call without ``horizon_unit`` but with ``time_unit`` is such an old call: its
-    ``time_unit`` becomes ``horizon_unit`` (same result as before) and its
-    ``model_time_unit`` becomes ``time_unit``, each with a ``DeprecationWarning``.
+    A call with ``time_unit`` and no ``horizon_unit`` may be an old call (the horizon's unit)
+    or a lifetimes/pymc-marketing user's ``freq`` (the data's unit): read either way the other
+    reading gives a wrong number (``horizon=12, time_unit="D"`` would value 12 days instead of
+    12 months), so it is refused with both readings spelled out. ``model_time_unit`` still
+    works for one release, with a ``DeprecationWarning``.
     """
 
     @functools.wraps(func)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         if "horizon_unit" not in kwargs and "time_unit" in kwargs:
-            kwargs["horizon_unit"] = kwargs.pop("time_unit")
-            warnings.warn(
-                f"{_WHO}: time_unit now names the data's time unit, as in btyd_summary and the "
-                "models; the horizon's unit is horizon_unit. Reading this call's "
-                f"time_unit={kwargs['horizon_unit']!r} as horizon_unit (the old meaning); pass "
-                "horizon_unit= (and time_unit= instead of model_time_unit=) to silence this.",
-                DeprecationWarning,
-                stacklevel=2,
+            unit = kwargs["time_unit"]
+            raise ValidationError(
+                f"{_WHO}: time_unit={unit!r} without horizon_unit is ambiguous. time_unit is "
+                "the unit of the data's recency and T (as in btyd_summary and lifetimes' "
+                "freq); the horizon's unit is horizon_unit, which is required. Hint: for "
+                f"horizon periods of one {unit!r} pass horizon_unit={unit!r}; for lifetimes' "
+                "months pass horizon_unit='30D' (its 30-day month) or 'M' (365.25/12 days).",
+                rule="horizon_unit is required",
             )
         if "model_time_unit" in kwargs:
             move_renamed_keywords(kwargs, {"model_time_unit": "time_unit"}, _WHO)
         return func(*args, **kwargs)
 
-    setattr(wrapper, RENAMED_ATTR, {"model_time_unit": "time_unit", "time_unit": "horizon_unit"})
+    setattr(wrapper, RENAMED_ATTR, {"model_time_unit": "time_unit"})
     return wrapper
 
 
@@ -112,9 +113,9 @@ def customer_lifetime_value(
         Number of horizon periods to value.
     horizon_unit : str
         Length of one horizon period: ``"D"``, ``"W"``, ``"M"`` (365.25/12 days), ``"Q"``,
-        ``"Y"`` or a multiple such as ``"4W"``. Before the rename this was ``time_unit``: a
-        call with ``time_unit`` and no ``horizon_unit`` is still read the old way for one
-        release, with a ``DeprecationWarning``.
+        ``"Y"`` or a multiple such as ``"4W"``. Required: before the rename this was
+        ``time_unit``, so a call with ``time_unit`` and no ``horizon_unit`` is refused as
+        ambiguous rather than read one way or the other.
     discount_rate : float
         Discount rate per period of `horizon_unit` (e.g. 0.01 per month), >= 0.
     margin : float, default 1.0
@@ -122,8 +123,10 @@ def customer_lifetime_value(
     time_unit : str, optional
         Time unit of the data and of the transaction model's recency and T (the meaning
         ``time_unit`` has in :func:`btyd_summary` and the models); defaults to the model's
-        ``time_unit_`` (recorded by ``fit`` from :func:`btyd_summary`). Formerly
-        ``model_time_unit`` (deprecated alias).
+        ``time_unit_`` (recorded by ``fit`` from :func:`btyd_summary`). For a model whose
+        unit is recorded it must be that unit (a different one would scale the horizon
+        wrongly); pass it for models without one (``from_params`` without ``time_unit``).
+        Formerly ``model_time_unit`` (deprecated alias).
     frequency_col, recency_col, T_col, monetary_value_col : str
         Column names.
 
@@ -135,9 +138,11 @@ def customer_lifetime_value(
     Raises
     ------
     ValidationError
-        On a bad argument, if the transaction model's time unit is unknown and
-        `time_unit` is not given, or if a customer's value exceeds the float range
-        (about 1.8e308: spends or margins near 1e308 are data errors).
+        On a bad argument, if `time_unit` is given without `horizon_unit` (ambiguous, see
+        `horizon_unit`) or differs from the model's recorded unit, if the transaction
+        model's time unit is unknown and `time_unit` is not given, or if a customer's value
+        exceeds the float range (about 1.8e308: spends or margins near 1e308 are data
+        errors).
 
     Notes
     -----
@@ -185,10 +190,21 @@ def customer_lifetime_value(
     check_param_number("discount_rate", discount_rate, who=_WHO, low=0.0)
     check_param_number("margin", margin, who=_WHO, low=0.0, low_inclusive=False)
     period_days = unit_in_days(horizon_unit, name="horizon_unit")
-    unit = time_unit
-    if unit is None:
-        transaction_model._check_fitted()
-        unit = transaction_model.time_unit_
+    transaction_model._check_fitted()
+    recorded = transaction_model.time_unit_
+    if (
+        time_unit is not None
+        and recorded is not None
+        and unit_in_days(time_unit, name="time_unit") != unit_in_days(recorded, name="time_unit_")
+    ):
+        raise ValidationError(
+            f"{_WHO}: time_unit={time_unit!r} but the transaction model was fitted on data in "
+            f"{recorded!r} (its time_unit_): recency and T are in {recorded!r}, and valuing them "
+            f"as {time_unit!r} scales the horizon wrongly. Hint: leave time_unit out (the "
+            "model's unit is used) and give the horizon's unit as horizon_unit.",
+            rule="time_unit must be the model's time unit",
+        )
+    unit = time_unit if time_unit is not None else recorded
     if unit is None:
         raise ValidationError(
             f"{_WHO}: the time unit of the transaction model is unknown (it was fitted on a "

@@ -42,7 +42,8 @@ class ParetoNBDModel(TransactionModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty on the parameters (as lifetimes' ``penalizer_coef``).
+        L2 penalty on the parameters, on the data's own time scale (lifetimes'
+        ``penalizer_coef`` penalises them on time rescaled by the largest T).
     tol : float, default 1e-10
         Optimiser tolerance on the mean negative log-likelihood.
     max_iter : int, default 2000
