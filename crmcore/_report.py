@@ -502,8 +502,11 @@ def run_report(options: ReportOptions, *, progress: IO[str] | None = None) -> st
         date_col=date_col,
         amount_col=amount_col,
     )
-    cohorts.index = pd.DatetimeIndex(cohorts.index).strftime("%Y-%m")
-    cohort_shown = cohorts.iloc[:, :12]
+    # drawn with its dates (the heatmap hatches the month not over at as_of), shown as months
+    cohort_drawn = cohorts.iloc[:, :12]
+    cohort_shown = cohort_drawn.set_axis(
+        pd.DatetimeIndex(cohort_drawn.index).strftime("%Y-%m"), axis=0
+    )
 
     step("drawing plots")
     median_t = float(summary["T"].median())
@@ -516,7 +519,7 @@ def run_report(options: ReportOptions, *, progress: IO[str] | None = None) -> st
             lambda ax: plot_probability_alive_matrix(bg, T=median_t, ax=ax), "P(alive)"
         ),
         "Monthly cohorts": _plot_html(
-            lambda ax: plot_cohort_heatmap(cohort_shown, ax=ax, annotate=False), "cohorts"
+            lambda ax: plot_cohort_heatmap(cohort_drawn, ax=ax, annotate=False), "cohorts"
         ),
     }
 

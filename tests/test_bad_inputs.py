@@ -1095,7 +1095,7 @@ target(
         spend_model=_gg,
         data=_clv_data,
         horizon=12,
-        time_unit="M",
+        horizon_unit="M",
         discount_rate=0.01,
         margin=0.5,
     ),
@@ -1104,7 +1104,7 @@ target(
         "spend_model": "obj",
         "data": "frame",
         "horizon": "int",
-        "time_unit": "choice",
+        "horizon_unit": "choice",
         "discount_rate": "num",
         "margin": "num",
     },
@@ -2337,6 +2337,38 @@ target(
     _kw(sla=_svsla, by="priority"),
     {"sla": "frame", "by": "text"},
     nan_ok=True,  # NaN where a group has no decided target (documented)
+)
+target(
+    "crmcore.service.sla_report",
+    sv.sla_report,
+    _kw(sla=_svsla, by="priority"),
+    {"sla": "frame", "by": "text"},
+)
+
+
+def _svreport() -> Any:
+    return sv.sla_report(_svsla())
+
+
+target(
+    "crmcore.service.SlaReport",
+    sv.SlaReport,
+    _kw(counts=lambda: _svreport().counts, by="priority"),
+    {"counts": "frame", "by": "text"},
+)
+target(
+    "crmcore.service.SlaReport.to_frame",
+    _method("SlaReport", "to_frame"),
+    _kw(),
+    receiver=_svreport,
+    nan_cols=("breach_rate",),  # NaN where no target of a group is decided (documented)
+)
+target(
+    "crmcore.service.SlaReport.plot",
+    _method("SlaReport", "plot"),
+    _kw(title="SLA"),
+    {"title": "text"},
+    receiver=_svreport,
 )
 target(
     "crmcore.service.reopen_rate",

@@ -207,7 +207,7 @@ def _clv(**kw: object) -> pd.Series:
         | {"monetary_value": [40.0, 0.0]},
         index=["c1", "c2"],
     )
-    args: dict[str, object] = {"horizon": 12, "time_unit": "M", "discount_rate": 0.01}
+    args: dict[str, object] = {"horizon": 12, "horizon_unit": "M", "discount_rate": 0.01}
     args.update(kw)
     bg = BetaGeoModel.from_params(**BG, time_unit="W")
     gg = GammaGammaModel.from_params(**GG)

@@ -15,6 +15,35 @@ from crmcore.pipeline import Pipeline
 __all__ = ["plot_backtest_calibration", "plot_forecast_distribution", "plot_funnel"]
 
 
+def _label_layout(
+    ax: Any, values: Any, labels: list[str], *, fontsize: float
+) -> tuple[float, list[bool]]:
+    """The x-axis span and, per bar, whether its label goes inside the bar (else after it).
+
+    A label goes inside its bar when the bar is longer than the label; the others go just
+    past the end of their bar, and the span grows until they end inside the axes. Widths
+    are measured in points against the axes' width less a fifth (room for a layout
+    engine), so the labels stay inside the axes.
+    """
+    from crmcore._plots._common import axes_size_points, text_width_points
+
+    width = 0.8 * axes_size_points(ax)[0]
+    share = [min(text_width_points(label, fontsize) / width, 0.9) for label in labels]
+    high = float(np.max(values)) if len(values) else 0.0
+    if high <= 0:
+        return 1.0 + max(share, default=0.0), [False] * len(labels)
+    span = 1.05 * high
+    inside = [False] * len(labels)
+    for _ in range(5):
+        inside = [v / span >= s + 0.03 for v, s in zip(values, share, strict=True)]
+        needed = [v / (0.97 - s) for v, s, i in zip(values, share, inside, strict=True) if not i]
+        wider = max([span, *needed])
+        if wider <= span:
+            break
+        span = wider
+    return float(span), inside
+
+
 def plot_funnel(
     snapshot: Any,
     *,
@@ -48,7 +77,8 @@ def plot_funnel(
     -------
     matplotlib.axes.Axes
         One horizontal bar per open stage (first stage at the top), labelled with its
-        deal count and open value.
+        deal count and open value: inside the bar when it is long enough, else just past
+        its end (the value axis is widened so the label ends inside the axes).
 
     Raises
     ------
@@ -92,13 +122,17 @@ def plot_funnel(
     ax.set_yticks(y)
     ax.set_yticklabels(stages)
     ax.invert_yaxis()
-    high = float(value.max()) if len(value) else 0.0
-    for i, stage in enumerate(stages):
+    labels = [f"{int(count[stage]):,} deals, {float(value[stage]):,.0f}" for stage in stages]
+    span, inside = _label_layout(ax, value.to_numpy(), labels, fontsize=8.0)
+    for i, (label, fits) in enumerate(zip(labels, inside, strict=True)):
+        v = float(value.iloc[i])
         ax.text(
-            float(value[stage]) + 0.01 * high,
+            v - 0.01 * span if fits else v + 0.01 * span,
             i,
-            f"{int(count[stage]):,} deals, {float(value[stage]):,.0f}",
+            label,
             va="center",
+            ha="right" if fits else "left",
+            color="white" if fits else "black",
             fontsize=8,
         )
     if conversion is not None:
@@ -106,7 +140,7 @@ def plot_funnel(
         for i, stage in enumerate(stages[:-1]):
             if stage in rates.index and np.isfinite(rates[stage]):
                 ax.text(0.0, i + 0.5, f" \u2193 {rates[stage]:.0%}", va="center", fontsize=7)
-    ax.set_xlim(0.0, 1.35 * high if high > 0 else 1.0)
+    ax.set_xlim(0.0, span)
     ax.set_xlabel("open value")
     ax.set_title(title if title is not None else "Open pipeline by stage")
     return ax
@@ -137,7 +171,8 @@ def plot_forecast_distribution(
     -------
     matplotlib.axes.Axes
         The cumulative probability P(revenue <= x) as a step line, the probability mass
-        as grey bars scaled to half the axis height, and vertical lines at P10, P50, P90
+        scaled to half the axis height (grey bars up to 200 points, a grey step area
+        beyond: a real forecast has thousands), and vertical lines at P10, P50, P90
         (black) and at the target (red, labelled with P(revenue >= target)).
 
     Examples
@@ -174,8 +209,12 @@ def plot_forecast_distribution(
     ax.step(revenue, np.minimum(cdf, 1.0), where="post", color="tab:blue", label="P(R <= x)")
     if revenue.size:
         peak = float(prob.max()) or 1.0
-        width = float(np.median(np.diff(revenue))) if revenue.size > 1 else 1.0
-        ax.bar(revenue, prob / peak * 0.5, width=width, color="tab:gray", alpha=0.4)
+        relative = prob / peak * 0.5
+        if revenue.size <= _MAX_PMF_BARS:
+            width = float(np.median(np.diff(revenue))) if revenue.size > 1 else 1.0
+            ax.bar(revenue, relative, width=width, color="tab:gray", alpha=0.4)
+        else:  # a real forecast has ~20,000 lattice points: one polygon, not 20,000 bars
+            ax.fill_between(revenue, relative, step="mid", color="tab:gray", alpha=0.4, linewidth=0)
     for q, style in ((0.1, ":"), (0.5, "--"), (0.9, ":")):
         x = float(forecast.quantile(q))
         ax.axvline(x, color="black", linestyle=style, label=f"P{int(q * 100)} = {x:,.0f}")
@@ -189,10 +228,14 @@ def plot_forecast_distribution(
         )
     ax.set_ylim(0.0, 1.05)
     ax.set_xlabel("revenue closing in the period")
-    ax.set_ylabel("cumulative probability (bars: relative pmf)")
+    ax.set_ylabel("cumulative probability (grey: relative pmf)")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title if title is not None else "Revenue forecast")
     return ax
+
+
+#: Above this many pmf points the mass is drawn as one step area instead of one bar each.
+_MAX_PMF_BARS = 200
 
 
 def plot_backtest_calibration(
@@ -274,6 +317,7 @@ def plot_backtest_calibration(
     ax.set_title(
         title
         if title is not None
-        else f"Back-test: actual inside P10-P90 on {int(inside.sum())} of {n} dates ({share})"
+        else f"Back-test: actual inside P10-P90 on {int(inside.sum())} of {n} dates ({share})",
+        fontsize="medium",
     )
     return ax

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore._plots._common import axes_or_new
+from crmcore._plots._common import axes_or_new, cell_fontsize
 
 __all__ = ["plot_lorenz_curve", "plot_migration_heatmap", "plot_whale_curve"]
 
@@ -86,7 +86,8 @@ def plot_whale_curve(
     -------
     matplotlib.axes.Axes
         One line (``whale curve``), a horizontal 100% reference line and a marker at the
-        peak, annotated "x% of customers give y% of profit".
+        peak, annotated "x% of customers give y% of profit" from the lower right corner
+        (with an arrow to the peak).
 
     Examples
     --------
@@ -106,17 +107,24 @@ def plot_whale_curve(
     ax.plot(curve["customer_share"], curve["profit_share"], label="whale curve")
     ax.axhline(1.0, linestyle="--", color="grey", linewidth=1)
     ax.plot([x_peak], [y_peak], marker="o", linestyle="none", color="black", label="peak")
+    # the label sits in the lower right corner, which the curve leaves empty (it ends at
+    # 100% and starts at 0), and points at the peak: it stays inside the axes wherever the
+    # peak is
     ax.annotate(
         f"{x_peak:.0%} of customers give {y_peak:.0%} of profit",
         xy=(x_peak, y_peak),
-        xytext=(8, 8),
-        textcoords="offset points",
+        xytext=(0.97, 0.06),
+        textcoords="axes fraction",
+        ha="right",
+        va="bottom",
+        fontsize=9,
+        arrowprops={"arrowstyle": "->", "color": "dimgrey", "linewidth": 0.8},
     )
     ax.set_xlim(0.0, 1.0)
     ax.set_xlabel("cumulative share of customers (most profitable first)")
     ax.set_ylabel("cumulative share of total profit")
     ax.set_title("Whale curve of customer profitability")
-    ax.legend(loc="lower right")
+    ax.legend(loc="center right")
     return ax
 
 
@@ -134,7 +142,9 @@ def plot_migration_heatmap(
     matrix : pandas.DataFrame
         Counts or shares, rows = segment before, columns = segment after.
     annotate : bool, default True
-        Write each cell's value (integers for counts, percentages for shares).
+        Write each cell's value (integers for counts, percentages for shares), at up to
+        10 points, smaller when the cells are narrow so a value stays inside its cell (left
+        out below 4.5 points).
     cmap : str, default "Blues"
         matplotlib colour map name.
     ax : matplotlib.axes.Axes, optional
@@ -171,6 +181,10 @@ def plot_migration_heatmap(
     image = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, aspect="auto")
     ax.set_xticks(range(data.shape[1]))
     ax.set_xticklabels([str(c) for c in matrix.columns])
+    if data.shape[1] > 4:  # long segment names side by side would overlap
+        ax.tick_params(axis="x", labelrotation=45)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
     ax.set_yticks(range(data.shape[0]))
     ax.set_yticklabels([str(r) for r in matrix.index])
     ax.set_xlabel(str(matrix.columns.name or "after"))
@@ -180,14 +194,21 @@ def plot_migration_heatmap(
         finite = data[np.isfinite(data)]
         middle = float((finite.max() + finite.min()) / 2) if finite.size else 0.0
         rows, cols = np.indices(data.shape)
-        for i, j, v in zip(rows.ravel(), cols.ravel(), data.ravel(), strict=True):
-            text = "" if np.isnan(v) else (f"{int(v):,}" if is_counts else f"{v:.0%}")
+        texts = [
+            "" if np.isnan(v) else (f"{int(v):,}" if is_counts else f"{v:.0%}")
+            for v in data.ravel()
+        ]
+        size = cell_fontsize(ax, data.shape[1], texts, 10.0)
+        for i, j, v, text in zip(rows.ravel(), cols.ravel(), data.ravel(), texts, strict=True):
+            if size < 4.5:
+                break
             ax.text(
                 j,
                 i,
                 text,
                 ha="center",
                 va="center",
+                fontsize=size,
                 color="white" if v > middle else "black",
             )
     ax.figure.colorbar(image, ax=ax)

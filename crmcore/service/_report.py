@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crmcore import _display
+from crmcore.exceptions import ValidationError
 from crmcore.service._metrics import (
     SLA_STATUS_VALUES,
     _check_by,
@@ -61,8 +62,8 @@ class SlaReport:
     [0.5, 1.0]
     """
 
-    counts: pd.DataFrame
-    by: str | None
+    counts: pd.DataFrame = attrs.field(validator=lambda _, __, value: _check_counts(value))
+    by: str | None = attrs.field(validator=lambda _, __, value: _check_by(value, "SlaReport"))
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -157,6 +158,29 @@ class SlaReport:
                 "or not set for a ticket (missing) are left out; NaN where none is decided."
             ],
         )
+
+
+def _check_counts(counts: Any) -> None:
+    """`counts` must be sla_report's table: (target, status) columns, non-negative integers."""
+    who = "SlaReport"
+    if not isinstance(counts, pd.DataFrame):
+        raise ValidationError(
+            f"{who}: counts must be a pandas DataFrame (from sla_report); got "
+            f"{type(counts).__name__}."
+        )
+    columns = counts.columns
+    if (
+        not isinstance(columns, pd.MultiIndex)
+        or columns.nlevels != 2
+        or any(str(s) not in SLA_STATUS_VALUES for s in columns.get_level_values(1))
+    ):
+        raise ValidationError(
+            f"{who}: counts must have (target, status) columns with the statuses "
+            f"{', '.join(SLA_STATUS_VALUES)} (build it with sla_report)."
+        )
+    values = counts.to_numpy()
+    if not np.issubdtype(values.dtype, np.integer) or (values < 0).any():
+        raise ValidationError(f"{who}: counts must be non-negative integers.")
 
 
 def sla_report(sla: Any, *, by: str | None = "priority") -> SlaReport:

@@ -146,7 +146,9 @@ def cohort_table(
     pandas.DataFrame or lazy frame
         For eager input: index ``cohort`` (start date of the cohort period), columns
         ``age`` 0..K. Cells no customer of the cohort could reach by `as_of` are NaN;
-        observable cells without activity are 0.
+        observable cells without activity are 0. ``attrs`` records ``as_of``, ``cohort``,
+        ``period``, ``metric`` and ``relative`` (:func:`crmcore.plotting.plot_cohort_heatmap`
+        reads them to mark the cells of periods not yet over at `as_of`).
 
         For a lazy frame: a lazy frame of the same engine in **long form**, one row per
         (cohort, age) cell with at least one order, row order unspecified. Columns
@@ -275,6 +277,10 @@ def cohort_table(
             DATE_UNIT
         ),
         columns=pd.Index(ages, name="age"),
+    )
+    # what plot_cohort_heatmap needs to mark the cells of periods not over at as_of
+    out.attrs.update(
+        {"as_of": end, "cohort": cohort, "period": period, "metric": metric, "relative": relative}
     )
     return out
 

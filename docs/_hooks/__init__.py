@@ -1,0 +1,1 @@
+"""mkdocs hooks of the crmcore site (listed under ``hooks:`` in mkdocs.yml)."""
