@@ -301,7 +301,8 @@ def test_getting_started_blocks_paste_into_one_fresh_ipython_session(
 
 
 # bigger-data.md ends with hand-written (not doctest) end-to-end scripts for Spark and DuckDB
-# that read an `orders.parquet` file of the reader's own; they illustrate, they are not run.
+# that read an `orders.parquet` file of the reader's own: they run, on a file written for
+# them, in tests/engines/test_engines_docs_scripts.py (with the engines they need).
 _NOT_RUN = {"bigger-data.md": ("SparkSession", "duckdb.connect")}
 # pipeline.md simulates 5,000 deals and fits the weekly chain (about 20 s); bigger-data.md
 # fits BG/NBD on the full CDNOW summary
