@@ -262,12 +262,12 @@ def read_order_log_lazy(
 
     Examples
     --------
-    >>> import polars as pl  # doctest: +SKIP
+    >>> import polars as pl
     >>> orders = pl.LazyFrame({"customer_id": ["a", "a"], "date": ["2024-01-05", "2024-01-06"],
-    ...                        "amount": [100.0, 100.0]})  # doctest: +SKIP
+    ...                        "amount": [100.0, 100.0]})
     >>> rows = read_order_log_lazy(as_lazy(orders), who="demo", customer_col="customer_id",
-    ...     date_col="date", amount_col="amount", date_format="%Y-%m-%d")  # doctest: +SKIP
-    >>> rows.collect().shape  # doctest: +SKIP
+    ...     date_col="date", amount_col="amount", date_format="%Y-%m-%d")
+    >>> rows.collect().shape
     (2, 3)
     """
     names = frame.collect_schema().names()

@@ -246,10 +246,10 @@ def btyd_summary(
 
     A lazy frame stays on its engine (here Polars; DuckDB and Spark alike):
 
-    >>> import polars as pl  # doctest: +SKIP
+    >>> import polars as pl
     >>> lazy = btyd_summary(pl.from_pandas(log).lazy(), amount_col="amount",
-    ...                     as_of="2024-01-31")  # doctest: +SKIP
-    >>> lazy.sort("customer_id").collect().to_pandas()  # doctest: +SKIP
+    ...                     as_of="2024-01-31")
+    >>> lazy.sort("customer_id").collect().to_pandas()
       customer_id  frequency  recency     T  monetary_value
     0           a        2.0     14.0  30.0            25.0
     1           b        0.0      0.0  28.0             0.0

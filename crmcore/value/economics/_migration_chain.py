@@ -171,10 +171,10 @@ def purchase_history(
 
     A lazy frame gives the long table, on its engine (Polars here):
 
-    >>> import polars as pl  # doctest: +SKIP
-    >>> long = purchase_history(pl.from_pandas(tx).lazy(), as_of="2024-03-31")  # doctest: +SKIP
-    >>> rows = long.collect().sort("customer_id", "period").rows()  # doctest: +SKIP
-    >>> [(c, str(p), n) for c, p, n in rows]  # doctest: +SKIP
+    >>> import polars as pl
+    >>> long = purchase_history(pl.from_pandas(tx).lazy(), as_of="2024-03-31")
+    >>> rows = long.collect().sort("customer_id", "period").rows()
+    >>> [(c, str(p), n) for c, p, n in rows]
     [('a', '2024-01-01', 1), ('a', '2024-03-01', 1), ('b', '2024-02-01', 1)]
     """
 

@@ -199,9 +199,9 @@ def cohort_table(
 
     A lazy frame gives the long table, on its engine (Polars here):
 
-    >>> import polars as pl  # doctest: +SKIP
-    >>> long = cohort_table(pl.from_pandas(tx).lazy(), as_of="2024-03-31")  # doctest: +SKIP
-    >>> long.collect().sort("cohort", "age").drop("cohort").rows()  # doctest: +SKIP
+    >>> import polars as pl
+    >>> long = cohort_table(pl.from_pandas(tx).lazy(), as_of="2024-03-31")
+    >>> long.collect().sort("cohort", "age").drop("cohort").rows()
     [(0, 2.0, 2), (1, 1.0, 2), (2, 1.0, 2), (0, 1.0, 1)]
     """
     who = "cohort_table"
