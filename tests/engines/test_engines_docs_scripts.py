@@ -59,7 +59,13 @@ def test_the_spark_script_runs_as_printed(orders_folder: tuple[Path, int]) -> No
     spark_session()  # the suite's session settings (UTC); the script's getOrCreate reuses it
     folder, customers = orders_folder
     namespace: dict[str, object] = {}
-    exec(compile(_script("SparkSession"), "bigger-data.md (Spark)", "exec"), namespace)
+    # Spark resolves a relative path against its JVM's working directory, fixed when the
+    # session started (the suite's, elsewhere): the script's two file names are made absolute
+    script = _script("SparkSession")
+    for name in ("orders.parquet", "scores.parquet"):
+        assert script.count(f'"{name}"') == 1, name
+        script = script.replace(f'"{name}"', repr(str(folder / name)))
+    exec(compile(script, "bigger-data.md (Spark)", "exec"), namespace)
     scores = pd.read_parquet(folder / "scores.parquet")
     assert len(scores) == customers
     assert {"expected_purchases", "probability_alive", "clv"} <= set(scores.columns)
