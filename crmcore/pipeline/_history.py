@@ -70,7 +70,8 @@ def coerce_as_of(value: Any, *, who: str, name: str = "as_of") -> pd.Timestamp:
     Raises
     ------
     ValidationError
-        If `value` is not a date, datetime, Timestamp, datetime64 or ISO 8601 string.
+        If `value` is not a date, datetime, Timestamp, datetime64 or ISO 8601 string, or is
+        outside the years 1677-2262 (e.g. ``"12,50"``, which pandas reads as the year 1).
 
     Examples
     --------
@@ -84,6 +85,15 @@ def coerce_as_of(value: Any, *, who: str, name: str = "as_of") -> pd.Timestamp:
     expected = "a date, datetime, pandas Timestamp or ISO 8601 string"
     refusal = f"{who}: {name} must be {expected}; got {value!r} ({type(value).__name__})."
     ts = parse_or_raise(pd.Timestamp, value, (str, dt.date, np.datetime64, pd.Timestamp), refusal)
+    try:  # every clock of the pipeline counts nanoseconds: years 1677-2262
+        ts = ts.as_unit("ns")
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        raise ValidationError(
+            f"{who}: {name} {value!r} is read as {ts}, outside the dates pandas can count in "
+            f"nanoseconds ({pd.Timestamp.min.date()} to {pd.Timestamp.max.date()}). Hint: give "
+            "an ISO 8601 date such as '2024-03-31'.",
+            rule=f"{name} must be a date between 1677 and 2262",
+        ) from None
     if ts.tzinfo is None:
         return cast(pd.Timestamp, ts.tz_localize("UTC"))
     return cast(pd.Timestamp, ts.tz_convert("UTC"))

@@ -670,8 +670,10 @@ class ShiftedBetaGeoModel(_CohortRetentionModel):
     @classmethod
     def _log_retention(cls, p: FloatArray, t: FloatArray) -> tuple[FloatArray, FloatArray]:
         a, b = float(p[0]), float(p[1])
-        denom = np.log(a + b + t - 1.0)
-        return np.log(b + t - 1.0) - denom, math.log(a) - denom
+        total = a + b + t - 1.0
+        # r(t) = 1 - a / (a + b + t - 1): as log1p of a ratio it is accurate when a << b and
+        # non-decreasing in t to the last bit (a difference of two logs is not)
+        return np.log1p(-a / total), math.log(a) - np.log(total)
 
     @classmethod
     def _log_retention_grad(
